@@ -1,0 +1,2 @@
+DROP TABLE product_history;
+DROP TABLE products;

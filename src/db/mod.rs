@@ -1,0 +1,13 @@
+//! The database: one connection type for PostgreSQL and SQLite, its pool,
+//! its migrations and the helpers that run work on the blocking pool.
+
+mod connection;
+mod migrations;
+mod pool;
+pub mod schema;
+mod transaction;
+
+pub use connection::{Backend, DbConnection};
+pub use migrations::run_migrations;
+pub use pool::Database;
+pub use transaction::write_transaction;

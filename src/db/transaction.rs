@@ -1,0 +1,37 @@
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::Connection;
+
+use super::DbConnection;
+
+/// Runs `work` in a transaction that takes the write lock up front.
+///
+/// On SQLite a deferred transaction that reads first and writes later fails
+/// with `SQLITE_BUSY` (no waiting) when another writer committed in between;
+/// `BEGIN IMMEDIATE` makes it wait its turn under `busy_timeout` instead.
+/// PostgreSQL needs nothing special.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction(pg)?,
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+    }
+    match work(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's error is the one worth reporting; a failed rollback
+            // marks the connection broken and the pool discards it.
+            let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::changes::Changes;
+
+/// What kind of write made a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Create,
+    Update,
+    StockAdjustment,
+    StockSync,
+    Delete,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::StockAdjustment => "stock_adjustment",
+            Operation::StockSync => "stock_sync",
+            Operation::Delete => "delete",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Operation> {
+        [
+            Operation::Create,
+            Operation::Update,
+            Operation::StockAdjustment,
+            Operation::StockSync,
+            Operation::Delete,
+        ]
+        .into_iter()
+        .find(|operation| operation.as_str() == value)
+    }
+}
+
+/// One version of a product: who made it, when, how, and what it changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    #[schema(minimum = 1)]
+    pub version: i64,
+    #[serde(serialize_with = "super::timestamp::serialize")]
+    pub at: DateTime<Utc>,
+    /// Who made the change.
+    pub actor: String,
+    pub operation: Operation,
+    /// Why, when the writer said (stock adjustments and syncs).
+    pub reason: Option<String>,
+    /// The fields this version changed; empty for a delete.
+    pub changes: Changes,
+}

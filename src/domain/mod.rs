@@ -1,0 +1,11 @@
+//! Validated values and the rules of the product model: no HTTP, no SQL.
+
+pub mod changes;
+pub mod conflict;
+mod currency;
+pub mod fields;
+pub mod history;
+pub mod patch;
+pub mod precondition;
+pub mod product;
+pub mod timestamp;

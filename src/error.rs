@@ -1,0 +1,252 @@
+//! `ApiError`: every way a request can fail, each turned into an RFC 9457
+//! problem. `error_response` fills in what the error itself knows (type,
+//! title, status, detail, extensions, headers); the request-context
+//! middleware adds what only the request knows (`instance`, `request_id`)
+//! and writes the body. Causes of a 500 are logged, never sent.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::conflict::StaleVersion;
+use crate::domain::precondition::VersionSource;
+use crate::problem::{self, ProblemType};
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECONDS: &str = "2";
+
+/// One broken rule, located by a JSON pointer into the request
+/// (`/price_minor`), or naming the header or query parameter at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> FieldError {
+        FieldError {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    Malformed {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("{}", .0.detail())]
+    StaleVersion(Box<StaleVersion>),
+    #[error("SKU {sku} is already used by another live product")]
+    DuplicateSku {
+        sku: String,
+        existing_id: Option<Uuid>,
+    },
+    #[error("the request body is larger than 1 MiB")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request breaks {} rule(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    VersionRequired(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The problem document of an error response, minus `instance` and
+/// `request_id`, carried to the middleware as a response extension.
+#[derive(Debug, Clone)]
+pub struct ProblemDocument(pub Map<String, Value>);
+
+impl ApiError {
+    pub fn malformed(detail: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
+        ApiError::Malformed {
+            detail: detail.into(),
+            errors,
+        }
+    }
+
+    pub fn product_not_found(id: &Uuid) -> ApiError {
+        ApiError::NotFound(format!("No product has id {id}, or it was deleted."))
+    }
+
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
+        ApiError::Internal(cause.into())
+    }
+
+    pub fn problem_type(&self) -> &'static ProblemType {
+        match self {
+            ApiError::Malformed { .. } => &problem::MALFORMED_REQUEST,
+            ApiError::NotFound(_) => &problem::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => &problem::METHOD_NOT_ALLOWED,
+            ApiError::StaleVersion(_) => &problem::STALE_VERSION,
+            ApiError::DuplicateSku { .. } => &problem::DUPLICATE_SKU,
+            ApiError::PayloadTooLarge => &problem::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => &problem::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => &problem::VALIDATION,
+            ApiError::VersionRequired(_) => &problem::VERSION_REQUIRED,
+            ApiError::Unavailable(_) => &problem::UNAVAILABLE,
+            ApiError::Internal(_) => &problem::INTERNAL,
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::MethodNotAllowed { allow } => {
+                format!("This path does not accept this method. It accepts: {allow}.")
+            }
+            ApiError::DuplicateSku { sku, .. } => format!(
+                "Another live product already has SKU \"{sku}\" (SKUs are compared ignoring case). \
+                 Choose another SKU."
+            ),
+            ApiError::PayloadTooLarge => {
+                "The request body is larger than 1 MiB; send a smaller body.".to_owned()
+            }
+            ApiError::Validation(errors) => format!(
+                "The request breaks {} rule(s); `errors` lists each with a JSON pointer to the field.",
+                errors.len()
+            ),
+            ApiError::Internal(_) => "Something went wrong on our side. Quote the request_id \
+                 when reporting it."
+                .to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The members this problem adds to the standard ones.
+    fn extensions(&self) -> Map<String, Value> {
+        let value = match self {
+            ApiError::Malformed { errors, .. } | ApiError::Validation(errors) => {
+                serde_json::json!({ "errors": errors })
+            }
+            ApiError::StaleVersion(stale) => serde_json::to_value(stale).unwrap_or_default(),
+            ApiError::DuplicateSku {
+                existing_id: Some(id),
+                ..
+            } => {
+                serde_json::json!({ "existing_id": id })
+            }
+            _ => Value::Null,
+        };
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::StaleVersion(stale) if stale.source == VersionSource::IfMatch => {
+                StatusCode::PRECONDITION_FAILED
+            }
+            other => other.problem_type().status,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(cause = %error_chain(cause.as_ref()), "request failed");
+        }
+        let status = self.status_code();
+        let mut response = HttpResponse::build(status);
+        match self {
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, *allow));
+            }
+            ApiError::StaleVersion(stale) => {
+                response.insert_header((header::ETAG, stale.current.etag()));
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            _ => {}
+        }
+        let mut response = response.finish();
+        let document = problem_document(
+            self.problem_type(),
+            status,
+            self.detail(),
+            self.extensions(),
+        );
+        response.extensions_mut().insert(document);
+        response
+    }
+}
+
+/// The standard members of a problem, followed by its extensions.
+pub fn problem_document(
+    problem: &ProblemType,
+    status: StatusCode,
+    detail: String,
+    extensions: Map<String, Value>,
+) -> ProblemDocument {
+    let mut document = Map::new();
+    document.insert("type".into(), problem.uri().into());
+    document.insert("title".into(), problem.title.into());
+    document.insert("status".into(), status.as_u16().into());
+    document.insert("detail".into(), detail.into());
+    document.extend(extensions);
+    ProblemDocument(document)
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
+impl From<DieselError> for ApiError {
+    fn from(error: DieselError) -> ApiError {
+        match &error {
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                ApiError::Unavailable("The database connection was lost. Retry shortly.".into())
+            }
+            // SQLite reports a writer that outwaited busy_timeout as
+            // "database is locked": the database is busy, not broken.
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy") =>
+            {
+                ApiError::Unavailable("The database is busy. Retry shortly.".into())
+            }
+            _ => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(error: diesel::r2d2::PoolError) -> ApiError {
+        tracing::warn!(%error, "no database connection available");
+        ApiError::Unavailable(
+            "The database is unreachable or all connections are busy. Retry shortly.".into(),
+        )
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> ApiError {
+        ApiError::internal(error.to_string())
+    }
+}

@@ -1,0 +1,123 @@
+//! Reads a JSON object field by field, collecting every broken rule rather
+//! than stopping at the first, so one 422 tells the client all it must fix.
+
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldError};
+
+/// Fields only the server writes; a client that sends one is told so.
+const SERVER_FIELDS: [&str; 4] = ["id", "version", "created_at", "updated_at"];
+
+pub struct FieldReader {
+    object: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+/// Whether a field must be present.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Required,
+    Optional,
+}
+
+impl FieldReader {
+    pub fn new(object: Map<String, Value>) -> FieldReader {
+        FieldReader {
+            object,
+            errors: Vec::new(),
+        }
+    }
+
+    /// A string field, checked by `rule`.
+    pub fn string(
+        &mut self,
+        key: &str,
+        presence: Presence,
+        rule: fn(&str) -> Result<String, String>,
+    ) -> Option<String> {
+        let value = self.take(key, presence)?;
+        let checked = match &value {
+            Value::String(text) => rule(text),
+            other => Err(format!("must be a string, not {}", kind(other))),
+        };
+        self.keep(key, checked)
+    }
+
+    /// An integer field, checked by `rule`. Floats are refused even when
+    /// whole (`12.0`): money and counts are never floats.
+    pub fn integer(
+        &mut self,
+        key: &str,
+        presence: Presence,
+        rule: fn(i64) -> Result<i64, String>,
+    ) -> Option<i64> {
+        let value = self.take(key, presence)?;
+        let checked = match &value {
+            Value::Number(number) => match number.as_i64() {
+                Some(integer) => rule(integer),
+                None if number.is_u64() => Err("is far too large".to_owned()),
+                None => Err("must be an integer, not a floating-point number".to_owned()),
+            },
+            other => Err(format!("must be an integer, not {}", kind(other))),
+        };
+        self.keep(key, checked)
+    }
+
+    /// Fails with every error found, including one for each field that no
+    /// reader asked for.
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        for key in self.object.keys() {
+            let detail = if SERVER_FIELDS.contains(&key.as_str()) {
+                "is set by the server and cannot be sent here".to_owned()
+            } else {
+                "is not a field of this request".to_owned()
+            };
+            self.errors.push(FieldError::new(pointer(key), detail));
+        }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+
+    fn take(&mut self, key: &str, presence: Presence) -> Option<Value> {
+        match self.object.remove(key) {
+            Some(Value::Null) => {
+                self.errors
+                    .push(FieldError::new(pointer(key), "must not be null"));
+                None
+            }
+            Some(value) => Some(value),
+            None => {
+                if presence == Presence::Required {
+                    self.errors
+                        .push(FieldError::new(pointer(key), "is required"));
+                }
+                None
+            }
+        }
+    }
+
+    fn keep<T>(&mut self, key: &str, checked: Result<T, String>) -> Option<T> {
+        checked
+            .map_err(|detail| self.errors.push(FieldError::new(pointer(key), detail)))
+            .ok()
+    }
+}
+
+/// The JSON pointer (RFC 6901) of a top-level member.
+fn pointer(key: &str) -> String {
+    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

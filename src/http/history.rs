@@ -1,0 +1,64 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::cursor;
+use super::products::parse_product_id;
+use super::query::QueryReader;
+use crate::db::Database;
+use crate::domain::history::HistoryEntry;
+use crate::error::ApiError;
+use crate::store;
+
+const CURSOR_KIND: &str = "history";
+
+/// One page of a product's versions, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPage {
+    pub items: Vec<HistoryEntry>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A product's history
+///
+/// Every version of the product, newest first: exactly 1..current, with no
+/// gap. Stays readable after the product is deleted.
+#[utoipa::path(
+    get,
+    path = "/v1/products/{id}/history",
+    tag = "products",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The product's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "One page of versions", body = HistoryPage),
+        (status = 400, description = "A bad id, query parameter or cursor", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No product ever had this id", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn product_history(
+    db: web::Data<Database>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_product_id(&id)?;
+    let mut query = QueryReader::new(&request)?;
+    let limit = query.page_size();
+    let before = query.cursor::<i64>(CURSOR_KIND);
+    query.finish()?;
+    // One row more than the page tells whether another page follows.
+    let rows = db
+        .run(move |conn| {
+            if !store::products::ever_existed(conn, &id)? {
+                return Err(ApiError::NotFound(format!("No product ever had id {id}.")));
+            }
+            store::history::page(conn, &id, before, limit + 1)
+        })
+        .await?;
+    let (items, next_cursor) =
+        cursor::page(rows, limit, CURSOR_KIND, |entry| entry.version.to_string());
+    Ok(HttpResponse::Ok().json(HistoryPage { items, next_cursor }))
+}

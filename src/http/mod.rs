@@ -1,0 +1,72 @@
+//! The HTTP layer: extract, check and turn JSON into domain values, call the
+//! store, and answer. `routes` is the route table.
+
+pub mod actor;
+pub mod body_fields;
+pub mod cursor;
+pub mod health;
+pub mod history;
+pub mod json_body;
+pub mod openapi_documents;
+pub mod preconditions;
+pub mod problems;
+pub mod products;
+pub mod query;
+pub mod request_context;
+
+use actix_web::{web, HttpResponse, Route};
+
+use crate::error::ApiError;
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/v1/products")
+                .route(web::get().to(products::list::list_products))
+                .route(web::post().to(products::create::create_product))
+                .default_service(method_not_allowed("GET, POST")),
+        )
+        .service(
+            web::resource("/v1/products/{id}")
+                .route(web::get().to(products::read::read_product))
+                .route(web::patch().to(products::update::update_product))
+                .route(web::delete().to(products::delete::delete_product))
+                .default_service(method_not_allowed("GET, PATCH, DELETE")),
+        )
+        .service(
+            web::resource("/v1/products/{id}/history")
+                .route(web::get().to(history::product_history))
+                .default_service(method_not_allowed("GET")),
+        )
+        .service(read_only("/healthz", web::get().to(health::healthz)))
+        .service(read_only("/readyz", web::get().to(health::readyz)))
+        .service(read_only(
+            "/openapi.json",
+            web::get().to(openapi_documents::openapi_json),
+        ))
+        .service(read_only(
+            "/openapi.yaml",
+            web::get().to(openapi_documents::openapi_yaml),
+        ))
+        .service(read_only(
+            "/problems/{slug}",
+            web::get().to(problems::explain_problem),
+        ))
+        .default_service(web::to(no_such_route));
+}
+
+fn read_only(path: &str, get: Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(get)
+        .default_service(method_not_allowed("GET"))
+}
+
+fn method_not_allowed(allow: &'static str) -> Route {
+    web::to(move || async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) })
+}
+
+async fn no_such_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(
+        "No route matches this path. The API lives under /v1; see /openapi.json.".into(),
+    ))
+}

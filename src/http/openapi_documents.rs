@@ -1,0 +1,27 @@
+use actix_web::{web, HttpResponse};
+
+/// The OpenAPI document, rendered once at start-up.
+pub struct OpenApiDocuments {
+    pub json: String,
+    pub yaml: String,
+}
+
+/// The OpenAPI document as JSON
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses(
+    (status = 200, description = "This API's OpenAPI document", content_type = "application/json"),
+))]
+pub async fn openapi_json(documents: web::Data<OpenApiDocuments>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(documents.json.clone())
+}
+
+/// The OpenAPI document as YAML
+#[utoipa::path(get, path = "/openapi.yaml", tag = "operations", responses(
+    (status = 200, description = "This API's OpenAPI document (the committed openapi.yaml)", content_type = "application/yaml"),
+))]
+pub async fn openapi_yaml(documents: web::Data<OpenApiDocuments>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(documents.yaml.clone())
+}

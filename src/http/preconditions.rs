@@ -1,0 +1,90 @@
+//! The version a write is based on, from the body (or query) and the
+//! `If-Match` header, and the `If-None-Match` check of reads.
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+
+use crate::domain::precondition::{Precondition, VersionSource};
+use crate::error::{ApiError, FieldError};
+
+/// The write's precondition. `sent` is the version from the body or the
+/// `version` query parameter, if any.
+pub fn resolve(
+    request: &HttpRequest,
+    sent: Option<(i64, VersionSource)>,
+) -> Result<Precondition, ApiError> {
+    let if_match = if_match_version(request)?;
+    match (sent, if_match) {
+        (Some((body, source)), Some(header)) if body != header => Err(ApiError::malformed(
+            format!("The request names two versions: {body} in the {} and {header} in If-Match. Send one, or make them agree.", source_name(source)),
+            vec![
+                FieldError::new(source_pointer(source), format!("is {body}")),
+                FieldError::new("If-Match", format!("is \"{header}\"")),
+            ],
+        )),
+        // RFC 9110: a failed If-Match is a 412, so If-Match decides the
+        // source whenever it is sent.
+        (_, Some(version)) => Ok(Precondition { version, source: VersionSource::IfMatch }),
+        (Some((version, source)), None) => Ok(Precondition { version, source }),
+        (None, None) => Err(ApiError::VersionRequired(
+            "This write must name the version it is based on: send \"version\": N in the body \
+             (?version=N for DELETE) or If-Match: \"N\" with the ETag you read. \
+             If-Match: * does not count."
+                .to_owned(),
+        )),
+    }
+}
+
+/// The version in `If-Match`, if it names one. `*` names none.
+fn if_match_version(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    match strong_etag_version(text) {
+        Some(version) => Ok(Some(version)),
+        None => Err(ApiError::malformed(
+            "If-Match must be one strong ETag as this API sends it, such as \"3\" (with the quotes).",
+            vec![FieldError::new("If-Match", format!("{text:?} is not a product ETag"))],
+        )),
+    }
+}
+
+/// Whether `If-None-Match` names the current version (weak comparison, as
+/// RFC 9110 asks for this header; `*` matches any version).
+pub fn if_none_match_matches(request: &HttpRequest, version: i64) -> bool {
+    let Some(value) = request.headers().get(header::IF_NONE_MATCH) else {
+        return false;
+    };
+    let text = value.to_str().unwrap_or("");
+    text.split(',').map(str::trim).any(|tag| {
+        tag == "*" || strong_etag_version(tag.strip_prefix("W/").unwrap_or(tag)) == Some(version)
+    })
+}
+
+/// `"N"` with N a positive version.
+fn strong_etag_version(tag: &str) -> Option<i64> {
+    let digits = tag.strip_prefix('"')?.strip_suffix('"')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|version| *version >= 1)
+}
+
+fn source_name(source: VersionSource) -> &'static str {
+    match source {
+        VersionSource::Body => "body",
+        VersionSource::Query => "query",
+        VersionSource::IfMatch => "If-Match header",
+    }
+}
+
+fn source_pointer(source: VersionSource) -> &'static str {
+    match source {
+        VersionSource::Query => "?version",
+        _ => "/version",
+    }
+}

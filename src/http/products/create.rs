@@ -1,0 +1,118 @@
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::product_response;
+use crate::db::Database;
+use crate::domain::fields;
+use crate::domain::product::ProductFields;
+use crate::error::ApiError;
+use crate::http::actor::Actor;
+use crate::http::body_fields::{FieldReader, Presence};
+use crate::http::json_body::JsonObject;
+use crate::store;
+
+/// The body of a create. `id`, `version` and the timestamps are the
+/// server's to set and are refused here.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProductRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        example = "MUG-BLUE-01"
+    )]
+    pub sku: String,
+    #[schema(min_length = 1, max_length = 200, example = "Blue mug")]
+    pub name: String,
+    /// Defaults to "".
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1250)]
+    pub price_minor: i64,
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
+    pub currency: String,
+    /// Defaults to 0.
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 40)]
+    pub stock: Option<i64>,
+}
+
+impl CreateProductRequest {
+    /// Reads the body, reporting every broken rule at once.
+    fn parse(JsonObject(object): JsonObject) -> Result<CreateProductRequest, ApiError> {
+        let mut reader = FieldReader::new(object);
+        let sku = reader.string("sku", Presence::Required, fields::sku);
+        let name = reader.string("name", Presence::Required, fields::name);
+        let description = reader.string("description", Presence::Optional, fields::description);
+        let price_minor = reader.integer("price_minor", Presence::Required, fields::price_minor);
+        let currency = reader.string("currency", Presence::Required, fields::currency);
+        let stock = reader.integer("stock", Presence::Optional, fields::stock);
+        reader.finish()?;
+        match (sku, name, price_minor, currency) {
+            (Some(sku), Some(name), Some(price_minor), Some(currency)) => {
+                Ok(CreateProductRequest {
+                    sku,
+                    name,
+                    description,
+                    price_minor,
+                    currency,
+                    stock,
+                })
+            }
+            _ => Err(ApiError::internal(
+                "a required field passed the reader without a value",
+            )),
+        }
+    }
+}
+
+impl From<CreateProductRequest> for ProductFields {
+    fn from(request: CreateProductRequest) -> ProductFields {
+        ProductFields {
+            sku: request.sku,
+            name: request.name,
+            description: request.description.unwrap_or_default(),
+            price_minor: request.price_minor,
+            currency: request.currency,
+            stock: request.stock.unwrap_or(0),
+        }
+    }
+}
+
+/// Create a product
+///
+/// The product starts at version 1.
+#[utoipa::path(
+    post,
+    path = "/v1/products",
+    tag = "products",
+    request_body(content = CreateProductRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = crate::domain::product::Product, headers(
+            ("Location" = String, description = "The new product's URL"),
+            ("ETag" = String, description = "The product's version as a strong ETag, e.g. \"1\""),
+        )),
+        (status = 400, description = "The body is not valid JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another live product has this SKU (ignoring case)", body = crate::openapi::DuplicateSkuProblem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks one or more rules", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_product(
+    db: web::Data<Database>,
+    actor: Actor,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let fields = ProductFields::from(CreateProductRequest::parse(body)?);
+    let product = db
+        .run(move |conn| store::products::create(conn, fields, &actor.0))
+        .await?;
+    let mut response = product_response(StatusCode::CREATED, &product);
+    if let Ok(location) = header::HeaderValue::from_str(&format!("/v1/products/{}", product.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}

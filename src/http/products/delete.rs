@@ -1,0 +1,52 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::parse_product_id;
+use crate::db::Database;
+use crate::domain::precondition::VersionSource;
+use crate::error::ApiError;
+use crate::http::actor::Actor;
+use crate::http::preconditions;
+use crate::http::query::QueryReader;
+use crate::store;
+
+/// Delete a product (compare-and-swap)
+///
+/// Deletes the product only if it is still at the version you name. Its SKU
+/// is free again; its history stays readable.
+#[utoipa::path(
+    delete,
+    path = "/v1/products/{id}",
+    tag = "products",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The product's id"),
+        ("version" = Option<i64>, Query, minimum = 1, description = "The version you are deleting. Required unless sent as If-Match"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you are deleting, e.g. \"3\"; an alternative to `version`. `*` does not count"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A bad id, version or If-Match, or the two name different versions", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The `version` parameter is stale", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+            ("ETag" = String, description = "The current version's ETag"),
+        )),
+        (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+            ("ETag" = String, description = "The current version's ETag"),
+        )),
+        (status = 428, description = "No version in the query nor in If-Match", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_product(
+    db: web::Data<Database>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    actor: Actor,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_product_id(&id)?;
+    let mut query = QueryReader::new(&request)?;
+    let version = query.integer("version", 1, i64::MAX);
+    query.finish()?;
+    let expected = preconditions::resolve(&request, version.map(|v| (v, VersionSource::Query)))?;
+    db.run(move |conn| store::products::delete(conn, &id, expected, &actor.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,75 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::Database;
+use crate::domain::product::Product;
+use crate::error::ApiError;
+use crate::http::cursor;
+use crate::http::query::QueryReader;
+use crate::store;
+use crate::store::products::ListFilter;
+
+const CURSOR_KIND: &str = "products";
+/// Longest `sku` or `q` filter worth running: no SKU or name is longer.
+const MAX_FILTER_CHARS: usize = 200;
+
+/// One page of products, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductPage {
+    pub items: Vec<Product>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// List products
+///
+/// Live products, oldest first, keyset-paginated.
+#[utoipa::path(
+    get,
+    path = "/v1/products",
+    tag = "products",
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("sku" = Option<String>, Query, description = "Only the product with exactly this SKU, ignoring case"),
+        ("q" = Option<String>, Query, description = "Only products whose name or SKU contains this text, ignoring case"),
+    ),
+    responses(
+        (status = 200, description = "One page of products", body = ProductPage),
+        (status = 400, description = "A bad query parameter or cursor", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_products(
+    db: web::Data<Database>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut query = QueryReader::new(&request)?;
+    let limit = query.page_size();
+    let after = query.cursor::<Uuid>(CURSOR_KIND);
+    let filter = ListFilter {
+        sku: filter_text(&mut query, "sku"),
+        text: filter_text(&mut query, "q"),
+    };
+    query.finish()?;
+    // One row more than the page tells whether another page follows.
+    let rows = db
+        .run(move |conn| store::products::list(conn, &filter, after, limit + 1))
+        .await?;
+    let (items, next_cursor) =
+        cursor::page(rows, limit, CURSOR_KIND, |product| product.id.to_string());
+    Ok(HttpResponse::Ok().json(ProductPage { items, next_cursor }))
+}
+
+fn filter_text(query: &mut QueryReader, name: &str) -> Option<String> {
+    let text = query.text(name)?;
+    if text.chars().count() > MAX_FILTER_CHARS {
+        query.error(
+            name,
+            &format!("must be at most {MAX_FILTER_CHARS} characters"),
+        );
+        return None;
+    }
+    Some(text)
+}

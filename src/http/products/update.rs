@@ -1,0 +1,94 @@
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{parse_product_id, product_response};
+use crate::db::Database;
+use crate::domain::fields;
+use crate::domain::patch::ProductPatch;
+use crate::domain::precondition::VersionSource;
+use crate::error::ApiError;
+use crate::http::actor::Actor;
+use crate::http::body_fields::{FieldReader, Presence};
+use crate::http::json_body::JsonObject;
+use crate::http::preconditions;
+use crate::store;
+
+/// The body of a PATCH: the fields to change, and the version they are
+/// based on (here or in `If-Match`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductRequest {
+    /// The version your change is based on. Required unless sent as `If-Match`.
+    #[schema(minimum = 1, example = 3)]
+    pub version: Option<i64>,
+    #[serde(flatten)]
+    pub patch: ProductPatch,
+}
+
+impl UpdateProductRequest {
+    /// Reads the body, reporting every broken rule at once.
+    fn parse(JsonObject(object): JsonObject) -> Result<UpdateProductRequest, ApiError> {
+        let mut reader = FieldReader::new(object);
+        let version = reader.integer("version", Presence::Optional, fields::version);
+        let patch = ProductPatch {
+            sku: reader.string("sku", Presence::Optional, fields::sku),
+            name: reader.string("name", Presence::Optional, fields::name),
+            description: reader.string("description", Presence::Optional, fields::description),
+            price_minor: reader.integer("price_minor", Presence::Optional, fields::price_minor),
+            currency: reader.string("currency", Presence::Optional, fields::currency),
+            stock: reader.integer("stock", Presence::Optional, fields::stock),
+        };
+        reader.finish()?;
+        Ok(UpdateProductRequest { version, patch })
+    }
+}
+
+/// Update a product (compare-and-swap)
+///
+/// Applies the sent fields only if the product is still at the version you
+/// name, then bumps the version. A patch that changes nothing answers 200
+/// with the same version.
+#[utoipa::path(
+    patch,
+    path = "/v1/products/{id}",
+    tag = "products",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The product's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag your change is based on, e.g. \"3\"; an alternative to `version` in the body. `*` does not count"),
+    ),
+    request_body(content = UpdateProductRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Updated (or unchanged: nothing differed)", body = crate::domain::product::Product, headers(
+            ("ETag" = String, description = "The product's version as a strong ETag"),
+        )),
+        (status = 400, description = "Invalid JSON, a bad id or If-Match, or body and If-Match name different versions", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The body's version is stale (stale-version), or the new SKU is taken (duplicate-sku)", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+            ("ETag" = String, description = "The current version's ETag (stale-version only)"),
+        )),
+        (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+            ("ETag" = String, description = "The current version's ETag"),
+        )),
+        (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json or application/merge-patch+json", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks one or more rules", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 428, description = "No version in the body nor in If-Match", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_product(
+    db: web::Data<Database>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    actor: Actor,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_product_id(&id)?;
+    let UpdateProductRequest { version, patch } = UpdateProductRequest::parse(body)?;
+    let expected = preconditions::resolve(&request, version.map(|v| (v, VersionSource::Body)))?;
+    let product = db
+        .run(move |conn| store::products::update(conn, &id, expected, &patch, &actor.0))
+        .await?;
+    Ok(product_response(StatusCode::OK, &product))
+}

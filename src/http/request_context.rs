@@ -1,0 +1,101 @@
+//! The middleware every request passes through: it gives the request an id,
+//! runs it inside a tracing span, writes problem bodies, and stamps
+//! `X-Request-Id` on the response.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+use serde_json::{Map, Value};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::error::{problem_document, ProblemDocument};
+use crate::problem::ProblemType;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The id of the request being served.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The client's id when it is sane (1-128 visible ASCII characters),
+    /// otherwise a fresh UUID.
+    fn for_request(request: &ServiceRequest) -> RequestId {
+        let sent = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| {
+                (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
+            });
+        RequestId(sent.map_or_else(|| Uuid::now_v7().to_string(), str::to_owned))
+    }
+}
+
+pub async fn request_context(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request_id = RequestId::for_request(&request);
+    request.extensions_mut().insert(request_id.clone());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id.0,
+        method = %request.method(),
+        path = %request.path(),
+    );
+    // Handlers' and extractors' errors arrive as responses; an `Err` here
+    // would come from actix itself and is passed on as it is.
+    let response = next
+        .call(request)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
+    let mut response = with_problem_body(response, &request_id);
+    let status = response.status();
+    span.in_scope(|| tracing::info!(status = status.as_u16(), "answered"));
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// Writes the problem body of an error response: the document the error
+/// left in the response's extensions, or, for an error raised outside this
+/// service's own code, a problem chosen by status. `instance` and
+/// `request_id` are added here because only the request knows them.
+fn with_problem_body(
+    mut response: ServiceResponse<BoxBody>,
+    request_id: &RequestId,
+) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    let document = response
+        .response_mut()
+        .extensions_mut()
+        .remove::<ProblemDocument>();
+    let document = match document {
+        Some(ProblemDocument(document)) => document,
+        None if status.is_client_error() || status.is_server_error() => {
+            let problem = ProblemType::for_status(status);
+            let detail = match response.response().error() {
+                Some(error) if status.is_client_error() => error.to_string(),
+                _ => problem.explanation.to_owned(),
+            };
+            problem_document(problem, status, detail, Map::new()).0
+        }
+        None => return response,
+    };
+    let mut document = document;
+    document.insert("instance".into(), Value::from(response.request().path()));
+    document.insert("request_id".into(), Value::from(request_id.0.as_str()));
+    let body = serde_json::to_vec(&Value::Object(document)).unwrap_or_default();
+    let mut response = response.map_body(|_, _| BoxBody::new(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    headers.remove(header::CONTENT_LENGTH);
+    response
+}

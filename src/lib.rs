@@ -1,0 +1,18 @@
+#![forbid(unsafe_code)]
+//! inventory-api: products with versions, compare-and-swap writes, and
+//! stale writes refused with everything the client needs to refresh.
+//!
+//! Data flows one way: `http` -> `domain` -> `store` -> `db`, and errors
+//! come back as `error::ApiError` problems.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod problem;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

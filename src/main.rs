@@ -1,0 +1,26 @@
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use inventory_api::cli::{Cli, Command};
+use inventory_api::db::Database;
+use inventory_api::startup::{Application, StartupError};
+use inventory_api::{openapi, telemetry};
+
+#[actix_web::main]
+async fn main() -> Result<(), StartupError> {
+    let cli = Cli::parse();
+    telemetry::init("info");
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let application = Application::build(&cli.settings)?;
+            tracing::info!(port = application.port(), "listening");
+            application.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            Database::open(&cli.settings.database_url, 1)?;
+            tracing::info!("migrations applied");
+        }
+        Command::Openapi => print!("{}", openapi::yaml()?),
+    }
+    Ok(())
+}

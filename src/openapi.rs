@@ -1,0 +1,189 @@
+//! The OpenAPI document, generated from the handlers' annotations. The
+//! committed `openapi.yaml` must equal `yaml()` (a test checks it).
+
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{
+    Content, Header, OpenApi as OpenApiDocument, Ref, RefOr, Response, Schema, Type,
+};
+use utoipa::{Modify, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::conflict::StaleVersion;
+use crate::error::FieldError;
+use crate::http;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "inventory-api",
+        description = "Products with versions. Every write to a product is a compare-and-swap on its \
+            version: name the version you read (in the body, `?version=` for DELETE, or `If-Match`), \
+            and a stale write is refused with a 409 (or 412 for If-Match) that carries the current \
+            product and what changed since your version. Errors are RFC 9457 problems; \
+            `GET /problems/{slug}` explains each type.",
+    ),
+    paths(
+        http::products::create::create_product,
+        http::products::list::list_products,
+        http::products::read::read_product,
+        http::products::update::update_product,
+        http::products::delete::delete_product,
+        http::history::product_history,
+        http::health::healthz,
+        http::health::readyz,
+        http::problems::explain_problem,
+        http::openapi_documents::openapi_json,
+        http::openapi_documents::openapi_yaml,
+    ),
+    components(schemas(Problem, ValidationProblem, StaleVersionProblem, DuplicateSkuProblem, FieldError)),
+    modifiers(&EveryOperation),
+    tags(
+        (name = "products", description = "Products and their versions"),
+        (name = "operations", description = "Health, the API's own description, and problem types"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as YAML, as `inventory-api openapi` prints it.
+pub fn yaml() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(ApiDoc::openapi().to_yaml()?)
+}
+
+pub fn json() -> Result<String, serde_json::Error> {
+    ApiDoc::openapi().to_pretty_json()
+}
+
+/// An RFC 9457 problem: the body of every error response
+/// (`Content-Type: application/problem+json`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// `/problems/<slug>`; `GET` it for an explanation.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/not-found")]
+    problem_type: String,
+    title: String,
+    status: u16,
+    /// What went wrong and what to do about it, for a person.
+    detail: String,
+    /// The request's path.
+    instance: String,
+    /// The request's `X-Request-Id`.
+    request_id: String,
+}
+
+/// A problem that lists each broken rule (400 `malformed-request`, 422 `validation`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ValidationProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    errors: Vec<FieldError>,
+}
+
+/// 409 or 412 `stale-version`: the write named an old version.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StaleVersionProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(flatten)]
+    conflict: StaleVersion,
+}
+
+/// 409 `duplicate-sku`: another live product holds the SKU.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DuplicateSkuProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    /// The product that holds the SKU.
+    existing_id: Option<Uuid>,
+}
+
+/// What every operation shares: the optional `X-Request-Id` request header,
+/// the `X-Request-Id` response header, and the 500 and 503 any operation
+/// touching the database can answer.
+struct EveryOperation;
+
+impl Modify for EveryOperation {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let uses_database = path.starts_with("/v1/") || path == "/readyz";
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_request_id(operation);
+                if uses_database {
+                    add_server_errors(operation);
+                }
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        response
+                            .headers
+                            .insert("X-Request-Id".into(), request_id_header());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn request_id_header() -> Header {
+    let mut header = Header::new(Schema::Object(
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(Type::String)
+            .build(),
+    ));
+    header.description = Some("The client's X-Request-Id when it sent a sane one (1-128 visible ASCII), otherwise a fresh UUID".into());
+    header
+}
+
+fn add_request_id(operation: &mut Operation) {
+    let parameter = ParameterBuilder::new()
+        .name("X-Request-Id")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some("Your id for this request (1-128 visible ASCII), echoed in the response and in problems"))
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(128)),
+        ))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(parameter);
+}
+
+fn add_server_errors(operation: &mut Operation) {
+    let problem = || Content::new(Some(Ref::from_schema_name("Problem")));
+    let responses = &mut operation.responses.responses;
+    responses.entry("500".into()).or_insert_with(|| {
+        RefOr::T(
+            Response::builder()
+                .description("An unexpected failure; the body carries only the request_id")
+                .content("application/problem+json", problem())
+                .build(),
+        )
+    });
+    responses.entry("503".into()).or_insert_with(|| {
+        let mut retry_after = Header::new(Schema::Object(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(Type::String)
+                .build(),
+        ));
+        retry_after.description = Some("Seconds to wait before retrying".into());
+        RefOr::T(
+            Response::builder()
+                .description("The database is unreachable or busy; nothing was applied")
+                .content("application/problem+json", problem())
+                .header("Retry-After", retry_after)
+                .build(),
+        )
+    });
+}

@@ -1,0 +1,145 @@
+//! The catalogue of problem types: every `type` an error body can carry,
+//! with the title, status and explanation that `GET /problems/<slug>` serves.
+
+use actix_web::http::StatusCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemType {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub status: StatusCode,
+    pub explanation: &'static str,
+}
+
+impl ProblemType {
+    /// The relative URI that goes into a problem's `type`.
+    pub fn uri(&self) -> String {
+        format!("/problems/{}", self.slug)
+    }
+
+    pub fn by_slug(slug: &str) -> Option<&'static ProblemType> {
+        ALL.iter().copied().find(|problem| problem.slug == slug)
+    }
+
+    /// The type used for an error response that did not come from this
+    /// service's own errors (a framework error), chosen by its status.
+    pub fn for_status(status: StatusCode) -> &'static ProblemType {
+        ALL.iter()
+            .copied()
+            .find(|problem| problem.status == status && problem.slug != STALE_VERSION.slug)
+            .unwrap_or(if status.is_server_error() {
+                &INTERNAL
+            } else {
+                &MALFORMED_REQUEST
+            })
+    }
+}
+
+pub const MALFORMED_REQUEST: ProblemType = ProblemType {
+    slug: "malformed-request",
+    title: "The request could not be understood",
+    status: StatusCode::BAD_REQUEST,
+    explanation: "The request is not well-formed: its JSON does not parse, a path id is not a UUID, \
+        a query parameter or cursor is invalid, or the version in the body disagrees with If-Match. \
+        `errors` lists each problem; fix the request before sending it again.",
+};
+
+pub const NOT_FOUND: ProblemType = ProblemType {
+    slug: "not-found",
+    title: "Not found",
+    status: StatusCode::NOT_FOUND,
+    explanation:
+        "There is no such resource: the product does not exist or was deleted, or the path \
+        names no route. A deleted product's history stays readable.",
+};
+
+pub const METHOD_NOT_ALLOWED: ProblemType = ProblemType {
+    slug: "method-not-allowed",
+    title: "Method not allowed",
+    status: StatusCode::METHOD_NOT_ALLOWED,
+    explanation: "The path exists but does not accept this method. The `Allow` header lists the \
+        methods it accepts.",
+};
+
+pub const STALE_VERSION: ProblemType = ProblemType {
+    slug: "stale-version",
+    title: "The product was changed by someone else",
+    status: StatusCode::CONFLICT,
+    explanation:
+        "The write named a version that is no longer the product's current version, so it \
+        was not applied. The body carries the current product (`current`, `current_version`), what \
+        changed since your version (`changes_since`), which of your fields someone else changed \
+        (`conflicting_fields`) and whether re-sending your change with `current_version` would \
+        overwrite nobody's work (`rebase_safe`). The status is 412 when the stale version came in \
+        `If-Match`, 409 when it came in the body or the `version` query parameter.",
+};
+
+pub const DUPLICATE_SKU: ProblemType = ProblemType {
+    slug: "duplicate-sku",
+    title: "Another product has this SKU",
+    status: StatusCode::CONFLICT,
+    explanation: "SKUs are unique among live products, ignoring case. `existing_id` names the \
+        product that holds the SKU; choose another SKU or change that product first.",
+};
+
+pub const PAYLOAD_TOO_LARGE: ProblemType = ProblemType {
+    slug: "payload-too-large",
+    title: "Request body too large",
+    status: StatusCode::PAYLOAD_TOO_LARGE,
+    explanation: "Request bodies are limited to 1 MiB.",
+};
+
+pub const UNSUPPORTED_MEDIA_TYPE: ProblemType = ProblemType {
+    slug: "unsupported-media-type",
+    title: "Unsupported media type",
+    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    explanation: "Write bodies must be sent with `Content-Type: application/json` \
+        (or `application/merge-patch+json` for PATCH).",
+};
+
+pub const VALIDATION: ProblemType = ProblemType {
+    slug: "validation",
+    title: "The request breaks a rule",
+    status: StatusCode::UNPROCESSABLE_ENTITY,
+    explanation: "The body is well-formed JSON but breaks one or more rules of the contract. \
+        `errors` lists every broken rule, each with a JSON pointer to the offending field.",
+};
+
+pub const VERSION_REQUIRED: ProblemType = ProblemType {
+    slug: "version-required",
+    title: "A version is required",
+    status: StatusCode::PRECONDITION_REQUIRED,
+    explanation: "Writes to an existing product must name the version they are based on: \
+        `\"version\": N` in the body (`?version=N` for DELETE) or `If-Match: \"N\"` with the ETag \
+        you read. `If-Match: *` is not enough. A write without a version is never applied.",
+};
+
+pub const UNAVAILABLE: ProblemType = ProblemType {
+    slug: "unavailable",
+    title: "Service temporarily unavailable",
+    status: StatusCode::SERVICE_UNAVAILABLE,
+    explanation: "The database is unreachable or busy. Nothing was applied; retry after the \
+        number of seconds in `Retry-After`. The service recovers by itself when the database is back.",
+};
+
+pub const INTERNAL: ProblemType = ProblemType {
+    slug: "internal",
+    title: "Internal server error",
+    status: StatusCode::INTERNAL_SERVER_ERROR,
+    explanation: "Something failed inside the service. The response carries no details; quote its \
+        `request_id` when reporting it, so the operators can find the cause in the logs.",
+};
+
+pub const ALL: &[&ProblemType] = &[
+    &MALFORMED_REQUEST,
+    &NOT_FOUND,
+    &METHOD_NOT_ALLOWED,
+    &STALE_VERSION,
+    &DUPLICATE_SKU,
+    &PAYLOAD_TOO_LARGE,
+    &UNSUPPORTED_MEDIA_TYPE,
+    &VALIDATION,
+    &VERSION_REQUIRED,
+    &UNAVAILABLE,
+    &INTERNAL,
+];

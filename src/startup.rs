@@ -1,0 +1,57 @@
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Settings;
+use crate::db::Database;
+use crate::http::json_body::MAX_BODY_BYTES;
+use crate::http::openapi_documents::OpenApiDocuments;
+use crate::http::request_context::request_context;
+use crate::{http, openapi};
+
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A server bound to its port, with its database migrated, ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub fn build(settings: &Settings) -> Result<Application, StartupError> {
+        let database = Database::open(&settings.database_url, settings.pool_size)?;
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let documents = web::Data::new(OpenApiDocuments {
+            json: openapi::json()?,
+            yaml: openapi::yaml()?,
+        });
+        let database = web::Data::new(database);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(request_context))
+                .app_data(database.clone())
+                .app_data(documents.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .configure(http::routes)
+        })
+        .workers(
+            settings
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        )
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,62 @@
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::rows::HistoryRow;
+use crate::db::schema::product_history::dsl;
+use crate::db::DbConnection;
+use crate::domain::history::HistoryEntry;
+use crate::error::ApiError;
+
+/// Records one version. Called inside the transaction of the write that
+/// made the version, so history and product never disagree.
+pub fn insert(
+    conn: &mut DbConnection,
+    product_id: &Uuid,
+    entry: &HistoryEntry,
+) -> Result<(), ApiError> {
+    let row = HistoryRow::from_entry(product_id, entry)?;
+    diesel::insert_into(dsl::product_history)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` versions, newest first, older than `before_version` when given.
+pub fn page(
+    conn: &mut DbConnection,
+    product_id: &Uuid,
+    before_version: Option<i64>,
+    limit: i64,
+) -> Result<Vec<HistoryEntry>, ApiError> {
+    let mut query = dsl::product_history
+        .filter(dsl::product_id.eq(product_id.to_string()))
+        .order(dsl::version.desc())
+        .limit(limit)
+        .select(HistoryRow::as_select())
+        .into_boxed();
+    if let Some(before) = before_version {
+        query = query.filter(dsl::version.lt(before));
+    }
+    query
+        .load(conn)?
+        .into_iter()
+        .map(HistoryRow::into_entry)
+        .collect()
+}
+
+/// Every version after `version`, oldest first.
+pub fn since(
+    conn: &mut DbConnection,
+    product_id: &Uuid,
+    version: i64,
+) -> Result<Vec<HistoryEntry>, ApiError> {
+    dsl::product_history
+        .filter(dsl::product_id.eq(product_id.to_string()))
+        .filter(dsl::version.gt(version))
+        .order(dsl::version.asc())
+        .select(HistoryRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(HistoryRow::into_entry)
+        .collect()
+}

@@ -1,0 +1,8 @@
+//! The only place with SQL: products, their compare-and-swap writes, and
+//! their history. Each public function is one unit of work on one
+//! connection.
+
+pub mod history;
+pub mod products;
+mod rows;
+mod sql;

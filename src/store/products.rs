@@ -1,0 +1,297 @@
+//! Products and their compare-and-swap writes. Every write to an existing
+//! product is one conditional `UPDATE ... WHERE id = ? AND version = ?`,
+//! never read-then-write: the read before it only builds the answer, and
+//! zero rows affected means someone else got there first.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use uuid::Uuid;
+
+use super::history;
+use super::rows::ProductRow;
+use super::sql::{contains_pattern, lower};
+use crate::db::schema::products::dsl;
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::changes::{self, Changes};
+use crate::domain::conflict::{Intent, StaleVersion};
+use crate::domain::history::{HistoryEntry, Operation};
+use crate::domain::patch::ProductPatch;
+use crate::domain::precondition::Precondition;
+use crate::domain::product::{Product, ProductFields};
+use crate::domain::timestamp;
+use crate::error::ApiError;
+
+/// How to narrow a product listing.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// Exact SKU, ignoring case.
+    pub sku: Option<String>,
+    /// Substring of the name or SKU, ignoring case.
+    pub text: Option<String>,
+}
+
+/// Creates a product at version 1 with its first history entry.
+pub fn create(
+    conn: &mut DbConnection,
+    fields: ProductFields,
+    actor: &str,
+) -> Result<Product, ApiError> {
+    let now = timestamp::now();
+    let product = Product {
+        id: Uuid::now_v7(),
+        fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let entry = entry(
+        1,
+        now,
+        actor,
+        Operation::Create,
+        changes::created(&product.fields),
+    );
+    let written = write_transaction(conn, |conn| {
+        diesel::insert_into(dsl::products)
+            .values(ProductRow::from_product(&product))
+            .execute(conn)?;
+        history::insert(conn, &product.id, &entry)
+    });
+    match written {
+        Ok(()) => Ok(product),
+        Err(error) => Err(duplicate_sku_or(conn, error, &product.fields.sku)),
+    }
+}
+
+/// The live product with this id, if any.
+pub fn find_live(conn: &mut DbConnection, id: &Uuid) -> Result<Option<Product>, ApiError> {
+    dsl::products
+        .filter(dsl::id.eq(id.to_string()))
+        .filter(dsl::deleted_at.is_null())
+        .select(ProductRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(ProductRow::into_product)
+        .transpose()
+}
+
+/// Whether a product with this id was ever created (deleted or not).
+pub fn ever_existed(conn: &mut DbConnection, id: &Uuid) -> Result<bool, ApiError> {
+    let found = dsl::products
+        .filter(dsl::id.eq(id.to_string()))
+        .select(dsl::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Up to `limit` live products, oldest first, created after `after` when given.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &ListFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Product>, ApiError> {
+    let mut query = dsl::products
+        .filter(dsl::deleted_at.is_null())
+        .order(dsl::id.asc())
+        .limit(limit)
+        .select(ProductRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        // UUID v7 strings sort by creation time, so the id is the keyset.
+        query = query.filter(dsl::id.gt(after.to_string()));
+    }
+    if let Some(sku) = &filter.sku {
+        query = query.filter(lower(dsl::sku).eq(sku.to_lowercase()));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        query = query.filter(
+            lower(dsl::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(dsl::sku).like(pattern).escape('\\')),
+        );
+    }
+    query
+        .load(conn)?
+        .into_iter()
+        .map(ProductRow::into_product)
+        .collect()
+}
+
+/// Applies `patch` if the product is still at the expected version. A patch
+/// that changes nothing is answered with the product as it is, at the same
+/// version.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    expected: Precondition,
+    patch: &ProductPatch,
+    actor: &str,
+) -> Result<Product, ApiError> {
+    let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
+    if current.version != expected.version {
+        return Err(stale(conn, expected, current, Intent::Update(patch)));
+    }
+    let wanted = patch.apply_to(&current.fields);
+    let changes = changes::between(&current.fields, &wanted);
+    if changes.is_empty() {
+        return Ok(current);
+    }
+    let now = timestamp::now();
+    let next_version = expected.version + 1;
+    let entry = entry(next_version, now, actor, Operation::Update, changes);
+    let swapped = write_transaction(conn, |conn| {
+        let updated = diesel::update(
+            dsl::products
+                .filter(dsl::id.eq(id.to_string()))
+                .filter(dsl::version.eq(expected.version))
+                .filter(dsl::deleted_at.is_null()),
+        )
+        .set((
+            dsl::sku.eq(&wanted.sku),
+            dsl::name.eq(&wanted.name),
+            dsl::description.eq(&wanted.description),
+            dsl::price_minor.eq(wanted.price_minor),
+            dsl::currency.eq(&wanted.currency),
+            dsl::stock.eq(wanted.stock),
+            dsl::version.eq(next_version),
+            dsl::updated_at.eq(timestamp::to_micros(now)),
+        ))
+        .execute(conn)?;
+        if updated == 1 {
+            history::insert(conn, id, &entry)?;
+        }
+        Ok::<_, ApiError>(updated == 1)
+    });
+    match swapped {
+        Ok(true) => Ok(Product {
+            fields: wanted,
+            version: next_version,
+            updated_at: now,
+            ..current
+        }),
+        Ok(false) => Err(lost_race(conn, id, expected, Intent::Update(patch))),
+        Err(error) => Err(duplicate_sku_or(conn, error, &wanted.sku)),
+    }
+}
+
+/// Deletes the product if it is still at the expected version. The delete
+/// is a version of its own, so the history shows who deleted it and when.
+pub fn delete(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    expected: Precondition,
+    actor: &str,
+) -> Result<(), ApiError> {
+    let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
+    if current.version != expected.version {
+        return Err(stale(conn, expected, current, Intent::Delete));
+    }
+    let now = timestamp::now();
+    let next_version = expected.version + 1;
+    let entry = entry(next_version, now, actor, Operation::Delete, Changes::new());
+    let swapped = write_transaction(conn, |conn| {
+        let micros = timestamp::to_micros(now);
+        let updated = diesel::update(
+            dsl::products
+                .filter(dsl::id.eq(id.to_string()))
+                .filter(dsl::version.eq(expected.version))
+                .filter(dsl::deleted_at.is_null()),
+        )
+        .set((
+            dsl::deleted_at.eq(micros),
+            dsl::version.eq(next_version),
+            dsl::updated_at.eq(micros),
+        ))
+        .execute(conn)?;
+        if updated == 1 {
+            history::insert(conn, id, &entry)?;
+        }
+        Ok::<_, ApiError>(updated == 1)
+    });
+    match swapped? {
+        true => Ok(()),
+        false => Err(lost_race(conn, id, expected, Intent::Delete)),
+    }
+}
+
+fn entry(
+    version: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    actor: &str,
+    operation: Operation,
+    changes: Changes,
+) -> HistoryEntry {
+    HistoryEntry {
+        version,
+        at,
+        actor: actor.to_owned(),
+        operation,
+        reason: None,
+        changes,
+    }
+}
+
+/// The answer to a write whose compare-and-swap matched no row: the
+/// product moved on (stale) or went away (404) since it was read.
+fn lost_race(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    expected: Precondition,
+    intent: Intent<'_>,
+) -> ApiError {
+    match find_live(conn, id) {
+        Ok(Some(current)) => stale(conn, expected, current, intent),
+        Ok(None) => ApiError::product_not_found(id),
+        Err(error) => error,
+    }
+}
+
+fn stale(
+    conn: &mut DbConnection,
+    expected: Precondition,
+    current: Product,
+    intent: Intent<'_>,
+) -> ApiError {
+    match history::since(conn, &current.id, expected.version) {
+        Ok(changes_since) => ApiError::StaleVersion(Box::new(StaleVersion::new(
+            expected,
+            current,
+            changes_since,
+            intent,
+        ))),
+        Err(error) => error,
+    }
+}
+
+/// Turns a unique-index violation on the SKU into a 409 naming the product
+/// that holds it; passes every other error through.
+fn duplicate_sku_or(conn: &mut DbConnection, error: ApiError, sku: &str) -> ApiError {
+    let ApiError::Internal(cause) = &error else {
+        return error;
+    };
+    let is_unique_violation = matches!(
+        cause.downcast_ref::<DieselError>(),
+        Some(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _
+        ))
+    );
+    if !is_unique_violation {
+        return error;
+    }
+    let existing_id = dsl::products
+        .filter(dsl::deleted_at.is_null())
+        .filter(lower(dsl::sku).eq(sku.to_lowercase()))
+        .select(dsl::id)
+        .first::<String>(conn)
+        .ok()
+        .and_then(|id| Uuid::parse_str(&id).ok());
+    ApiError::DuplicateSku {
+        sku: sku.to_owned(),
+        existing_id,
+    }
+}

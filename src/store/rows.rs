@@ -1,0 +1,109 @@
+//! Rows as the database keeps them, and their conversion to domain values.
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{product_history, products};
+use crate::domain::changes::Changes;
+use crate::domain::history::{HistoryEntry, Operation};
+use crate::domain::product::{Product, ProductFields};
+use crate::domain::timestamp::{from_micros, to_micros};
+use crate::error::ApiError;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = products)]
+pub struct ProductRow {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub stock: i64,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+impl ProductRow {
+    pub fn from_product(product: &Product) -> ProductRow {
+        let fields = &product.fields;
+        ProductRow {
+            id: product.id.to_string(),
+            sku: fields.sku.clone(),
+            name: fields.name.clone(),
+            description: fields.description.clone(),
+            price_minor: fields.price_minor,
+            currency: fields.currency.clone(),
+            stock: fields.stock,
+            version: product.version,
+            created_at: to_micros(product.created_at),
+            updated_at: to_micros(product.updated_at),
+            deleted_at: None,
+        }
+    }
+
+    pub fn into_product(self) -> Result<Product, ApiError> {
+        Ok(Product {
+            id: parse_id(&self.id)?,
+            fields: ProductFields {
+                sku: self.sku,
+                name: self.name,
+                description: self.description,
+                price_minor: self.price_minor,
+                currency: self.currency,
+                stock: self.stock,
+            },
+            version: self.version,
+            created_at: from_micros(self.created_at),
+            updated_at: from_micros(self.updated_at),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = product_history)]
+pub struct HistoryRow {
+    pub product_id: String,
+    pub version: i64,
+    pub at: i64,
+    pub actor: String,
+    pub operation: String,
+    pub reason: Option<String>,
+    pub changes: String,
+}
+
+impl HistoryRow {
+    pub fn from_entry(product_id: &Uuid, entry: &HistoryEntry) -> Result<HistoryRow, ApiError> {
+        Ok(HistoryRow {
+            product_id: product_id.to_string(),
+            version: entry.version,
+            at: to_micros(entry.at),
+            actor: entry.actor.clone(),
+            operation: entry.operation.as_str().to_owned(),
+            reason: entry.reason.clone(),
+            changes: serde_json::to_string(&entry.changes).map_err(ApiError::internal)?,
+        })
+    }
+
+    pub fn into_entry(self) -> Result<HistoryEntry, ApiError> {
+        let operation = Operation::parse(&self.operation).ok_or_else(|| {
+            ApiError::internal(format!("unknown operation {:?} in history", self.operation))
+        })?;
+        let changes: Changes = serde_json::from_str(&self.changes).map_err(ApiError::internal)?;
+        Ok(HistoryEntry {
+            version: self.version,
+            at: from_micros(self.at),
+            actor: self.actor,
+            operation,
+            reason: self.reason,
+            changes,
+        })
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id)
+        .map_err(|error| ApiError::internal(format!("stored product id {id:?}: {error}")))
+}
