@@ -224,10 +224,10 @@ impl From<DieselError> for ApiError {
                 ApiError::Unavailable("The database connection was lost. Retry shortly.".into())
             }
             // SQLite reports a writer that outwaited busy_timeout as
-            // "database is locked": the database is busy, not broken.
+            // "database is locked" (or "database table is locked"): the
+            // database is busy, not broken.
             DieselError::DatabaseError(_, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
+                if info.message().contains("is locked") || info.message().contains("is busy") =>
             {
                 ApiError::Unavailable("The database is busy. Retry shortly.".into())
             }

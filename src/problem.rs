@@ -24,14 +24,15 @@ impl ProblemType {
     /// The type used for an error response that did not come from this
     /// service's own errors (a framework error), chosen by its status.
     pub fn for_status(status: StatusCode) -> &'static ProblemType {
-        ALL.iter()
-            .copied()
-            .find(|problem| problem.status == status && problem.slug != STALE_VERSION.slug)
-            .unwrap_or(if status.is_server_error() {
-                &INTERNAL
-            } else {
-                &MALFORMED_REQUEST
-            })
+        match status {
+            StatusCode::NOT_FOUND => &NOT_FOUND,
+            StatusCode::METHOD_NOT_ALLOWED => &METHOD_NOT_ALLOWED,
+            StatusCode::PAYLOAD_TOO_LARGE => &PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => &UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::SERVICE_UNAVAILABLE => &UNAVAILABLE,
+            status if status.is_server_error() => &INTERNAL,
+            _ => &MALFORMED_REQUEST,
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use actix_web::web;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
-use super::connection::{connect, Backend, DbConnection};
+use super::connection::{connect, DbConnection};
 use super::migrations::run_migrations;
 use crate::error::ApiError;
 
@@ -22,11 +22,10 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
      PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON;";
 
-/// The connection pool and the backend it talks to.
+/// The pool of connections to the database the URL names.
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
-    backend: Backend,
 }
 
 impl Database {
@@ -46,14 +45,7 @@ impl Database {
             .min_idle(Some(0))
             .connection_timeout(CHECKOUT_TIMEOUT)
             .build_unchecked(manager);
-        Ok(Database {
-            pool,
-            backend: Backend::of_url(url),
-        })
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
+        Ok(Database { pool })
     }
 
     /// Runs `work` with a pooled connection on actix's blocking thread pool,

@@ -1,0 +1,219 @@
+//! Concurrent writers: a deterministic race, and a storm of clients doing
+//! read-modify-write with retry, checked against the invariants of
+//! compare-and-swap.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use crate::api_tests;
+use crate::helpers::{problem, product_path, TestApp};
+
+api_tests!(
+    first_writer_wins_and_the_second_sees_its_change,
+    storm_of_writers_keeps_every_invariant
+);
+
+async fn first_writer_wins_and_the_second_sees_its_change(app: TestApp) {
+    let product = app.create_product("RACE-1", 40).await;
+    let url = format!("{}{}", app.address, product_path(&product));
+    let (alice, bob) = (reqwest::Client::new(), reqwest::Client::new());
+
+    let alice_copy: Value = alice.get(&url).send().await.unwrap().json().await.unwrap();
+    let bob_copy: Value = bob.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (alice_copy["version"].as_i64(), bob_copy["version"].as_i64()),
+        (Some(1), Some(1))
+    );
+
+    let alice_write = alice
+        .patch(&url)
+        .json(&json!({"version": 1, "price_minor": 1300}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alice_write.status(), 200);
+
+    let bob_write = bob
+        .patch(&url)
+        .json(&json!({"version": 1, "price_minor": 1400}))
+        .send()
+        .await
+        .unwrap();
+    let conflict = problem(bob_write, 409, "stale-version").await;
+    assert_eq!(conflict["changes_since"].as_array().unwrap().len(), 1);
+    assert_eq!(conflict["changes_since"][0]["version"], 2);
+    assert_eq!(
+        conflict["changes_since"][0]["changes"],
+        json!({"price_minor": {"from": 1250, "to": 1300}})
+    );
+    assert_eq!(conflict["conflicting_fields"], json!(["price_minor"]));
+    assert_eq!(conflict["rebase_safe"], false);
+
+    let held: Value = app.get(&product_path(&product)).await.json().await.unwrap();
+    assert_eq!(
+        (held["price_minor"].as_i64(), held["version"].as_i64()),
+        (Some(1300), Some(2)),
+        "Alice's change is what the database holds"
+    );
+
+    // A stale change to a field nobody else touched is safe to rebase.
+    let bob_rename = bob
+        .patch(&url)
+        .json(&json!({"version": 1, "name": "Renamed"}))
+        .send()
+        .await
+        .unwrap();
+    let conflict = problem(bob_rename, 409, "stale-version").await;
+    assert_eq!(conflict["conflicting_fields"], json!([]));
+    assert_eq!(conflict["rebase_safe"], true);
+    let rebased = json!({"version": conflict["current_version"], "name": "Renamed"});
+    let retried: Value = bob
+        .patch(&url)
+        .json(&rebased)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (retried["name"].as_str(), retried["price_minor"].as_i64()),
+        (Some("Renamed"), Some(1300))
+    );
+}
+
+const CLIENTS: usize = 12;
+const PRODUCTS: usize = 3;
+const INCREMENTS_PER_CLIENT: usize = 8;
+/// Bound on tries per increment, so a broken server fails the test
+/// instead of hanging it.
+const MAX_TRIES: usize = 500;
+
+#[derive(Default)]
+struct ClientLog {
+    /// (product index, version sent) of every write answered 200.
+    successes: Vec<(usize, i64)>,
+    conflicts: usize,
+    unexpected: Vec<u16>,
+}
+
+async fn storm_of_writers_keeps_every_invariant(app: TestApp) {
+    let mut urls = Vec::new();
+    let mut start_stock = Vec::new();
+    for n in 0..PRODUCTS {
+        let product = app
+            .create_product(&format!("STORM-{n}"), 100 * n as i64)
+            .await;
+        urls.push(format!("{}{}", app.address, product_path(&product)));
+        start_stock.push(product["stock"].as_i64().unwrap());
+    }
+
+    let mut clients = Vec::new();
+    for client_number in 0..CLIENTS {
+        let urls = urls.clone();
+        clients.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut log = ClientLog::default();
+            for increment in 0..INCREMENTS_PER_CLIENT {
+                let target = (client_number + increment) % PRODUCTS;
+                increment_stock(&client, &urls[target], target, &mut log).await;
+            }
+            log
+        }));
+    }
+    let mut logs = Vec::new();
+    for client in clients {
+        logs.push(client.await.unwrap());
+    }
+
+    let unexpected: Vec<u16> = logs.iter().flat_map(|log| log.unexpected.clone()).collect();
+    assert_eq!(
+        unexpected,
+        Vec::<u16>::new(),
+        "no 5xx and no other surprise"
+    );
+    let successes: Vec<(usize, i64)> = logs.iter().flat_map(|log| log.successes.clone()).collect();
+    assert_eq!(successes.len(), CLIENTS * INCREMENTS_PER_CLIENT);
+    let distinct: HashSet<&(usize, i64)> = successes.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        successes.len(),
+        "no two successes from the same sent version"
+    );
+    let conflicts: usize = logs.iter().map(|log| log.conflicts).sum();
+    eprintln!(
+        "storm: {} writes applied, {conflicts} refused as stale",
+        successes.len()
+    );
+
+    let mut per_product: HashMap<usize, i64> = HashMap::new();
+    for (target, _) in &successes {
+        *per_product.entry(*target).or_default() += 1;
+    }
+    for (target, url) in urls.iter().enumerate() {
+        let product: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        let applied = per_product.get(&target).copied().unwrap_or(0);
+        assert_eq!(
+            product["version"].as_i64().unwrap() - 1,
+            applied,
+            "successful writes = final version - 1"
+        );
+        assert_eq!(
+            product["stock"].as_i64().unwrap(),
+            start_stock[target] + applied,
+            "no increment lost or doubled"
+        );
+
+        let history: Value = reqwest::get(format!("{url}/history?limit=200"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let versions: Vec<i64> = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["version"].as_i64().unwrap())
+            .collect();
+        let expected: Vec<i64> = (1..=applied + 1).rev().collect();
+        assert_eq!(
+            versions, expected,
+            "history holds every version, without a gap"
+        );
+    }
+}
+
+/// Reads the product and writes stock + 1 on the version read, until a
+/// write is applied.
+async fn increment_stock(client: &reqwest::Client, url: &str, target: usize, log: &mut ClientLog) {
+    for _ in 0..MAX_TRIES {
+        let read = client.get(url).send().await.unwrap();
+        if read.status() != 200 {
+            log.unexpected.push(read.status().as_u16());
+            return;
+        }
+        let product: Value = read.json().await.unwrap();
+        let version = product["version"].as_i64().unwrap();
+        let stock = product["stock"].as_i64().unwrap();
+        let write = client
+            .patch(url)
+            .json(&json!({"version": version, "stock": stock + 1}))
+            .send()
+            .await
+            .unwrap();
+        match write.status().as_u16() {
+            200 => {
+                log.successes.push((target, version));
+                return;
+            }
+            409 => log.conflicts += 1,
+            other => {
+                log.unexpected.push(other);
+                return;
+            }
+        }
+    }
+    panic!("no write applied after {MAX_TRIES} tries");
+}

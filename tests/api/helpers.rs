@@ -1,0 +1,227 @@
+//! Spawns the real server on a free port with a database of its own, and
+//! speaks to it over HTTP like any client.
+
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use inventory_api::config::Settings;
+use inventory_api::startup::Application;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// Runs each named test once on SQLite and once on PostgreSQL (when
+/// `TEST_DATABASE_URL` is set), each on a fresh database.
+#[macro_export]
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestApp::sqlite().await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::helpers::TestApp::postgres().await {
+                    Some(app) => super::$name(app).await,
+                    None => eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped"),
+                }
+            }
+        }
+    )*};
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database: TestDatabase,
+}
+
+/// The test's own database, removed when the test ends.
+pub enum TestDatabase {
+    Sqlite { path: PathBuf },
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub fn url(&self) -> String {
+        match self {
+            TestDatabase::Sqlite { path } => format!("sqlite://{}", path.display()),
+            TestDatabase::Postgres { admin_url, name } => database_url(admin_url, name),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDatabase::Postgres { .. })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self {
+            TestDatabase::Sqlite { path } => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            TestDatabase::Postgres { admin_url, name } => {
+                if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+/// `admin_url` (which names a database) with that name replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (url, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{base}/{name}{query}")
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let path = std::env::temp_dir().join(format!("inventory-test-{}.db", Uuid::now_v7()));
+        TestApp::spawn(TestDatabase::Sqlite { path })
+    }
+
+    pub async fn postgres() -> Option<TestApp> {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let name = format!("inventory_test_{}", Uuid::now_v7().simple());
+        let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create the test database");
+        Some(TestApp::spawn(TestDatabase::Postgres { admin_url, name }))
+    }
+
+    fn spawn(database: TestDatabase) -> TestApp {
+        if std::env::var("TEST_LOG").is_ok() {
+            inventory_api::telemetry::init("debug");
+        }
+        let mut settings = Settings::for_database(&database.url());
+        settings.bind = "127.0.0.1:0".into();
+        settings.workers = Some(2);
+        settings.pool_size = 8;
+        let application = Application::build(&settings).expect("build the application");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            database,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("send GET")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("send POST")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path)
+            .json(body)
+            .send()
+            .await
+            .expect("send PATCH")
+    }
+
+    /// Creates a product and returns its body.
+    pub async fn create_product(&self, sku: &str, stock: i64) -> Value {
+        let response = self
+            .post_json("/v1/products", &product_body(sku, stock))
+            .await;
+        assert_eq!(response.status(), 201, "creating {sku}");
+        response.json().await.expect("product JSON")
+    }
+
+    /// Opens a connection of the test's own to the server's database.
+    pub fn direct_connection(&self) -> inventory_api::db::DbConnection {
+        let url = self.database.url();
+        match self.database {
+            TestDatabase::Sqlite { .. } => {
+                let path = url.trim_start_matches("sqlite://");
+                inventory_api::db::DbConnection::Sqlite(
+                    diesel::SqliteConnection::establish(path).expect("open the SQLite file"),
+                )
+            }
+            TestDatabase::Postgres { .. } => inventory_api::db::DbConnection::Pg(
+                PgConnection::establish(&url).expect("connect to the test database"),
+            ),
+        }
+    }
+}
+
+pub fn product_body(sku: &str, stock: i64) -> Value {
+    json!({"sku": sku, "name": format!("Product {sku}"), "price_minor": 1250, "currency": "EUR", "stock": stock})
+}
+
+pub fn product_path(product: &Value) -> String {
+    format!(
+        "/v1/products/{}",
+        product["id"].as_str().expect("product id")
+    )
+}
+
+/// Reads a problem response, checking what every problem carries.
+pub async fn problem(response: Response, status: u16, slug: &str) -> Value {
+    assert_eq!(response.status(), status, "status of a {slug} problem");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("content type")
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("request id")
+        .to_owned();
+    let path = response.url().path().to_owned();
+    let body: Value = response.json().await.expect("problem JSON");
+    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["instance"], path, "{body}");
+    assert_eq!(body["request_id"], request_id, "{body}");
+    body
+}
+
+/// The JSON pointers a 400 or 422 problem lists.
+pub fn pointers(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .expect("errors list")
+        .iter()
+        .map(|error| error["pointer"].as_str().expect("pointer").to_owned())
+        .collect()
+}

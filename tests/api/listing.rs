@@ -1,0 +1,101 @@
+use serde_json::Value;
+
+use crate::api_tests;
+use crate::helpers::{pointers, problem, TestApp};
+
+api_tests!(
+    list_pages_oldest_first_until_next_cursor_is_null,
+    list_filters_by_exact_sku_ignoring_case,
+    list_filters_by_substring_of_name_or_sku,
+    list_rejects_bad_query_parameters,
+);
+
+async fn list_pages_oldest_first_until_next_cursor_is_null(app: TestApp) {
+    let mut created = Vec::new();
+    for n in 0..5 {
+        created.push(app.create_product(&format!("PAGE-{n}"), n).await["id"].clone());
+    }
+    let mut seen = Vec::new();
+    let mut path = "/v1/products?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|item| item["id"].clone()));
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/products?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, created, "every product once, oldest first");
+
+    let default_page: Value = app.get("/v1/products").await.json().await.unwrap();
+    assert_eq!(default_page["items"].as_array().unwrap().len(), 5);
+    assert_eq!(default_page["next_cursor"], Value::Null);
+}
+
+async fn list_filters_by_exact_sku_ignoring_case(app: TestApp) {
+    let wanted = app.create_product("Mug-Blue", 1).await;
+    app.create_product("Mug-Blue-2", 1).await;
+    let page: Value = app
+        .get("/v1/products?sku=MUG-BLUE")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], wanted["id"]);
+}
+
+async fn list_filters_by_substring_of_name_or_sku(app: TestApp) {
+    let mug = app.create_product("MUG-1", 1).await;
+    let plate = app.create_product("PLATE-1", 1).await;
+    let percent = app.create_product("CUP_100", 1).await;
+
+    let by_sku: Value = app.get("/v1/products?q=mug").await.json().await.unwrap();
+    assert_eq!(by_sku["items"].as_array().unwrap().len(), 1);
+    assert_eq!(by_sku["items"][0]["id"], mug["id"]);
+
+    let by_name: Value = app
+        .get("/v1/products?q=product%20plate")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_name["items"][0]["id"], plate["id"]);
+    assert_eq!(by_name["items"].as_array().unwrap().len(), 1);
+
+    // `_` and `%` match themselves, not any character.
+    let underscore: Value = app.get("/v1/products?q=e_1").await.json().await.unwrap();
+    assert_eq!(underscore["items"].as_array().unwrap().len(), 0);
+    let literal: Value = app.get("/v1/products?q=cup_").await.json().await.unwrap();
+    assert_eq!(literal["items"][0]["id"], percent["id"]);
+    let wildcard: Value = app.get("/v1/products?q=%25").await.json().await.unwrap();
+    assert_eq!(wildcard["items"].as_array().unwrap().len(), 0);
+}
+
+async fn list_rejects_bad_query_parameters(app: TestApp) {
+    for (query, pointer) in [
+        ("limit=0", "?limit"),
+        ("limit=201", "?limit"),
+        ("limit=ten", "?limit"),
+        ("limit=1.5", "?limit"),
+        ("cursor=not-a-cursor", "?cursor"),
+        ("cursor=aGlzdG9yeTox", "?cursor"), // a history cursor ("history:1")
+        ("colour=blue", "?colour"),
+        ("limit=1&limit=2", "?limit"),
+    ] {
+        let response = app.get(&format!("/v1/products?{query}")).await;
+        let body = problem(response, 400, "malformed-request").await;
+        assert_eq!(pointers(&body), vec![pointer.to_owned()], "{query}");
+    }
+    let long = "x".repeat(201);
+    let response = app.get(&format!("/v1/products?q={long}")).await;
+    problem(response, 400, "malformed-request").await;
+}

@@ -1,0 +1,17 @@
+//! The API tests: one binary, so the crate links once. Each test runs on
+//! SQLite and, when `TEST_DATABASE_URL` is set, on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod concurrency;
+mod create_and_read;
+mod delete;
+mod failures;
+mod history;
+mod input_errors;
+mod listing;
+mod migrations;
+mod openapi;
+mod problems;
+mod update;

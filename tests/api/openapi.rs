@@ -1,0 +1,62 @@
+use serde_json::Value;
+
+use crate::api_tests;
+use crate::helpers::TestApp;
+
+const COMMITTED: &str = include_str!("../../openapi.yaml");
+
+#[test]
+fn committed_openapi_yaml_is_what_the_code_generates() {
+    let generated = inventory_api::openapi::yaml().unwrap();
+    assert!(
+        generated == COMMITTED,
+        "openapi.yaml is out of date: run `cargo run -- openapi > openapi.yaml`"
+    );
+}
+
+#[test]
+fn the_binary_prints_the_committed_document() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_inventory-api"))
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), COMMITTED);
+}
+
+api_tests!(the_server_serves_its_own_document);
+
+async fn the_server_serves_its_own_document(app: TestApp) {
+    let yaml = app.get("/openapi.yaml").await;
+    assert_eq!(yaml.status(), 200);
+    assert_eq!(yaml.text().await.unwrap(), COMMITTED);
+
+    let json: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let paths = json["paths"].as_object().unwrap();
+    for path in [
+        "/v1/products",
+        "/v1/products/{id}",
+        "/v1/products/{id}/history",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(paths.contains_key(path), "{path} is documented");
+    }
+    // Every documented response names the X-Request-Id header.
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["headers"]["X-Request-Id"].is_object(),
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    let patch = &json["paths"]["/v1/products/{id}"]["patch"]["responses"];
+    for status in [
+        "200", "400", "404", "409", "412", "413", "415", "422", "428", "500", "503",
+    ] {
+        assert!(patch[status].is_object(), "PATCH documents {status}");
+    }
+}
