@@ -267,20 +267,24 @@ fn stale(
     }
 }
 
-/// Turns a unique-index violation on the SKU into a 409 naming the product
-/// that holds it; passes every other error through.
+/// The unique index that keeps live SKUs unique, ignoring case.
+const LIVE_SKU_INDEX: &str = "products_live_sku";
+
+/// Turns a violation of the live-SKU index into a 409 naming the product
+/// that holds the SKU; passes every other error through.
 fn duplicate_sku_or(conn: &mut DbConnection, error: ApiError, sku: &str) -> ApiError {
     let ApiError::Internal(cause) = &error else {
         return error;
     };
-    let is_unique_violation = matches!(
-        cause.downcast_ref::<DieselError>(),
-        Some(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            _
-        ))
-    );
-    if !is_unique_violation {
+    // PostgreSQL names the index; SQLite names it in the message only.
+    let is_sku_clash = match cause.downcast_ref::<DieselError>() {
+        Some(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+            info.constraint_name() == Some(LIVE_SKU_INDEX)
+                || info.message().contains(LIVE_SKU_INDEX)
+        }
+        _ => false,
+    };
+    if !is_sku_clash {
         return error;
     }
     let existing_id = dsl::products

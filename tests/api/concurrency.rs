@@ -208,7 +208,14 @@ async fn increment_stock(client: &reqwest::Client, url: &str, target: usize, log
                 log.successes.push((target, version));
                 return;
             }
-            409 => log.conflicts += 1,
+            409 => {
+                let problem: Value = write.json().await.unwrap();
+                if problem["type"] != "/problems/stale-version" {
+                    log.unexpected.push(409);
+                    return;
+                }
+                log.conflicts += 1;
+            }
             other => {
                 log.unexpected.push(other);
                 return;
