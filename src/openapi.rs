@@ -35,7 +35,14 @@ use crate::http;
         http::openapi_documents::openapi_json,
         http::openapi_documents::openapi_yaml,
     ),
-    components(schemas(Problem, ValidationProblem, StaleVersionProblem, DuplicateSkuProblem, FieldError)),
+    components(schemas(
+        Problem,
+        ValidationProblem,
+        StaleVersionProblem,
+        DuplicateSkuProblem,
+        FieldError,
+        crate::domain::changes::FieldChange,
+    )),
     modifiers(&EveryOperation),
     tags(
         (name = "products", description = "Products and their versions"),
@@ -98,6 +105,7 @@ pub struct DuplicateSkuProblem {
     #[serde(flatten)]
     problem: Problem,
     /// The product that holds the SKU.
+    #[schema(nullable = false)]
     existing_id: Option<Uuid>,
 }
 

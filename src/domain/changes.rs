@@ -16,6 +16,13 @@ pub struct FieldChange {
 /// What one version changed, by field name.
 pub type Changes = BTreeMap<String, FieldChange>;
 
+/// The OpenAPI schema of `Changes`: an object of `FieldChange`s.
+pub fn schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .additional_properties(Some(utoipa::openapi::Ref::from_schema_name("FieldChange")))
+        .build()
+}
+
 /// The fields whose values differ between `before` and `after`.
 pub fn between(before: &ProductFields, after: &ProductFields) -> Changes {
     FIELD_NAMES

@@ -7,6 +7,7 @@ use super::precondition::{Precondition, VersionSource};
 use super::product::{Product, FIELD_NAMES};
 
 /// The write a stale request tried to make.
+#[derive(Clone, Copy)]
 pub enum Intent<'a> {
     Update(&'a ProductPatch),
     Delete,

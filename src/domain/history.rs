@@ -51,6 +51,7 @@ pub struct HistoryEntry {
     pub operation: Operation,
     /// Why, when the writer said (stock adjustments and syncs).
     pub reason: Option<String>,
-    /// The fields this version changed; empty for a delete.
+    /// The fields this version changed, by name; empty for a delete.
+    #[schema(schema_with = super::changes::schema)]
     pub changes: Changes,
 }

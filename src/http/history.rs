@@ -30,8 +30,8 @@ pub struct HistoryPage {
     tag = "products",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("limit" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
+        ("cursor" = Option<String>, Query, nullable = false, description = "The `next_cursor` of the previous page"),
     ),
     responses(
         (status = 200, description = "One page of versions", body = HistoryPage),

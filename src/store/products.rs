@@ -131,49 +131,37 @@ pub fn update(
     patch: &ProductPatch,
     actor: &str,
 ) -> Result<Product, ApiError> {
-    let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
-    if current.version != expected.version {
-        return Err(stale(conn, expected, current, Intent::Update(patch)));
-    }
+    let intent = Intent::Update(patch);
+    let current = current_at(conn, id, expected, intent)?;
     let wanted = patch.apply_to(&current.fields);
     let changes = changes::between(&current.fields, &wanted);
     if changes.is_empty() {
         return Ok(current);
     }
     let now = timestamp::now();
-    let next_version = expected.version + 1;
-    let entry = entry(next_version, now, actor, Operation::Update, changes);
-    let swapped = write_transaction(conn, |conn| {
-        let updated = diesel::update(
-            dsl::products
-                .filter(dsl::id.eq(id.to_string()))
-                .filter(dsl::version.eq(expected.version))
-                .filter(dsl::deleted_at.is_null()),
-        )
-        .set((
-            dsl::sku.eq(&wanted.sku),
-            dsl::name.eq(&wanted.name),
-            dsl::description.eq(&wanted.description),
-            dsl::price_minor.eq(wanted.price_minor),
-            dsl::currency.eq(&wanted.currency),
-            dsl::stock.eq(wanted.stock),
-            dsl::version.eq(next_version),
-            dsl::updated_at.eq(timestamp::to_micros(now)),
-        ))
-        .execute(conn)?;
-        if updated == 1 {
-            history::insert(conn, id, &entry)?;
-        }
-        Ok::<_, ApiError>(updated == 1)
+    let entry = entry(expected.version + 1, now, actor, Operation::Update, changes);
+    let swapped = swap(conn, id, &entry, |conn| {
+        diesel::update(live_at_version(id.to_string(), expected.version))
+            .set((
+                dsl::sku.eq(&wanted.sku),
+                dsl::name.eq(&wanted.name),
+                dsl::description.eq(&wanted.description),
+                dsl::price_minor.eq(wanted.price_minor),
+                dsl::currency.eq(&wanted.currency),
+                dsl::stock.eq(wanted.stock),
+                dsl::version.eq(entry.version),
+                dsl::updated_at.eq(timestamp::to_micros(now)),
+            ))
+            .execute(conn)
     });
     match swapped {
         Ok(true) => Ok(Product {
             fields: wanted,
-            version: next_version,
+            version: entry.version,
             updated_at: now,
             ..current
         }),
-        Ok(false) => Err(lost_race(conn, id, expected, Intent::Update(patch))),
+        Ok(false) => Err(lost_race(conn, id, expected, intent)),
         Err(error) => Err(duplicate_sku_or(conn, error, &wanted.sku)),
     }
 }
@@ -186,36 +174,71 @@ pub fn delete(
     expected: Precondition,
     actor: &str,
 ) -> Result<(), ApiError> {
+    current_at(conn, id, expected, Intent::Delete)?;
+    let now = timestamp::now();
+    let entry = entry(
+        expected.version + 1,
+        now,
+        actor,
+        Operation::Delete,
+        Changes::new(),
+    );
+    let micros = timestamp::to_micros(now);
+    let swapped = swap(conn, id, &entry, |conn| {
+        diesel::update(live_at_version(id.to_string(), expected.version))
+            .set((
+                dsl::deleted_at.eq(micros),
+                dsl::version.eq(entry.version),
+                dsl::updated_at.eq(micros),
+            ))
+            .execute(conn)
+    })?;
+    if swapped {
+        Ok(())
+    } else {
+        Err(lost_race(conn, id, expected, Intent::Delete))
+    }
+}
+
+/// The live product with this id, provided it is at the expected version.
+fn current_at(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    expected: Precondition,
+    intent: Intent<'_>,
+) -> Result<Product, ApiError> {
     let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
     if current.version != expected.version {
-        return Err(stale(conn, expected, current, Intent::Delete));
+        return Err(stale(conn, expected, current, intent));
     }
-    let now = timestamp::now();
-    let next_version = expected.version + 1;
-    let entry = entry(next_version, now, actor, Operation::Delete, Changes::new());
-    let swapped = write_transaction(conn, |conn| {
-        let micros = timestamp::to_micros(now);
-        let updated = diesel::update(
-            dsl::products
-                .filter(dsl::id.eq(id.to_string()))
-                .filter(dsl::version.eq(expected.version))
-                .filter(dsl::deleted_at.is_null()),
-        )
-        .set((
-            dsl::deleted_at.eq(micros),
-            dsl::version.eq(next_version),
-            dsl::updated_at.eq(micros),
-        ))
-        .execute(conn)?;
-        if updated == 1 {
-            history::insert(conn, id, &entry)?;
+    Ok(current)
+}
+
+/// The row a compare-and-swap may change: this product, live, at this version.
+#[diesel::dsl::auto_type]
+fn live_at_version(id: String, version: i64) -> _ {
+    dsl::products
+        .filter(dsl::id.eq(id))
+        .filter(dsl::version.eq(version))
+        .filter(dsl::deleted_at.is_null())
+}
+
+/// Runs a compare-and-swap `update` (which must target `live_at_version`)
+/// and records the version it made, in one transaction. `Ok(false)` when
+/// no row matched: someone else changed or deleted the product first.
+fn swap(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    entry: &HistoryEntry,
+    update: impl FnOnce(&mut DbConnection) -> QueryResult<usize>,
+) -> Result<bool, ApiError> {
+    write_transaction(conn, |conn| {
+        let swapped = update(conn)? == 1;
+        if swapped {
+            history::insert(conn, id, entry)?;
         }
-        Ok::<_, ApiError>(updated == 1)
-    });
-    match swapped? {
-        true => Ok(()),
-        false => Err(lost_race(conn, id, expected, Intent::Delete)),
-    }
+        Ok(swapped)
+    })
 }
 
 fn entry(

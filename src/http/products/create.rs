@@ -1,6 +1,5 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::product_response;
@@ -15,7 +14,7 @@ use crate::store;
 
 /// The body of a create. `id`, `version` and the timestamps are the
 /// server's to set and are refused here.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
     #[schema(
@@ -28,14 +27,14 @@ pub struct CreateProductRequest {
     #[schema(min_length = 1, max_length = 200, example = "Blue mug")]
     pub name: String,
     /// Defaults to "".
-    #[schema(max_length = 2000)]
+    #[schema(nullable = false, max_length = 2000)]
     pub description: Option<String>,
     #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1250)]
     pub price_minor: i64,
     #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
     pub currency: String,
     /// Defaults to 0.
-    #[schema(minimum = 0, maximum = 1_000_000_000, example = 40)]
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000, example = 40)]
     pub stock: Option<i64>,
 }
 

@@ -19,8 +19,8 @@ use crate::store;
     tag = "products",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("version" = Option<i64>, Query, minimum = 1, description = "The version you are deleting. Required unless sent as If-Match"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you are deleting, e.g. \"3\"; an alternative to `version`. `*` does not count"),
+        ("version" = Option<i64>, Query, nullable = false, minimum = 1, description = "The version you are deleting. Required unless sent as If-Match"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag you are deleting, e.g. \"3\"; an alternative to `version`. `*` does not count"),
     ),
     responses(
         (status = 204, description = "Deleted"),

@@ -31,10 +31,10 @@ pub struct ProductPage {
     path = "/v1/products",
     tag = "products",
     params(
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
-        ("sku" = Option<String>, Query, description = "Only the product with exactly this SKU, ignoring case"),
-        ("q" = Option<String>, Query, description = "Only products whose name or SKU contains this text, ignoring case"),
+        ("limit" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
+        ("cursor" = Option<String>, Query, nullable = false, description = "The `next_cursor` of the previous page"),
+        ("sku" = Option<String>, Query, nullable = false, max_length = 200, description = "Only the product with exactly this SKU, ignoring case"),
+        ("q" = Option<String>, Query, nullable = false, max_length = 200, description = "Only products whose name or SKU contains this text, ignoring case"),
     ),
     responses(
         (status = 200, description = "One page of products", body = ProductPage),

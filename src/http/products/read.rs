@@ -16,7 +16,7 @@ use crate::store;
     tag = "products",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("If-None-Match" = Option<String>, Header, description = "An ETag you hold, e.g. \"3\"; 304 when it is still current"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "An ETag you hold, e.g. \"3\"; 304 when it is still current"),
     ),
     responses(
         (status = 200, description = "The product", body = crate::domain::product::Product, headers(

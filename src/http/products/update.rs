@@ -1,6 +1,5 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{parse_product_id, product_response};
@@ -17,11 +16,11 @@ use crate::store;
 
 /// The body of a PATCH: the fields to change, and the version they are
 /// based on (here or in `If-Match`).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
     /// The version your change is based on. Required unless sent as `If-Match`.
-    #[schema(minimum = 1, example = 3)]
+    #[schema(nullable = false, minimum = 1, example = 3)]
     pub version: Option<i64>,
     #[serde(flatten)]
     pub patch: ProductPatch,
@@ -56,7 +55,7 @@ impl UpdateProductRequest {
     tag = "products",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag your change is based on, e.g. \"3\"; an alternative to `version` in the body. `*` does not count"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag your change is based on, e.g. \"3\"; an alternative to `version` in the body. `*` does not count"),
     ),
     request_body(content = UpdateProductRequest, content_type = "application/json"),
     responses(
