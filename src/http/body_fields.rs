@@ -8,6 +8,10 @@ use crate::error::{ApiError, FieldError};
 /// Fields only the server writes; a client that sends one is told so.
 const SERVER_FIELDS: [&str; 4] = ["id", "version", "created_at", "updated_at"];
 
+/// Where i64 ends, as a float: whole numbers beyond it are out of range
+/// rather than fractional.
+const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+
 pub struct FieldReader {
     object: Map<String, Value>,
     errors: Vec<FieldError>,
@@ -53,10 +57,19 @@ impl FieldReader {
     ) -> Option<i64> {
         let value = self.take(key, presence)?;
         let checked = match &value {
-            Value::Number(number) => match number.as_i64() {
-                Some(integer) => rule(integer),
-                None if number.is_u64() => Err("is far too large".to_owned()),
-                None => Err("must be an integer, not a floating-point number".to_owned()),
+            Value::Number(number) => match (number.as_i64(), number.as_f64()) {
+                (Some(integer), _) => rule(integer),
+                // Integers beyond i64 arrive as u64 or, beyond that, as whole floats.
+                (None, _) if number.is_u64() => Err("is far too large".to_owned()),
+                (None, Some(float)) if float.fract() == 0.0 && float.abs() >= I64_LIMIT => {
+                    Err(if float > 0.0 {
+                        "is far too large"
+                    } else {
+                        "is far too small"
+                    }
+                    .to_owned())
+                }
+                _ => Err("must be an integer, not a floating-point number".to_owned()),
             },
             other => Err(format!("must be an integer, not {}", kind(other))),
         };

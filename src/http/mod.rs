@@ -14,7 +14,7 @@ pub mod products;
 pub mod query;
 pub mod request_context;
 
-use actix_web::{web, HttpResponse, Route};
+use actix_web::{guard, web, HttpResponse, Route};
 
 use crate::error::ApiError;
 
@@ -22,43 +22,48 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config
         .service(
             web::resource("/v1/products")
-                .route(web::get().to(products::list::list_products))
+                .route(read().to(products::list::list_products))
                 .route(web::post().to(products::create::create_product))
-                .default_service(method_not_allowed("GET, POST")),
+                .default_service(method_not_allowed("GET, HEAD, POST")),
         )
         .service(
             web::resource("/v1/products/{id}")
-                .route(web::get().to(products::read::read_product))
+                .route(read().to(products::read::read_product))
                 .route(web::patch().to(products::update::update_product))
                 .route(web::delete().to(products::delete::delete_product))
-                .default_service(method_not_allowed("GET, PATCH, DELETE")),
+                .default_service(method_not_allowed("GET, HEAD, PATCH, DELETE")),
         )
         .service(
             web::resource("/v1/products/{id}/history")
-                .route(web::get().to(history::product_history))
-                .default_service(method_not_allowed("GET")),
+                .route(read().to(history::product_history))
+                .default_service(method_not_allowed("GET, HEAD")),
         )
-        .service(read_only("/healthz", web::get().to(health::healthz)))
-        .service(read_only("/readyz", web::get().to(health::readyz)))
+        .service(read_only("/healthz", read().to(health::healthz)))
+        .service(read_only("/readyz", read().to(health::readyz)))
         .service(read_only(
             "/openapi.json",
-            web::get().to(openapi_documents::openapi_json),
+            read().to(openapi_documents::openapi_json),
         ))
         .service(read_only(
             "/openapi.yaml",
-            web::get().to(openapi_documents::openapi_yaml),
+            read().to(openapi_documents::openapi_yaml),
         ))
         .service(read_only(
             "/problems/{slug}",
-            web::get().to(problems::explain_problem),
+            read().to(problems::explain_problem),
         ))
         .default_service(web::to(no_such_route));
+}
+
+/// A route for GET and HEAD: actix answers HEAD with GET's headers and no body.
+fn read() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 fn read_only(path: &str, get: Route) -> actix_web::Resource {
     web::resource(path)
         .route(get)
-        .default_service(method_not_allowed("GET"))
+        .default_service(method_not_allowed("GET, HEAD"))
 }
 
 fn method_not_allowed(allow: &'static str) -> Route {

@@ -135,6 +135,11 @@ async fn out_of_range_numbers_are_422(app: TestApp) {
         }
         let problem = problem(response, 422, "validation").await;
         assert_eq!(pointers(&problem), vec![format!("/{field}")], "{body}");
+        let detail = problem["errors"][0]["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("must be at") || detail.starts_with("is far too"),
+            "{number}: {detail}"
+        );
     }
     let at_the_limits = json!({"sku": "MAX-1", "name": "n", "price_minor": 1_000_000_000_000_i64, "currency": "EUR", "stock": 1_000_000_000});
     assert_eq!(

@@ -9,6 +9,7 @@ use crate::helpers::{problem, TestApp};
 api_tests!(
     unknown_route_is_404_problem,
     wrong_method_is_405_with_allow,
+    head_answers_like_get_without_a_body,
     every_problem_type_is_explained,
     request_id_is_echoed_when_sane_and_made_otherwise,
 );
@@ -27,26 +28,45 @@ async fn unknown_route_is_404_problem(app: TestApp) {
 async fn wrong_method_is_405_with_allow(app: TestApp) {
     let id = uuid::Uuid::now_v7();
     let cases = [
-        (Method::PUT, "/v1/products".to_owned(), "GET, POST"),
-        (Method::DELETE, "/v1/products".to_owned(), "GET, POST"),
+        (Method::PUT, "/v1/products".to_owned(), "GET, HEAD, POST"),
+        (Method::DELETE, "/v1/products".to_owned(), "GET, HEAD, POST"),
         (
             Method::POST,
             format!("/v1/products/{id}"),
-            "GET, PATCH, DELETE",
+            "GET, HEAD, PATCH, DELETE",
         ),
         (
             Method::PUT,
             format!("/v1/products/{id}"),
-            "GET, PATCH, DELETE",
+            "GET, HEAD, PATCH, DELETE",
         ),
-        (Method::POST, format!("/v1/products/{id}/history"), "GET"),
-        (Method::POST, "/healthz".to_owned(), "GET"),
+        (
+            Method::POST,
+            format!("/v1/products/{id}/history"),
+            "GET, HEAD",
+        ),
+        (Method::POST, "/healthz".to_owned(), "GET, HEAD"),
     ];
     for (method, path, allow) in cases {
         let response = app.request(method.clone(), &path).send().await.unwrap();
         assert_eq!(response.headers()["allow"], allow, "{method} {path}");
         problem(response, 405, "method-not-allowed").await;
     }
+}
+
+async fn head_answers_like_get_without_a_body(app: TestApp) {
+    let product = app.create_product("HEAD-1", 1).await;
+    let path = crate::helpers::product_path(&product);
+    let response = app.request(Method::HEAD, &path).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    assert!(response.bytes().await.unwrap().is_empty());
+    let missing = app
+        .request(Method::HEAD, "/v1/products/not-a-uuid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400);
 }
 
 async fn every_problem_type_is_explained(app: TestApp) {
