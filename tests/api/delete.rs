@@ -88,19 +88,9 @@ async fn stale_delete_is_refused_with_what_changed(app: TestApp) {
 async fn delete_with_if_match(app: TestApp) {
     let product = app.create_product("GONE-4", 5).await;
     let path = product_path(&product);
-    let stale = app
-        .request(Method::DELETE, &path)
-        .header("If-Match", "\"7\"")
-        .send()
-        .await
-        .unwrap();
+    let stale = app.delete_if_match(&path, "\"7\"").await;
     problem(stale, 412, "stale-version").await;
-    let current = app
-        .request(Method::DELETE, &path)
-        .header("If-Match", "\"1\"")
-        .send()
-        .await
-        .unwrap();
+    let current = app.delete_if_match(&path, "\"1\"").await;
     assert_eq!(current.status(), 204);
 }
 

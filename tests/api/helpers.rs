@@ -150,6 +150,25 @@ impl TestApp {
             .expect("send PATCH")
     }
 
+    /// A PATCH whose precondition is `If-Match: <if_match>`.
+    pub async fn patch_if_match(&self, path: &str, if_match: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path)
+            .header("If-Match", if_match)
+            .json(body)
+            .send()
+            .await
+            .expect("send PATCH")
+    }
+
+    /// A DELETE whose precondition is `If-Match: <if_match>`.
+    pub async fn delete_if_match(&self, path: &str, if_match: &str) -> Response {
+        self.request(Method::DELETE, path)
+            .header("If-Match", if_match)
+            .send()
+            .await
+            .expect("send DELETE")
+    }
+
     /// Creates a product and returns its body.
     pub async fn create_product(&self, sku: &str, stock: i64) -> Value {
         let response = self

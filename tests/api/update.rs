@@ -45,12 +45,8 @@ async fn patch_with_body_version_applies_and_bumps_the_version(app: TestApp) {
 async fn patch_with_if_match_applies(app: TestApp) {
     let product = app.create_product("UPD-2", 40).await;
     let response = app
-        .request(Method::PATCH, &product_path(&product))
-        .header("If-Match", "\"1\"")
-        .json(&json!({"stock": 41}))
-        .send()
-        .await
-        .unwrap();
+        .patch_if_match(&product_path(&product), "\"1\"", &json!({"stock": 41}))
+        .await;
     assert_eq!(response.status(), 200);
     let updated: Value = response.json().await.unwrap();
     assert_eq!(
@@ -60,12 +56,12 @@ async fn patch_with_if_match_applies(app: TestApp) {
 
     // Body and header may both be sent when they agree.
     let both = app
-        .request(Method::PATCH, &product_path(&product))
-        .header("If-Match", "\"2\"")
-        .json(&json!({"version": 2, "stock": 42}))
-        .send()
-        .await
-        .unwrap();
+        .patch_if_match(
+            &product_path(&product),
+            "\"2\"",
+            &json!({"version": 2, "stock": 42}),
+        )
+        .await;
     assert_eq!(both.status(), 200);
 }
 
@@ -180,12 +176,8 @@ async fn stale_body_version_is_409_with_what_changed(app: TestApp) {
 async fn stale_if_match_is_412_with_the_same_body(app: TestApp) {
     let path = stale_setup(&app).await;
     let response = app
-        .request(Method::PATCH, &path)
-        .header("If-Match", "\"1\"")
-        .json(&json!({"price_minor": 1400}))
-        .send()
-        .await
-        .unwrap();
+        .patch_if_match(&path, "\"1\"", &json!({"price_minor": 1400}))
+        .await;
     assert_eq!(response.headers()["etag"], "\"3\"");
     let body = problem(response, 412, "stale-version").await;
     assert_stale_body(&body, 412);
@@ -219,24 +211,20 @@ async fn write_without_a_version_is_428(app: TestApp) {
 async fn if_match_star_is_not_a_precondition(app: TestApp) {
     let product = app.create_product("STAR-1", 1).await;
     let response = app
-        .request(Method::PATCH, &product_path(&product))
-        .header("If-Match", "*")
-        .json(&json!({"stock": 2}))
-        .send()
-        .await
-        .unwrap();
+        .patch_if_match(&product_path(&product), "*", &json!({"stock": 2}))
+        .await;
     problem(response, 428, "version-required").await;
 }
 
 async fn disagreeing_versions_are_400(app: TestApp) {
     let product = app.create_product("TWO-1", 1).await;
     let response = app
-        .request(Method::PATCH, &product_path(&product))
-        .header("If-Match", "\"2\"")
-        .json(&json!({"version": 1, "stock": 2}))
-        .send()
-        .await
-        .unwrap();
+        .patch_if_match(
+            &product_path(&product),
+            "\"2\"",
+            &json!({"version": 1, "stock": 2}),
+        )
+        .await;
     let body = problem(response, 400, "malformed-request").await;
     assert_eq!(pointers(&body), vec!["/version", "If-Match"]);
 }
@@ -245,12 +233,8 @@ async fn malformed_if_match_is_400(app: TestApp) {
     let product = app.create_product("BADTAG-1", 1).await;
     for tag in ["1", "W/\"1\"", "\"1\", \"2\"", "\"abc\"", "\"0\""] {
         let response = app
-            .request(Method::PATCH, &product_path(&product))
-            .header("If-Match", tag)
-            .json(&json!({"stock": 2}))
-            .send()
-            .await
-            .unwrap();
+            .patch_if_match(&product_path(&product), tag, &json!({"stock": 2}))
+            .await;
         let body = problem(response, 400, "malformed-request").await;
         assert_eq!(pointers(&body), vec!["If-Match"], "{tag}");
     }
