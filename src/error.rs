@@ -85,6 +85,15 @@ impl ApiError {
         ApiError::NotFound(format!("No product has id {id}, or it was deleted."))
     }
 
+    pub fn version_required() -> ApiError {
+        ApiError::VersionRequired(
+            "This write must name the version it is based on: send \"version\": N in the body \
+             (?version=N for DELETE) or If-Match: \"N\" with the ETag you read. \
+             If-Match: * does not count."
+                .to_owned(),
+        )
+    }
+
     pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
         ApiError::Internal(cause.into())
     }
@@ -220,8 +229,13 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 impl From<DieselError> for ApiError {
     fn from(error: DieselError) -> ApiError {
         match &error {
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::Unavailable("The database connection was lost. Retry shortly.".into())
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => ApiError::Unavailable("The database connection was lost. Retry shortly.".into()),
+            // PostgreSQL gave up waiting for a row lock (lock_timeout).
+            DieselError::DatabaseError(_, info) if info.message().contains("lock timeout") => {
+                ApiError::Unavailable("The product is busy. Retry shortly.".into())
             }
             // SQLite reports a writer that outwaited busy_timeout as
             // "database is locked" (or "database table is locked"): the

@@ -40,6 +40,7 @@ use crate::http;
         ValidationProblem,
         StaleVersionProblem,
         DuplicateSkuProblem,
+        UpdateConflictProblem,
         FieldError,
         crate::domain::changes::FieldChange,
     )),
@@ -107,6 +108,15 @@ pub struct DuplicateSkuProblem {
     /// The product that holds the SKU.
     #[schema(nullable = false)]
     existing_id: Option<Uuid>,
+}
+
+/// 409 on PATCH: a stale version, or a SKU another product holds.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum UpdateConflictProblem {
+    StaleVersion(Box<StaleVersionProblem>),
+    DuplicateSku(DuplicateSkuProblem),
 }
 
 /// What every operation shares: the optional `X-Request-Id` request header,

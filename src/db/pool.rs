@@ -13,6 +13,10 @@ use crate::error::ApiError;
 /// the database is down.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// PostgreSQL's settings, applied to every new connection: a write that
+/// waits this long for a row lock gives up with a 503 instead of hanging.
+const POSTGRES_SETTINGS: &str = "SET lock_timeout = '5s';";
+
 /// SQLite's settings, applied to every new connection. `busy_timeout` comes
 /// first so that switching to WAL waits for a concurrent opener instead of
 /// failing; `synchronous=FULL` makes an acknowledged write survive power
@@ -69,7 +73,7 @@ impl Database {
     }
 }
 
-/// Opens connections of the URL's backend, with SQLite's settings applied.
+/// Opens connections of the URL's backend, with that backend's settings applied.
 struct ConnectionManager {
     url: String,
 }
@@ -80,11 +84,12 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         let mut conn = connect(&self.url).map_err(r2d2::Error::ConnectionError)?;
-        if let DbConnection::Sqlite(sqlite) = &mut conn {
-            sqlite
-                .batch_execute(SQLITE_PRAGMAS)
-                .map_err(r2d2::Error::QueryError)?;
-        }
+        let settings = match conn {
+            DbConnection::Pg(_) => POSTGRES_SETTINGS,
+            DbConnection::Sqlite(_) => SQLITE_PRAGMAS,
+        };
+        conn.batch_execute(settings)
+            .map_err(r2d2::Error::QueryError)?;
         Ok(conn)
     }
 

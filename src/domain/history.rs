@@ -50,6 +50,7 @@ pub struct HistoryEntry {
     pub actor: String,
     pub operation: Operation,
     /// Why, when the writer said (stock adjustments and syncs).
+    #[schema(required = true)]
     pub reason: Option<String>,
     /// The fields this version changed, by name; empty for a delete.
     #[schema(schema_with = super::changes::schema)]

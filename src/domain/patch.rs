@@ -1,28 +1,14 @@
-use utoipa::ToSchema;
-
 use super::product::{ProductFields, FIELD_NAMES};
 
 /// The fields a PATCH sets; absent fields keep their value. Values are
 /// already validated by the rules in `fields`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductPatch {
-    #[schema(
-        nullable = false,
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    )]
     pub sku: Option<String>,
-    #[schema(nullable = false, min_length = 1, max_length = 200)]
     pub name: Option<String>,
-    #[schema(nullable = false, max_length = 2000)]
     pub description: Option<String>,
-    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub price_minor: Option<i64>,
-    #[schema(nullable = false, pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
-    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
     pub stock: Option<i64>,
 }
 

@@ -17,6 +17,7 @@ const CURSOR_KIND: &str = "history";
 pub struct HistoryPage {
     pub items: Vec<HistoryEntry>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -35,7 +36,7 @@ pub struct HistoryPage {
     ),
     responses(
         (status = 200, description = "One page of versions", body = HistoryPage),
-        (status = 400, description = "A bad id, query parameter or cursor", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad id, query parameter or cursor", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No product ever had this id", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]

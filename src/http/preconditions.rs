@@ -7,12 +7,14 @@ use actix_web::HttpRequest;
 use crate::domain::precondition::{Precondition, VersionSource};
 use crate::error::{ApiError, FieldError};
 
-/// The write's precondition. `sent` is the version from the body or the
-/// `version` query parameter, if any.
+/// The write's precondition, if it names one. `sent` is the version from
+/// the body or the `version` query parameter, if any. A write that names
+/// none is refused by the store, after it has checked that the product
+/// exists (a deleted product answers 404 to every write).
 pub fn resolve(
     request: &HttpRequest,
     sent: Option<(i64, VersionSource)>,
-) -> Result<Precondition, ApiError> {
+) -> Result<Option<Precondition>, ApiError> {
     let if_match = if_match_version(request)?;
     match (sent, if_match) {
         (Some((body, source)), Some(header)) if body != header => Err(ApiError::malformed(
@@ -24,14 +26,9 @@ pub fn resolve(
         )),
         // RFC 9110: a failed If-Match is a 412, so If-Match decides the
         // source whenever it is sent.
-        (_, Some(version)) => Ok(Precondition { version, source: VersionSource::IfMatch }),
-        (Some((version, source)), None) => Ok(Precondition { version, source }),
-        (None, None) => Err(ApiError::VersionRequired(
-            "This write must name the version it is based on: send \"version\": N in the body \
-             (?version=N for DELETE) or If-Match: \"N\" with the ETag you read. \
-             If-Match: * does not count."
-                .to_owned(),
-        )),
+        (_, Some(version)) => Ok(Some(Precondition { version, source: VersionSource::IfMatch })),
+        (Some((version, source)), None) => Ok(Some(Precondition { version, source })),
+        (None, None) => Ok(None),
     }
 }
 

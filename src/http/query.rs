@@ -10,6 +10,11 @@ use crate::error::{ApiError, FieldError};
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
 
+/// For endpoints that take no query parameters: any sent is a 400.
+pub fn reject_parameters(request: &HttpRequest) -> Result<(), ApiError> {
+    QueryReader::new(request)?.finish()
+}
+
 pub struct QueryReader {
     pairs: Vec<(String, String)>,
     errors: Vec<FieldError>,

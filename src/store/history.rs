@@ -44,15 +44,17 @@ pub fn page(
         .collect()
 }
 
-/// Every version after `version`, oldest first.
-pub fn since(
+/// Every version after `after` up to and including `through`, oldest first.
+pub fn between(
     conn: &mut DbConnection,
     product_id: &Uuid,
-    version: i64,
+    after: i64,
+    through: i64,
 ) -> Result<Vec<HistoryEntry>, ApiError> {
     dsl::product_history
         .filter(dsl::product_id.eq(product_id.to_string()))
-        .filter(dsl::version.gt(version))
+        .filter(dsl::version.gt(after))
+        .filter(dsl::version.le(through))
         .order(dsl::version.asc())
         .select(HistoryRow::as_select())
         .load(conn)?

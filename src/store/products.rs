@@ -103,15 +103,15 @@ pub fn list(
         query = query.filter(dsl::id.gt(after.to_string()));
     }
     if let Some(sku) = &filter.sku {
-        query = query.filter(lower(dsl::sku).eq(sku.to_lowercase()));
+        query = query.filter(lower(dsl::sku).eq(lower(sku.clone())));
     }
     if let Some(text) = &filter.text {
         let pattern = contains_pattern(text);
         query = query.filter(
             lower(dsl::name)
-                .like(pattern.clone())
+                .like(lower(pattern.clone()))
                 .escape('\\')
-                .or(lower(dsl::sku).like(pattern).escape('\\')),
+                .or(lower(dsl::sku).like(lower(pattern)).escape('\\')),
         );
     }
     query
@@ -127,12 +127,12 @@ pub fn list(
 pub fn update(
     conn: &mut DbConnection,
     id: &Uuid,
-    expected: Precondition,
+    expected: Option<Precondition>,
     patch: &ProductPatch,
     actor: &str,
 ) -> Result<Product, ApiError> {
     let intent = Intent::Update(patch);
-    let current = current_at(conn, id, expected, intent)?;
+    let (current, expected) = current_at(conn, id, expected, intent)?;
     let wanted = patch.apply_to(&current.fields);
     let changes = changes::between(&current.fields, &wanted);
     if changes.is_empty() {
@@ -171,10 +171,10 @@ pub fn update(
 pub fn delete(
     conn: &mut DbConnection,
     id: &Uuid,
-    expected: Precondition,
+    expected: Option<Precondition>,
     actor: &str,
 ) -> Result<(), ApiError> {
-    current_at(conn, id, expected, Intent::Delete)?;
+    let (_, expected) = current_at(conn, id, expected, Intent::Delete)?;
     let now = timestamp::now();
     let entry = entry(
         expected.version + 1,
@@ -200,18 +200,21 @@ pub fn delete(
     }
 }
 
-/// The live product with this id, provided it is at the expected version.
+/// The live product with this id, provided the write names its current
+/// version. Existence is checked first: a deleted product answers 404 to
+/// every write, with or without a version.
 fn current_at(
     conn: &mut DbConnection,
     id: &Uuid,
-    expected: Precondition,
+    expected: Option<Precondition>,
     intent: Intent<'_>,
-) -> Result<Product, ApiError> {
+) -> Result<(Product, Precondition), ApiError> {
     let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
+    let expected = expected.ok_or_else(ApiError::version_required)?;
     if current.version != expected.version {
         return Err(stale(conn, expected, current, intent));
     }
-    Ok(current)
+    Ok((current, expected))
 }
 
 /// The row a compare-and-swap may change: this product, live, at this version.
@@ -279,7 +282,9 @@ fn stale(
     current: Product,
     intent: Intent<'_>,
 ) -> ApiError {
-    match history::since(conn, &current.id, expected.version) {
+    // Bounded by `current`: a version committed after `current` was read
+    // must not appear in changes_since without appearing in `current`.
+    match history::between(conn, &current.id, expected.version, current.version) {
         Ok(changes_since) => ApiError::StaleVersion(Box::new(StaleVersion::new(
             expected,
             current,
@@ -312,7 +317,7 @@ fn duplicate_sku_or(conn: &mut DbConnection, error: ApiError, sku: &str) -> ApiE
     }
     let existing_id = dsl::products
         .filter(dsl::deleted_at.is_null())
-        .filter(lower(dsl::sku).eq(sku.to_lowercase()))
+        .filter(lower(dsl::sku).eq(lower(sku.to_owned())))
         .select(dsl::id)
         .first::<String>(conn)
         .ok()

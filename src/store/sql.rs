@@ -8,11 +8,13 @@ diesel::define_sql_function! {
 }
 
 /// A `LIKE` pattern matching `needle` anywhere, with `\` as the escape
-/// character so that `%` and `_` in the needle match themselves.
+/// character so that `%` and `_` in the needle match themselves. Its case is
+/// left alone: the query folds pattern and column with the same SQL
+/// `lower()`, so both sides fold alike on either backend.
 pub fn contains_pattern(needle: &str) -> String {
     let mut pattern = String::with_capacity(needle.len() + 2);
     pattern.push('%');
-    for c in needle.to_lowercase().chars() {
+    for c in needle.chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
 use crate::api_tests;
@@ -11,6 +12,7 @@ use crate::helpers::{problem, product_path, TestApp};
 
 api_tests!(
     first_writer_wins_and_the_second_sees_its_change,
+    writers_in_flight_together_see_one_win,
     storm_of_writers_keeps_every_invariant
 );
 
@@ -80,6 +82,61 @@ async fn first_writer_wins_and_the_second_sees_its_change(app: TestApp) {
     assert_eq!(
         (retried["name"].as_str(), retried["price_minor"].as_i64()),
         (Some("Renamed"), Some(1300))
+    );
+}
+
+/// Two writers that both read version 1 reach the compare-and-swap at the
+/// same moment: a lock held from outside the server keeps both waiting at
+/// the UPDATE until it is released. Exactly one wins; the other is refused
+/// with the winner's change, and the winner's change is what is stored.
+async fn writers_in_flight_together_see_one_win(app: TestApp) {
+    let product = app.create_product("INFLIGHT-1", 40).await;
+    let path = product_path(&product);
+    let id = product["id"].as_str().unwrap().to_owned();
+
+    let mut blocker = app.direct_connection();
+    let lock = if app.database.is_postgres() {
+        format!("BEGIN; SELECT 1 FROM products WHERE id = '{id}' FOR UPDATE")
+    } else {
+        "BEGIN IMMEDIATE".to_owned()
+    };
+    blocker.batch_execute(&lock).unwrap();
+
+    let send = |price: i64| {
+        let (client, url) = (app.client.clone(), format!("{}{path}", app.address));
+        tokio::spawn(async move {
+            let response = client
+                .patch(url)
+                .json(&json!({"version": 1, "price_minor": price}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (price, status, response.json::<Value>().await.unwrap())
+        })
+    };
+    let (first, second) = (send(1300), send(1400));
+    // Both have read version 1 and wait at the write lock.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    blocker.batch_execute("ROLLBACK").unwrap();
+    let mut answers = vec![first.await.unwrap(), second.await.unwrap()];
+    answers.sort_by_key(|(_, status, _)| *status);
+
+    let [(winner_price, 200, won), (_, 409, refused)] = &answers[..] else {
+        panic!("expected one 200 and one 409, got {answers:?}");
+    };
+    assert_eq!(won["version"], 2);
+    assert_eq!(refused["type"], "/problems/stale-version");
+    assert_eq!(refused["current_version"], 2);
+    assert_eq!(
+        refused["changes_since"][0]["changes"]["price_minor"]["to"],
+        *winner_price
+    );
+    assert_eq!(refused["conflicting_fields"], json!(["price_minor"]));
+    let stored: Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(
+        (stored["price_minor"].as_i64(), stored["version"].as_i64()),
+        (Some(*winner_price), Some(2))
     );
 }
 

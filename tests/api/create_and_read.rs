@@ -100,7 +100,6 @@ async fn read_answers_304_when_if_none_match_is_current(app: TestApp) {
         .unwrap();
     assert_eq!(cached.status(), 304);
     assert_eq!(cached.headers()["etag"], "\"1\"");
-    assert!(cached.bytes().await.unwrap().is_empty());
 
     let weak = app
         .request(reqwest::Method::GET, &path)

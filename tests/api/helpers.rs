@@ -26,6 +26,9 @@ macro_rules! api_tests {
             async fn postgres() {
                 match $crate::helpers::TestApp::postgres().await {
                     Some(app) => super::$name(app).await,
+                    None if std::env::var_os("CI").is_some() => {
+                        panic!("CI must test PostgreSQL: set TEST_DATABASE_URL")
+                    }
                     None => eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped"),
                 }
             }

@@ -20,6 +20,7 @@ api_tests!(
     oversized_body_is_413,
     wrong_content_type_is_415,
     bad_input_on_patch_is_reported_the_same_way,
+    unknown_query_parameters_are_400_everywhere,
 );
 
 async fn post_raw(
@@ -334,4 +335,35 @@ async fn bad_input_on_patch_is_reported_the_same_way(app: TestApp) {
 
     let read: Value = app.get(&path).await.json().await.unwrap();
     assert_eq!(read["version"], 1, "nothing was applied");
+}
+
+async fn unknown_query_parameters_are_400_everywhere(app: TestApp) {
+    let product = app.create_product("QUERY-1", 1).await;
+    let path = product_path(&product);
+    let create = app
+        .post_json("/v1/products?dry_run=true", &product_body("QUERY-2", 1))
+        .await;
+    assert_eq!(
+        pointers(&problem(create, 400, "malformed-request").await),
+        vec!["?dry_run"]
+    );
+    let read = app.get(&format!("{path}?fields=sku")).await;
+    assert_eq!(
+        pointers(&problem(read, 400, "malformed-request").await),
+        vec!["?fields"]
+    );
+    // A version in the query of a PATCH is not silently ignored.
+    let patch = app
+        .patch_json(&format!("{path}?version=1"), &json!({"stock": 2}))
+        .await;
+    assert_eq!(
+        pointers(&problem(patch, 400, "malformed-request").await),
+        vec!["?version"]
+    );
+    let listed: Value = app.get("/v1/products").await.json().await.unwrap();
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        1,
+        "the refused create made nothing"
+    );
 }

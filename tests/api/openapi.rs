@@ -59,4 +59,22 @@ async fn the_server_serves_its_own_document(app: TestApp) {
     ] {
         assert!(patch[status].is_object(), "PATCH documents {status}");
     }
+    let conflict = &patch["409"]["content"]["application/problem+json"]["schema"];
+    assert_eq!(
+        conflict["$ref"],
+        "#/components/schemas/UpdateConflictProblem"
+    );
+    let one_of = &json["components"]["schemas"]["UpdateConflictProblem"]["oneOf"];
+    assert_eq!(
+        one_of.as_array().map(Vec::len),
+        Some(2),
+        "stale-version or duplicate-sku"
+    );
+    let patch_body = &json["paths"]["/v1/products/{id}"]["patch"]["requestBody"]["content"];
+    for media_type in ["application/json", "application/merge-patch+json"] {
+        assert!(
+            patch_body[media_type].is_object(),
+            "PATCH accepts {media_type}"
+        );
+    }
 }

@@ -1,5 +1,5 @@
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
 
 use super::product_response;
@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::http::actor::Actor;
 use crate::http::body_fields::{FieldReader, Presence};
 use crate::http::json_body::JsonObject;
+use crate::http::query::reject_parameters;
 use crate::store;
 
 /// The body of a create. `id`, `version` and the timestamps are the
@@ -93,7 +94,7 @@ impl From<CreateProductRequest> for ProductFields {
             ("Location" = String, description = "The new product's URL"),
             ("ETag" = String, description = "The product's version as a strong ETag, e.g. \"1\""),
         )),
-        (status = 400, description = "The body is not valid JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not valid JSON", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 409, description = "Another live product has this SKU (ignoring case)", body = crate::openapi::DuplicateSkuProblem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -102,9 +103,11 @@ impl From<CreateProductRequest> for ProductFields {
 )]
 pub async fn create_product(
     db: web::Data<Database>,
+    request: HttpRequest,
     actor: Actor,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
+    reject_parameters(&request)?;
     let fields = ProductFields::from(CreateProductRequest::parse(body)?);
     let product = db
         .run(move |conn| store::products::create(conn, fields, &actor.0))

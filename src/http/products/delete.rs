@@ -24,7 +24,7 @@ use crate::store;
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "A bad id, version or If-Match, or the two name different versions", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad id, version or If-Match, or the two name different versions", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The `version` parameter is stale", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),

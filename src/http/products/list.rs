@@ -20,6 +20,7 @@ const MAX_FILTER_CHARS: usize = 200;
 pub struct ProductPage {
     pub items: Vec<Product>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -38,7 +39,7 @@ pub struct ProductPage {
     ),
     responses(
         (status = 200, description = "One page of products", body = ProductPage),
-        (status = 400, description = "A bad query parameter or cursor", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad query parameter or cursor", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_products(
@@ -69,6 +70,11 @@ fn filter_text(query: &mut QueryReader, name: &str) -> Option<String> {
             name,
             &format!("must be at most {MAX_FILTER_CHARS} characters"),
         );
+        return None;
+    }
+    // PostgreSQL refuses NUL in text; no name or SKU holds a control character.
+    if text.chars().any(char::is_control) {
+        query.error(name, "must not contain control characters");
         return None;
     }
     Some(text)

@@ -5,6 +5,7 @@ use super::{parse_product_id, product_response};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::http::preconditions::if_none_match_matches;
+use crate::http::query::reject_parameters;
 use crate::store;
 
 /// Read a product
@@ -25,7 +26,7 @@ use crate::store;
         (status = 304, description = "The ETag in If-None-Match is still current", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),
-        (status = 400, description = "The id is not a UUID", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not a UUID", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -35,6 +36,7 @@ pub async fn read_product(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
+    reject_parameters(&request)?;
     let product = db
         .run(move |conn| store::products::find_live(conn, &id))
         .await?

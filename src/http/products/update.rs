@@ -12,26 +12,42 @@ use crate::http::actor::Actor;
 use crate::http::body_fields::{FieldReader, Presence};
 use crate::http::json_body::JsonObject;
 use crate::http::preconditions;
+use crate::http::query::reject_parameters;
 use crate::store;
 
-/// The body of a PATCH: the fields to change, and the version they are
-/// based on (here or in `If-Match`).
+/// The body of a PATCH: the fields to change (absent ones keep their
+/// value), and the version they are based on (here or in `If-Match`).
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
     /// The version your change is based on. Required unless sent as `If-Match`.
     #[schema(nullable = false, minimum = 1, example = 3)]
     pub version: Option<i64>,
-    #[serde(flatten)]
-    pub patch: ProductPatch,
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
+    pub sku: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[schema(nullable = false, max_length = 2000)]
+    pub description: Option<String>,
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub price_minor: Option<i64>,
+    #[schema(nullable = false, pattern = "^[A-Z]{3}$")]
+    pub currency: Option<String>,
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
+    pub stock: Option<i64>,
 }
 
 impl UpdateProductRequest {
     /// Reads the body, reporting every broken rule at once.
     fn parse(JsonObject(object): JsonObject) -> Result<UpdateProductRequest, ApiError> {
         let mut reader = FieldReader::new(object);
-        let version = reader.integer("version", Presence::Optional, fields::version);
-        let patch = ProductPatch {
+        let request = UpdateProductRequest {
+            version: reader.integer("version", Presence::Optional, fields::version),
             sku: reader.string("sku", Presence::Optional, fields::sku),
             name: reader.string("name", Presence::Optional, fields::name),
             description: reader.string("description", Presence::Optional, fields::description),
@@ -40,7 +56,19 @@ impl UpdateProductRequest {
             stock: reader.integer("stock", Presence::Optional, fields::stock),
         };
         reader.finish()?;
-        Ok(UpdateProductRequest { version, patch })
+        Ok(request)
+    }
+
+    fn into_patch(self) -> (Option<i64>, ProductPatch) {
+        let patch = ProductPatch {
+            sku: self.sku,
+            name: self.name,
+            description: self.description,
+            price_minor: self.price_minor,
+            currency: self.currency,
+            stock: self.stock,
+        };
+        (self.version, patch)
     }
 }
 
@@ -57,14 +85,17 @@ impl UpdateProductRequest {
         ("id" = uuid::Uuid, Path, description = "The product's id"),
         ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag your change is based on, e.g. \"3\"; an alternative to `version` in the body. `*` does not count"),
     ),
-    request_body(content = UpdateProductRequest, content_type = "application/json"),
+    request_body(content(
+        (UpdateProductRequest = "application/json"),
+        (UpdateProductRequest = "application/merge-patch+json"),
+    )),
     responses(
         (status = 200, description = "Updated (or unchanged: nothing differed)", body = crate::domain::product::Product, headers(
             ("ETag" = String, description = "The product's version as a strong ETag"),
         )),
-        (status = 400, description = "Invalid JSON, a bad id or If-Match, or body and If-Match name different versions", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid JSON, a bad id or If-Match, or body and If-Match name different versions", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The body's version is stale (stale-version), or the new SKU is taken (duplicate-sku)", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+        (status = 409, description = "The body's version is stale (stale-version), or the new SKU is taken (duplicate-sku)", body = crate::openapi::UpdateConflictProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag (stale-version only)"),
         )),
         (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
@@ -84,7 +115,8 @@ pub async fn update_product(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
-    let UpdateProductRequest { version, patch } = UpdateProductRequest::parse(body)?;
+    reject_parameters(&request)?;
+    let (version, patch) = UpdateProductRequest::parse(body)?.into_patch();
     let expected = preconditions::resolve(&request, version.map(|v| (v, VersionSource::Body)))?;
     let product = db
         .run(move |conn| store::products::update(conn, &id, expected, &patch, &actor.0))
