@@ -22,6 +22,14 @@ pub struct Settings {
     /// Most database connections held open at once.
     #[arg(long, env = "INVENTORY_POOL_SIZE", default_value_t = 10, global = true)]
     pub pool_size: u32,
+    /// Seconds between purges of idempotency keys older than 24 hours.
+    #[arg(
+        long,
+        env = "INVENTORY_IDEMPOTENCY_PURGE_INTERVAL",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub idempotency_purge_interval: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "INVENTORY_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -34,6 +42,7 @@ impl Settings {
             bind: "127.0.0.1:8080".into(),
             database_url: database_url.into(),
             pool_size: 10,
+            idempotency_purge_interval: 3600,
             workers: None,
         }
     }

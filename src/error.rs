@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 use crate::domain::conflict::StaleVersion;
 use crate::domain::precondition::VersionSource;
+use crate::domain::product::Product;
+use crate::domain::stock::SyncOutcome;
 use crate::problem::{self, ProblemType};
 
 /// Seconds a client should wait before retrying a 503.
@@ -50,10 +52,15 @@ pub enum ApiError {
     #[error("{}", .0.detail())]
     StaleVersion(Box<StaleVersion>),
     #[error("SKU {sku} is already used by another live product")]
-    DuplicateSku {
-        sku: String,
-        existing_id: Option<Uuid>,
-    },
+    DuplicateSku { sku: String, existing_id: Uuid },
+    #[error("stock {} cannot go below 0 by {delta}", .current.fields.stock)]
+    InsufficientStock { delta: i64, current: Box<Product> },
+    #[error("an item of the atomic stock sync failed")]
+    StockSyncConflict(Box<SyncOutcome>),
+    #[error("a request with this Idempotency-Key is still running")]
+    IdempotencyKeyInUse,
+    #[error("this Idempotency-Key was used for another request")]
+    IdempotencyKeyReused,
     #[error("the request body is larger than 1 MiB")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -105,6 +112,10 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => &problem::METHOD_NOT_ALLOWED,
             ApiError::StaleVersion(_) => &problem::STALE_VERSION,
             ApiError::DuplicateSku { .. } => &problem::DUPLICATE_SKU,
+            ApiError::InsufficientStock { .. } => &problem::INSUFFICIENT_STOCK,
+            ApiError::StockSyncConflict(_) => &problem::STOCK_SYNC_CONFLICT,
+            ApiError::IdempotencyKeyInUse => &problem::IDEMPOTENCY_KEY_IN_USE,
+            ApiError::IdempotencyKeyReused => &problem::IDEMPOTENCY_KEY_REUSED,
             ApiError::PayloadTooLarge => &problem::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => &problem::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => &problem::VALIDATION,
@@ -123,6 +134,21 @@ impl ApiError {
                 "Another live product already has SKU \"{sku}\" (SKUs are compared ignoring case). \
                  Choose another SKU."
             ),
+            ApiError::InsufficientStock { delta, current } => format!(
+                "The product has {} in stock; adding {delta} would take it below 0. Nothing was applied.",
+                current.fields.stock
+            ),
+            ApiError::StockSyncConflict(outcome) => format!(
+                "{} item(s) conflicted and {} were not found, so the atomic batch applied nothing. \
+                 `results` marks each item.",
+                outcome.summary.conflict, outcome.summary.not_found
+            ),
+            ApiError::IdempotencyKeyInUse => "The first request with this Idempotency-Key is still \
+                 running. Retry after Retry-After seconds to get its response."
+                .to_owned(),
+            ApiError::IdempotencyKeyReused => "This Idempotency-Key was first used for a different \
+                 request (method, path or body). Use a new key for a new request."
+                .to_owned(),
             ApiError::PayloadTooLarge => {
                 "The request body is larger than 1 MiB; send a smaller body.".to_owned()
             }
@@ -144,11 +170,14 @@ impl ApiError {
                 serde_json::json!({ "errors": errors })
             }
             ApiError::StaleVersion(stale) => serde_json::to_value(stale).unwrap_or_default(),
-            ApiError::DuplicateSku {
-                existing_id: Some(id),
-                ..
-            } => {
-                serde_json::json!({ "existing_id": id })
+            ApiError::DuplicateSku { existing_id, .. } => {
+                serde_json::json!({ "existing_id": existing_id })
+            }
+            ApiError::InsufficientStock { current, .. } => {
+                serde_json::json!({ "current_stock": current.fields.stock, "current": current })
+            }
+            ApiError::StockSyncConflict(outcome) => {
+                serde_json::to_value(outcome).unwrap_or_default()
             }
             _ => Value::Null,
         };
@@ -182,7 +211,7 @@ impl ResponseError for ApiError {
             ApiError::StaleVersion(stale) => {
                 response.insert_header((header::ETAG, stale.current.etag()));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::IdempotencyKeyInUse => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
             _ => {}

@@ -9,6 +9,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::conflict::StaleVersion;
+use crate::domain::product::Product;
+use crate::domain::stock::SyncOutcome;
 use crate::error::FieldError;
 use crate::http;
 
@@ -29,6 +31,8 @@ use crate::http;
         http::products::update::update_product,
         http::products::delete::delete_product,
         http::history::product_history,
+        http::stock_adjustments::adjust_stock,
+        http::stock_sync::sync_stock,
         http::health::healthz,
         http::health::readyz,
         http::problems::explain_problem,
@@ -41,12 +45,18 @@ use crate::http;
         StaleVersionProblem,
         DuplicateSkuProblem,
         UpdateConflictProblem,
+        InsufficientStockProblem,
+        StockSyncConflictProblem,
+        AdjustmentConflictProblem,
+        IdempotencyKeyInUseProblem,
+        IdempotencyKeyReusedProblem,
         FieldError,
         crate::domain::changes::FieldChange,
     )),
     modifiers(&EveryOperation),
     tags(
         (name = "products", description = "Products and their versions"),
+        (name = "stock", description = "Stock changes for the sync job: adjustments and batch counts"),
         (name = "operations", description = "Health, the API's own description, and problem types"),
     )
 )]
@@ -106,8 +116,59 @@ pub struct DuplicateSkuProblem {
     #[serde(flatten)]
     problem: Problem,
     /// The product that holds the SKU.
-    #[schema(nullable = false)]
-    existing_id: Option<Uuid>,
+    existing_id: Uuid,
+}
+
+/// 409 `insufficient-stock`: the adjustment would take stock below 0.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct InsufficientStockProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    current_stock: i64,
+    current: Product,
+}
+
+/// 409 `stock-sync-conflict`: an item of an atomic batch failed; nothing was applied.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StockSyncConflictProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(flatten)]
+    outcome: SyncOutcome,
+}
+
+/// 409 `idempotency-key-in-use`: the first request with this key is still
+/// running; retry after `Retry-After` seconds.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct IdempotencyKeyInUseProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(pattern = "^/problems/idempotency-key-in-use$")]
+    problem_type: String,
+}
+
+/// 422 `idempotency-key-reused`: the key was first sent with another request.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct IdempotencyKeyReusedProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(pattern = "^/problems/idempotency-key-reused$")]
+    problem_type: String,
+}
+
+/// 409 on a stock adjustment: not enough stock, or a stale `expected_version`.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum AdjustmentConflictProblem {
+    InsufficientStock(Box<InsufficientStockProblem>),
+    StaleVersion(Box<StaleVersionProblem>),
 }
 
 /// 409 on PATCH: a stale version, or a SKU another product holds.
@@ -128,6 +189,9 @@ impl Modify for EveryOperation {
     fn modify(&self, openapi: &mut OpenApiDocument) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let uses_database = path.starts_with("/v1/") || path == "/readyz";
+            if let Some(post) = item.post.as_mut() {
+                add_idempotency(post);
+            }
             let operations = [
                 &mut item.get,
                 &mut item.post,
@@ -153,11 +217,7 @@ impl Modify for EveryOperation {
 }
 
 fn request_id_header() -> Header {
-    let mut header = Header::new(Schema::Object(
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(Type::String)
-            .build(),
-    ));
+    let mut header = string_header();
     header.description = Some("The client's X-Request-Id when it sent a sane one (1-128 visible ASCII), otherwise a fresh UUID".into());
     header
 }
@@ -190,11 +250,7 @@ fn add_server_errors(operation: &mut Operation) {
         )
     });
     responses.entry("503".into()).or_insert_with(|| {
-        let mut retry_after = Header::new(Schema::Object(
-            utoipa::openapi::ObjectBuilder::new()
-                .schema_type(Type::String)
-                .build(),
-        ));
+        let mut retry_after = string_header();
         retry_after.description = Some("Seconds to wait before retrying".into());
         RefOr::T(
             Response::builder()
@@ -204,4 +260,88 @@ fn add_server_errors(operation: &mut Operation) {
                 .build(),
         )
     });
+}
+
+/// Every POST takes `Idempotency-Key`: its success responses may be
+/// replays, and it may answer the key's own 409 and 422.
+fn add_idempotency(operation: &mut Operation) {
+    let parameter = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "Makes retries safe: the first request with this key (for this caller) is applied once \
+             and its response recorded; the same request sent again with the key gets that response \
+             again, with Idempotent-Replayed: true. Kept at least 24 hours.",
+        ))
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(parameter);
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        match status.as_str() {
+            success if success.starts_with('2') => {
+                let mut replayed = string_header();
+                replayed.description = Some("\"true\" when this is the recorded response of an earlier request with the same Idempotency-Key".into());
+                response
+                    .headers
+                    .insert("Idempotent-Replayed".into(), replayed);
+            }
+            "409" => add_alternative(response, "IdempotencyKeyInUseProblem"),
+            "422" => add_alternative(response, "IdempotencyKeyReusedProblem"),
+            _ => {}
+        }
+    }
+    for (status, problem) in [
+        ("409", "IdempotencyKeyInUseProblem"),
+        ("422", "IdempotencyKeyReusedProblem"),
+    ] {
+        operation
+            .responses
+            .responses
+            .entry(status.into())
+            .or_insert_with(|| {
+                RefOr::T(
+                    Response::builder()
+                        .description("A problem with the Idempotency-Key")
+                        .content(
+                            "application/problem+json",
+                            Content::new(Some(Ref::from_schema_name(problem))),
+                        )
+                        .build(),
+                )
+            });
+    }
+}
+
+/// Widens a problem response's body to one of its schema or `problem`.
+fn add_alternative(response: &mut Response, problem: &str) {
+    let Some(content) = response.content.get_mut("application/problem+json") else {
+        return;
+    };
+    let mut one_of = utoipa::openapi::schema::OneOfBuilder::new();
+    if let Some(existing) = content.schema.take() {
+        one_of = one_of.item(existing);
+    }
+    content.schema = Some(RefOr::T(Schema::OneOf(
+        one_of.item(Ref::from_schema_name(problem)).build(),
+    )));
+}
+
+fn string_header() -> Header {
+    Header::new(Schema::Object(
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(Type::String)
+            .build(),
+    ))
 }

@@ -83,6 +83,42 @@ pub const DUPLICATE_SKU: ProblemType = ProblemType {
         product that holds the SKU; choose another SKU or change that product first.",
 };
 
+pub const INSUFFICIENT_STOCK: ProblemType = ProblemType {
+    slug: "insufficient-stock",
+    title: "Not enough stock",
+    status: StatusCode::CONFLICT,
+    explanation: "The stock adjustment would take the product's stock below 0, so nothing was \
+        applied. `current_stock` and `current` say what the product holds now.",
+};
+
+pub const STOCK_SYNC_CONFLICT: ProblemType = ProblemType {
+    slug: "stock-sync-conflict",
+    title: "The atomic stock sync was not applied",
+    status: StatusCode::CONFLICT,
+    explanation: "An item of an atomic stock sync could not be applied (a stale \
+        `expected_version`, or no product with its SKU), so no item was. `results` marks each \
+        failing item (`conflict` with the current product, or `not_found`); the others are \
+        `not_applied`. Fix the failing items and send the batch again.",
+};
+
+pub const IDEMPOTENCY_KEY_IN_USE: ProblemType = ProblemType {
+    slug: "idempotency-key-in-use",
+    title: "A request with this Idempotency-Key is still running",
+    status: StatusCode::CONFLICT,
+    explanation: "The first request sent with this `Idempotency-Key` has not finished. Retry \
+        after the seconds in `Retry-After`: you will get its response, and it will have been \
+        applied once.",
+};
+
+pub const IDEMPOTENCY_KEY_REUSED: ProblemType = ProblemType {
+    slug: "idempotency-key-reused",
+    title: "This Idempotency-Key was used for another request",
+    status: StatusCode::UNPROCESSABLE_ENTITY,
+    explanation: "An `Idempotency-Key` names one request: the same method, path and body. This \
+        key was first sent with a different request, so this one was not applied. Use a new key \
+        for a new request.",
+};
+
 pub const PAYLOAD_TOO_LARGE: ProblemType = ProblemType {
     slug: "payload-too-large",
     title: "Request body too large",
@@ -137,6 +173,10 @@ pub const ALL: &[&ProblemType] = &[
     &METHOD_NOT_ALLOWED,
     &STALE_VERSION,
     &DUPLICATE_SKU,
+    &INSUFFICIENT_STOCK,
+    &STOCK_SYNC_CONFLICT,
+    &IDEMPOTENCY_KEY_IN_USE,
+    &IDEMPOTENCY_KEY_REUSED,
     &PAYLOAD_TOO_LARGE,
     &UNSUPPORTED_MEDIA_TYPE,
     &VALIDATION,

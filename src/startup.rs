@@ -1,4 +1,5 @@
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -9,7 +10,7 @@ use crate::db::Database;
 use crate::http::json_body::MAX_BODY_BYTES;
 use crate::http::openapi_documents::OpenApiDocuments;
 use crate::http::request_context::request_context;
-use crate::{http, openapi};
+use crate::{http, openapi, upkeep};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -22,6 +23,8 @@ pub struct Application {
 impl Application {
     pub fn build(settings: &Settings) -> Result<Application, StartupError> {
         let database = Database::open(&settings.database_url, settings.pool_size)?;
+        let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
+        upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let documents = web::Data::new(OpenApiDocuments {

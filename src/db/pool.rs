@@ -52,6 +52,16 @@ impl Database {
         Ok(Database { pool })
     }
 
+    /// Runs `work` with a pooled connection on this thread, for work outside
+    /// any request (background upkeep).
+    pub fn run_here<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = self.pool.get()?;
+        work(&mut conn)
+    }
+
     /// Runs `work` with a pooled connection on actix's blocking thread pool,
     /// inside the caller's tracing span. The connection is taken inside the
     /// closure and returned before the future resolves, so none is ever held

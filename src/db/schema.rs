@@ -30,4 +30,18 @@ diesel::table! {
 }
 
 diesel::joinable!(product_history -> products (product_id));
-diesel::allow_tables_to_appear_in_same_query!(products, product_history);
+diesel::allow_tables_to_appear_in_same_query!(products, product_history, idempotency_keys);
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        created_at -> BigInt,
+        claimed_at -> BigInt,
+        status -> Nullable<Integer>,
+        headers -> Nullable<Text>,
+        body -> Nullable<Text>,
+        is_problem -> Bool,
+    }
+}

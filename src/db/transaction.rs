@@ -8,7 +8,9 @@ use super::DbConnection;
 /// On SQLite a deferred transaction that reads first and writes later fails
 /// with `SQLITE_BUSY` (no waiting) when another writer committed in between;
 /// `BEGIN IMMEDIATE` makes it wait its turn under `busy_timeout` instead.
-/// PostgreSQL needs nothing special.
+/// PostgreSQL needs nothing special. Inside another write transaction the
+/// work runs in a savepoint, so units of work compose (an idempotency
+/// record commits with the write it describes).
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -16,6 +18,14 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    let depth =
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?;
+    if depth.is_some() {
+        // Already inside a caller's write transaction (which holds the lock):
+        // this work becomes a savepoint of it.
+        return conn.transaction(work);
+    }
     match conn {
         DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction(pg)?,
         DbConnection::Sqlite(sqlite) => {

@@ -10,6 +10,8 @@ use super::product::{Product, FIELD_NAMES};
 #[derive(Clone, Copy)]
 pub enum Intent<'a> {
     Update(&'a ProductPatch),
+    /// A stock adjustment: it conflicts with changes to the stock only.
+    AdjustStock,
     Delete,
 }
 
@@ -59,6 +61,11 @@ impl StaleVersion {
                     .map(str::to_owned)
                     .collect()
             }
+            Intent::AdjustStock => ["stock"]
+                .into_iter()
+                .filter(|field| changed_since(field))
+                .map(str::to_owned)
+                .collect(),
             Intent::Delete => FIELD_NAMES
                 .into_iter()
                 .filter(|field| changed_since(field))

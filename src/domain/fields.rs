@@ -8,6 +8,7 @@ pub const NAME_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 2000;
 pub const PRICE_MINOR_MAX: i64 = 1_000_000_000_000;
 pub const STOCK_MAX: i64 = 1_000_000_000;
+pub const REASON_MAX_CHARS: usize = 200;
 
 /// 1-64 characters of `[A-Za-z0-9._-]`, starting with a letter or digit;
 /// kept as written (uniqueness ignores case).
@@ -31,12 +32,21 @@ pub fn sku(value: &str) -> Result<String, String> {
 
 /// 1-200 characters after trimming, with no control characters.
 pub fn name(value: &str) -> Result<String, String> {
+    short_text(value, NAME_MAX_CHARS)
+}
+
+/// Why stock changed: 1-200 characters after trimming, no control characters.
+pub fn reason(value: &str) -> Result<String, String> {
+    short_text(value, REASON_MAX_CHARS)
+}
+
+fn short_text(value: &str, max_chars: usize) -> Result<String, String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err("must not be empty or only whitespace".into());
     }
-    if trimmed.chars().count() > NAME_MAX_CHARS {
-        return Err(format!("must be at most {NAME_MAX_CHARS} characters"));
+    if trimmed.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
     }
     if trimmed.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
@@ -83,6 +93,17 @@ pub fn currency(value: &str) -> Result<String, String> {
 /// On-hand quantity, 0 ..= 1,000,000,000.
 pub fn stock(value: i64) -> Result<i64, String> {
     in_range(value, STOCK_MAX)
+}
+
+/// A stock change: non-zero, at most 1,000,000,000 either way.
+pub fn delta(value: i64) -> Result<i64, String> {
+    if value == 0 {
+        return Err("must not be 0".into());
+    }
+    if value.abs() > STOCK_MAX {
+        return Err(format!("must be between -{STOCK_MAX} and {STOCK_MAX}"));
+    }
+    Ok(value)
 }
 
 /// A version a client names: 1 or more.

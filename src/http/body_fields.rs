@@ -13,6 +13,8 @@ const SERVER_FIELDS: [&str; 4] = ["id", "version", "created_at", "updated_at"];
 const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
 pub struct FieldReader {
+    /// The JSON pointer of the object being read ("" for the body).
+    at: String,
     object: Map<String, Value>,
     errors: Vec<FieldError>,
 }
@@ -26,10 +28,62 @@ pub enum Presence {
 
 impl FieldReader {
     pub fn new(object: Map<String, Value>) -> FieldReader {
+        FieldReader::at(String::new(), object)
+    }
+
+    /// A reader of an object nested at the JSON pointer `at`.
+    pub fn at(at: String, object: Map<String, Value>) -> FieldReader {
         FieldReader {
+            at,
             object,
             errors: Vec::new(),
         }
+    }
+
+    /// An array field, unchecked inside.
+    pub fn array(&mut self, key: &str, presence: Presence) -> Option<Vec<Value>> {
+        let value = self.take(key, presence)?;
+        let checked = match value {
+            Value::Array(items) => Ok(items),
+            other => Err(format!("must be an array, not {}", kind(&other))),
+        };
+        self.keep(key, checked)
+    }
+
+    pub fn boolean(&mut self, key: &str, presence: Presence) -> Option<bool> {
+        let value = self.take(key, presence)?;
+        let checked = match value {
+            Value::Bool(flag) => Ok(flag),
+            other => Err(format!("must be true or false, not {}", kind(&other))),
+        };
+        self.keep(key, checked)
+    }
+
+    /// Records a broken rule at `pointer`, relative to this reader's object.
+    pub fn error(&mut self, pointer: &str, detail: impl Into<String>) {
+        self.errors
+            .push(FieldError::new(format!("{}{pointer}", self.at), detail));
+    }
+
+    /// The errors found so far, with those for fields no reader asked for;
+    /// for a nested object whose errors join its parent's.
+    pub fn into_errors(mut self) -> Vec<FieldError> {
+        let unknown: Vec<String> = self.object.keys().cloned().collect();
+        for key in unknown {
+            let detail = if SERVER_FIELDS.contains(&key.as_str()) {
+                "is set by the server and cannot be sent here"
+            } else {
+                "is not a field of this request"
+            };
+            let pointer = self.pointer(&key);
+            self.errors.push(FieldError::new(pointer, detail));
+        }
+        self.errors
+    }
+
+    /// Takes in the errors of a nested reader.
+    pub fn absorb(&mut self, errors: Vec<FieldError>) {
+        self.errors.extend(errors);
     }
 
     /// A string field, checked by `rule`.
@@ -78,19 +132,12 @@ impl FieldReader {
 
     /// Fails with every error found, including one for each field that no
     /// reader asked for.
-    pub fn finish(mut self) -> Result<(), ApiError> {
-        for key in self.object.keys() {
-            let detail = if SERVER_FIELDS.contains(&key.as_str()) {
-                "is set by the server and cannot be sent here".to_owned()
-            } else {
-                "is not a field of this request".to_owned()
-            };
-            self.errors.push(FieldError::new(pointer(key), detail));
-        }
-        if self.errors.is_empty() {
+    pub fn finish(self) -> Result<(), ApiError> {
+        let errors = self.into_errors();
+        if errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(self.errors))
+            Err(ApiError::Validation(errors))
         }
     }
 
@@ -98,14 +145,14 @@ impl FieldReader {
         match self.object.remove(key) {
             Some(Value::Null) => {
                 self.errors
-                    .push(FieldError::new(pointer(key), "must not be null"));
+                    .push(FieldError::new(self.pointer(key), "must not be null"));
                 None
             }
             Some(value) => Some(value),
             None => {
                 if presence == Presence::Required {
                     self.errors
-                        .push(FieldError::new(pointer(key), "is required"));
+                        .push(FieldError::new(self.pointer(key), "is required"));
                 }
                 None
             }
@@ -114,14 +161,16 @@ impl FieldReader {
 
     fn keep<T>(&mut self, key: &str, checked: Result<T, String>) -> Option<T> {
         checked
-            .map_err(|detail| self.errors.push(FieldError::new(pointer(key), detail)))
+            .map_err(|detail| self.errors.push(FieldError::new(self.pointer(key), detail)))
             .ok()
     }
 }
 
-/// The JSON pointer (RFC 6901) of a top-level member.
-fn pointer(key: &str) -> String {
-    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+impl FieldReader {
+    /// The JSON pointer (RFC 6901) of a member of this reader's object.
+    fn pointer(&self, key: &str) -> String {
+        format!("{}/{}", self.at, key.replace('~', "~0").replace('/', "~1"))
+    }
 }
 
 fn kind(value: &Value) -> &'static str {

@@ -6,6 +6,7 @@ pub mod body_fields;
 pub mod cursor;
 pub mod health;
 pub mod history;
+pub mod idempotency;
 pub mod json_body;
 pub mod openapi_documents;
 pub mod preconditions;
@@ -13,6 +14,8 @@ pub mod problems;
 pub mod products;
 pub mod query;
 pub mod request_context;
+pub mod stock_adjustments;
+pub mod stock_sync;
 
 use actix_web::{guard, web, HttpResponse, Route};
 
@@ -32,6 +35,16 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::patch().to(products::update::update_product))
                 .route(web::delete().to(products::delete::delete_product))
                 .default_service(method_not_allowed("GET, HEAD, PATCH, DELETE")),
+        )
+        .service(
+            web::resource("/v1/products/{id}/stock-adjustments")
+                .route(web::post().to(stock_adjustments::adjust_stock))
+                .default_service(method_not_allowed("POST")),
+        )
+        .service(
+            web::resource("/v1/stock-sync")
+                .route(web::post().to(stock_sync::sync_stock))
+                .default_service(method_not_allowed("POST")),
         )
         .service(
             web::resource("/v1/products/{id}/history")

@@ -3,6 +3,9 @@
 //! connection.
 
 pub mod history;
+pub mod idempotency;
 pub mod products;
-mod rows;
+pub(crate) mod rows;
 mod sql;
+pub mod stock;
+pub mod stock_sync;

@@ -276,7 +276,7 @@ fn lost_race(
     }
 }
 
-fn stale(
+pub(super) fn stale(
     conn: &mut DbConnection,
     expected: Precondition,
     current: Product,
@@ -315,15 +315,22 @@ fn duplicate_sku_or(conn: &mut DbConnection, error: ApiError, sku: &str) -> ApiE
     if !is_sku_clash {
         return error;
     }
-    let existing_id = dsl::products
+    let holder = dsl::products
         .filter(dsl::deleted_at.is_null())
         .filter(lower(dsl::sku).eq(lower(sku.to_owned())))
         .select(dsl::id)
         .first::<String>(conn)
-        .ok()
-        .and_then(|id| Uuid::parse_str(&id).ok());
-    ApiError::DuplicateSku {
-        sku: sku.to_owned(),
-        existing_id,
+        .optional();
+    match holder {
+        Ok(Some(id)) => match Uuid::parse_str(&id) {
+            Ok(existing_id) => ApiError::DuplicateSku {
+                sku: sku.to_owned(),
+                existing_id,
+            },
+            Err(error) => ApiError::internal(error),
+        },
+        // The holder was deleted since the clash: the SKU is free again.
+        Ok(None) => ApiError::Unavailable("The SKU was just freed; retry the request.".into()),
+        Err(error) => error.into(),
     }
 }

@@ -64,6 +64,8 @@ impl ProductRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = product_history)]
+// A missing reason is NULL, never DEFAULT, which lets SQLite batch-insert rows.
+#[diesel(treat_none_as_default_value = false)]
 pub struct HistoryRow {
     pub product_id: String,
     pub version: i64,

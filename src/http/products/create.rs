@@ -2,13 +2,13 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
 
-use super::product_response;
 use crate::db::Database;
 use crate::domain::fields;
 use crate::domain::product::ProductFields;
 use crate::error::ApiError;
 use crate::http::actor::Actor;
 use crate::http::body_fields::{FieldReader, Presence};
+use crate::http::idempotency::{self, recorded_json};
 use crate::http::json_body::JsonObject;
 use crate::http::query::reject_parameters;
 use crate::store;
@@ -108,13 +108,19 @@ pub async fn create_product(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
-    let fields = ProductFields::from(CreateProductRequest::parse(body)?);
-    let product = db
-        .run(move |conn| store::products::create(conn, fields, &actor.0))
-        .await?;
-    let mut response = product_response(StatusCode::CREATED, &product);
-    if let Ok(location) = header::HeaderValue::from_str(&format!("/v1/products/{}", product.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let JsonObject(object) = body;
+    let fields = ProductFields::from(CreateProductRequest::parse(JsonObject(object.clone()))?);
+    let actor_name = actor.0.clone();
+    idempotency::respond(&db, &request, &actor, &object, move |conn| {
+        let product = store::products::create(conn, fields, &actor_name)?;
+        let headers = vec![
+            (
+                header::LOCATION.to_string(),
+                format!("/v1/products/{}", product.id),
+            ),
+            (header::ETAG.to_string(), product.etag()),
+        ];
+        recorded_json(StatusCode::CREATED, &product, headers)
+    })
+    .await
 }

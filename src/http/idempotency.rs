@@ -1,0 +1,163 @@
+//! `Idempotency-Key` on POST: the first request with a key runs and its
+//! response is recorded in the same transaction as its write; a retry with
+//! the same key and request gets that response again, marked
+//! `Idempotent-Replayed: true`, and nothing is applied twice.
+
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::actor::Actor;
+use crate::db::{write_transaction, Database, DbConnection};
+use crate::domain::idempotency::{self, RecordedResponse};
+use crate::error::{ApiError, FieldError, ProblemDocument};
+use crate::store;
+use crate::store::idempotency::{Claim, Claimed};
+
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Runs `write` (one unit of work producing the response) once per
+/// idempotency key, or simply once when the request carries no key.
+pub async fn respond<W>(
+    db: &Database,
+    request: &HttpRequest,
+    actor: &Actor,
+    body: &Map<String, Value>,
+    write: W,
+) -> Result<HttpResponse, ApiError>
+where
+    W: FnOnce(&mut DbConnection) -> Result<RecordedResponse, ApiError> + Send + 'static,
+{
+    let Some(key) = idempotency_key(request)? else {
+        return db.run(write).await.map(into_response);
+    };
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or(request.path(), |p| p.as_str());
+    let fingerprint = idempotency::fingerprint(request.method().as_str(), path, body);
+    let scope = actor.0.clone();
+    let claimed = db
+        .run(move |conn| store::idempotency::claim(conn, &scope, &key, &fingerprint))
+        .await?;
+    match claimed {
+        Claimed::Replay(recorded) => {
+            let mut response = into_response(recorded);
+            response
+                .headers_mut()
+                .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            Ok(response)
+        }
+        Claimed::Run(claim) => db
+            .run(move |conn| run_claimed(conn, &claim, write))
+            .await
+            .map(into_response),
+    }
+}
+
+/// Runs the write and records its response in one transaction. A refusal
+/// (4xx) applied nothing and is recorded as the answer; after a failure
+/// (5xx) the key is given back, so that a retry runs the request again.
+fn run_claimed<W>(
+    conn: &mut DbConnection,
+    claim: &Claim,
+    write: W,
+) -> Result<RecordedResponse, ApiError>
+where
+    W: FnOnce(&mut DbConnection) -> Result<RecordedResponse, ApiError>,
+{
+    let outcome = write_transaction(conn, |conn| {
+        let response = write(conn)?;
+        store::idempotency::complete(conn, claim, &response)?;
+        Ok(response)
+    });
+    let Err(error) = outcome else { return outcome };
+    let refusal =
+        error.status_code().is_client_error() && !matches!(error, ApiError::IdempotencyKeyInUse);
+    let recorded =
+        refusal && store::idempotency::complete(conn, claim, &recorded_problem(&error)).is_ok();
+    if !recorded {
+        // Best effort: a key left behind is taken over once its lease ends.
+        let _ = store::idempotency::release(conn, claim);
+    }
+    Err(error)
+}
+
+/// The `Idempotency-Key` header, if sent; 1-255 visible ASCII.
+fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get(&IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .map_err(|_| "must be visible ASCII".to_owned())
+        .and_then(idempotency::key)
+        .map(Some)
+        .map_err(|detail| {
+            ApiError::malformed(
+                "The Idempotency-Key header is invalid.",
+                vec![FieldError::new("Idempotency-Key", detail)],
+            )
+        })
+}
+
+/// A JSON response to record, with the headers worth replaying.
+pub fn recorded_json<T: Serialize>(
+    status: StatusCode,
+    body: &T,
+    headers: Vec<(String, String)>,
+) -> Result<RecordedResponse, ApiError> {
+    Ok(RecordedResponse {
+        status: status.as_u16(),
+        headers,
+        body: serde_json::to_string(body).map_err(ApiError::internal)?,
+        is_problem: false,
+    })
+}
+
+/// A refusal to record: its status, headers and problem document.
+fn recorded_problem(error: &ApiError) -> RecordedResponse {
+    let response = error.error_response();
+    let headers = [header::ALLOW, header::ETAG, header::RETRY_AFTER]
+        .iter()
+        .filter_map(|name| {
+            Some((
+                name.to_string(),
+                response.headers().get(name)?.to_str().ok()?.to_owned(),
+            ))
+        })
+        .collect();
+    let document = response
+        .extensions()
+        .get::<ProblemDocument>()
+        .map(|document| Value::Object(document.0.clone()));
+    RecordedResponse {
+        status: response.status().as_u16(),
+        headers,
+        body: document.unwrap_or_default().to_string(),
+        is_problem: true,
+    }
+}
+
+fn into_response(recorded: RecordedResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    for (name, value) in &recorded.headers {
+        response.append_header((name.as_str(), value.as_str()));
+    }
+    if recorded.is_problem {
+        // The request-context middleware writes the body, with this
+        // request's instance and id.
+        let mut response = response.finish();
+        if let Ok(Value::Object(document)) = serde_json::from_str(&recorded.body) {
+            response.extensions_mut().insert(ProblemDocument(document));
+        }
+        return response;
+    }
+    response
+        .content_type("application/json")
+        .body(recorded.body)
+}

@@ -1,0 +1,95 @@
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::ToSchema;
+
+use super::actor::Actor;
+use super::body_fields::{FieldReader, Presence};
+use super::idempotency::{self, recorded_json};
+use super::json_body::JsonObject;
+use super::products::parse_product_id;
+use super::query::reject_parameters;
+use crate::db::Database;
+use crate::domain::fields;
+use crate::domain::stock::StockAdjustment;
+use crate::error::ApiError;
+use crate::store;
+
+/// The body of a stock adjustment.
+#[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockAdjustmentRequest {
+    /// Added to the stock: negative for a sale, positive for a delivery. Never 0.
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000, example = -3)]
+    pub delta: i64,
+    /// Why, recorded in the product's history.
+    #[schema(min_length = 1, max_length = 200, example = "sale #1042")]
+    pub reason: String,
+    /// Apply only if the product is still at this version; without it the
+    /// delta applies to whatever the stock is now (deltas commute).
+    #[schema(nullable = false, minimum = 1, example = 7)]
+    pub expected_version: Option<i64>,
+}
+
+impl StockAdjustmentRequest {
+    /// Reads the body, reporting every broken rule at once.
+    fn parse(JsonObject(object): JsonObject) -> Result<StockAdjustment, ApiError> {
+        let mut reader = FieldReader::new(object);
+        let delta = reader.integer("delta", Presence::Required, fields::delta);
+        let reason = reader.string("reason", Presence::Required, fields::reason);
+        let expected_version =
+            reader.integer("expected_version", Presence::Optional, fields::version);
+        reader.finish()?;
+        match (delta, reason) {
+            (Some(delta), Some(reason)) => Ok(StockAdjustment {
+                delta,
+                reason,
+                expected_version,
+            }),
+            _ => Err(ApiError::internal(
+                "a required field passed the reader without a value",
+            )),
+        }
+    }
+}
+
+/// Adjust a product's stock
+///
+/// Adds a signed delta to the stock in one guarded update: concurrent
+/// adjustments never lose each other, and stock never goes below 0.
+#[utoipa::path(
+    post,
+    path = "/v1/products/{id}/stock-adjustments",
+    tag = "stock",
+    params(("id" = uuid::Uuid, Path, description = "The product's id")),
+    request_body(content = StockAdjustmentRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Applied: the product with its new stock and version", body = crate::domain::product::Product, headers(
+            ("ETag" = String, description = "The product's new version as a strong ETag"),
+        )),
+        (status = 400, description = "Invalid JSON, id or Idempotency-Key", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = crate::openapi::AdjustmentConflictProblem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks one or more rules, or the delta would take stock above 1,000,000,000", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn adjust_stock(
+    db: web::Data<Database>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    actor: Actor,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_product_id(&id)?;
+    reject_parameters(&request)?;
+    let JsonObject(object) = body;
+    let adjustment = StockAdjustmentRequest::parse(JsonObject(object.clone()))?;
+    let actor_name = actor.0.clone();
+    idempotency::respond(&db, &request, &actor, &object, move |conn| {
+        let product = store::stock::adjust(conn, &id, &adjustment, &actor_name)?;
+        let headers = vec![(header::ETAG.to_string(), product.etag())];
+        recorded_json(StatusCode::OK, &product, headers)
+    })
+    .await
+}

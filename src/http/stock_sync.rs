@@ -1,0 +1,184 @@
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::actor::Actor;
+use super::body_fields::{FieldReader, Presence};
+use super::idempotency::{self, recorded_json};
+use super::json_body::JsonObject;
+use super::query::reject_parameters;
+use crate::db::Database;
+use crate::domain::fields;
+use crate::domain::stock::{StockSync, SyncItem, SyncMode, SyncPrecondition};
+use crate::error::ApiError;
+use crate::store;
+
+/// Most items one batch may carry.
+pub const MAX_ITEMS: usize = 1000;
+
+/// The body of a stock sync.
+#[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockSyncRequest {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub items: Vec<StockSyncItemRequest>,
+    /// `best_effort` (the default) applies every item that can be applied;
+    /// `atomic` applies all or nothing.
+    #[schema(
+        nullable = false,
+        pattern = "^(best_effort|atomic)$",
+        example = "best_effort"
+    )]
+    pub mode: Option<String>,
+    /// Why, recorded in each updated product's history.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        example = "nightly count"
+    )]
+    pub reason: Option<String>,
+}
+
+/// One count: the product by SKU (ignoring case) and its stock. Carries
+/// `expected_version` or `"force": true` (an explicit blind overwrite).
+#[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockSyncItemRequest {
+    #[schema(min_length = 1, max_length = 64, example = "MUG-BLUE-01")]
+    pub sku: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 35)]
+    pub stock: i64,
+    #[schema(nullable = false, minimum = 1, example = 4)]
+    pub expected_version: Option<i64>,
+    #[schema(nullable = false)]
+    pub force: Option<bool>,
+}
+
+impl StockSyncRequest {
+    /// Reads the body, reporting every broken rule (of every item) at once.
+    fn parse(JsonObject(object): JsonObject) -> Result<StockSync, ApiError> {
+        let mut reader = FieldReader::new(object);
+        let values = reader
+            .array("items", Presence::Required)
+            .unwrap_or_default();
+        let mode = reader.string("mode", Presence::Optional, mode).map(|mode| {
+            if mode == "atomic" {
+                SyncMode::Atomic
+            } else {
+                SyncMode::BestEffort
+            }
+        });
+        let reason = reader.string("reason", Presence::Optional, fields::reason);
+        if !(1..=MAX_ITEMS).contains(&values.len()) {
+            reader.error(
+                "/items",
+                format!(
+                    "must hold 1 to {MAX_ITEMS} items (it holds {})",
+                    values.len()
+                ),
+            );
+        }
+        let mut items = Vec::with_capacity(values.len());
+        let mut first_index_of_sku: HashMap<String, usize> = HashMap::new();
+        for (index, value) in values.into_iter().enumerate() {
+            let at = format!("/items/{index}");
+            let Value::Object(object) = value else {
+                reader.error(&format!("/items/{index}"), "must be an object");
+                continue;
+            };
+            let mut item_reader = FieldReader::at(at, object);
+            let item = sync_item(&mut item_reader);
+            reader.absorb(item_reader.into_errors());
+            let Some(item) = item else { continue };
+            match first_index_of_sku.get(&item.sku.to_ascii_lowercase()) {
+                Some(first) => reader.error(
+                    &format!("/items/{index}/sku"),
+                    format!("repeats the SKU of /items/{first}; each product may appear once"),
+                ),
+                None => {
+                    first_index_of_sku.insert(item.sku.to_ascii_lowercase(), index);
+                    items.push(item);
+                }
+            }
+        }
+        reader.finish()?;
+        Ok(StockSync {
+            items,
+            mode: mode.unwrap_or(SyncMode::BestEffort),
+            reason,
+        })
+    }
+}
+
+fn mode(value: &str) -> Result<String, String> {
+    match value {
+        "best_effort" | "atomic" => Ok(value.to_owned()),
+        _ => Err("must be \"best_effort\" or \"atomic\"".into()),
+    }
+}
+
+fn sync_item(reader: &mut FieldReader) -> Option<SyncItem> {
+    let sku = reader.string("sku", Presence::Required, fields::sku);
+    let stock = reader.integer("stock", Presence::Required, fields::stock);
+    let expected_version = reader.integer("expected_version", Presence::Optional, fields::version);
+    let force = reader.boolean("force", Presence::Optional);
+    let precondition = match (expected_version, force) {
+        (Some(version), None | Some(false)) => Some(SyncPrecondition::Version(version)),
+        (None, Some(true)) => Some(SyncPrecondition::Force),
+        (Some(_), Some(true)) => {
+            reader.error("", "send expected_version or \"force\": true, not both");
+            None
+        }
+        (None, None | Some(false)) => {
+            reader.error(
+                "",
+                "needs expected_version, or \"force\": true for a blind overwrite",
+            );
+            None
+        }
+    };
+    Some(SyncItem {
+        sku: sku?,
+        stock: stock?,
+        precondition: precondition?,
+    })
+}
+
+/// Set the stock of many products at once
+///
+/// 1-1000 counts by SKU, applied in one transaction. Results keep the
+/// request's order.
+#[utoipa::path(
+    post,
+    path = "/v1/stock-sync",
+    tag = "stock",
+    request_body(content = StockSyncRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Best effort: every item's outcome. Atomic: every item applied", body = crate::domain::stock::SyncOutcome),
+        (status = 400, description = "Invalid JSON or Idempotency-Key", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 409, description = "stock-sync-conflict: an item of an atomic batch failed, so nothing was applied", body = crate::openapi::StockSyncConflictProblem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks one or more rules: no items or more than 1000, an item without expected_version or force, a SKU twice", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn sync_stock(
+    db: web::Data<Database>,
+    request: HttpRequest,
+    actor: Actor,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    reject_parameters(&request)?;
+    let JsonObject(object) = body;
+    let batch = StockSyncRequest::parse(JsonObject(object.clone()))?;
+    let actor_name = actor.0.clone();
+    idempotency::respond(&db, &request, &actor, &object, move |conn| {
+        let outcome = store::stock_sync::sync(conn, &batch, &actor_name)?;
+        recorded_json(StatusCode::OK, &outcome, Vec::new())
+    })
+    .await
+}

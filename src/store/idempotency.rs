@@ -1,0 +1,193 @@
+//! Idempotency keys: who holds a key, and the response recorded under it.
+//! A key is claimed in a transaction of its own (so that a concurrent retry
+//! sees it), and completed in the transaction of the write it describes.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::db::schema::idempotency_keys::dsl;
+use crate::db::DbConnection;
+use crate::domain::idempotency::{RecordedResponse, LEASE_SECONDS, RETENTION_HOURS};
+use crate::domain::timestamp;
+use crate::error::ApiError;
+
+/// A key this request holds, identified by when it was claimed so that a
+/// request whose claim was taken over cannot complete it.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    scope: String,
+    key: String,
+    claimed_at: i64,
+}
+
+/// What a request sent with a key may do.
+pub enum Claimed {
+    /// Go ahead: the key is this request's.
+    Run(Claim),
+    /// The request was answered before: answer the same.
+    Replay(RecordedResponse),
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = crate::db::schema::idempotency_keys)]
+struct NewKey<'a> {
+    scope: &'a str,
+    key: &'a str,
+    fingerprint: &'a str,
+    created_at: i64,
+    claimed_at: i64,
+}
+
+#[derive(Queryable)]
+struct KeyRow {
+    fingerprint: String,
+    claimed_at: i64,
+    status: Option<i32>,
+    headers: Option<String>,
+    body: Option<String>,
+    is_problem: bool,
+}
+
+/// Claims `key` for the request with this fingerprint, or says why not.
+pub fn claim(
+    conn: &mut DbConnection,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Claimed, ApiError> {
+    let now = timestamp::to_micros(timestamp::now());
+    let new_key = NewKey {
+        scope,
+        key,
+        fingerprint,
+        created_at: now,
+        claimed_at: now,
+    };
+    match diesel::insert_into(dsl::idempotency_keys)
+        .values(&new_key)
+        .execute(conn)
+    {
+        Ok(_) => {
+            return Ok(Claimed::Run(Claim {
+                scope: scope.to_owned(),
+                key: key.to_owned(),
+                claimed_at: now,
+            }))
+        }
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
+        Err(error) => return Err(error.into()),
+    }
+    let row: KeyRow = dsl::idempotency_keys
+        .filter(dsl::scope.eq(scope))
+        .filter(dsl::key.eq(key))
+        .select((
+            dsl::fingerprint,
+            dsl::claimed_at,
+            dsl::status,
+            dsl::headers,
+            dsl::body,
+            dsl::is_problem,
+        ))
+        .first(conn)
+        .optional()?
+        // Purged between our insert and this read: the caller may retry.
+        .ok_or(ApiError::IdempotencyKeyInUse)?;
+    if row.fingerprint != fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    if let Some(status) = row.status {
+        return Ok(Claimed::Replay(recorded(
+            status,
+            row.headers,
+            row.body,
+            row.is_problem,
+        )?));
+    }
+    if row.claimed_at > now - LEASE_SECONDS * 1_000_000 {
+        return Err(ApiError::IdempotencyKeyInUse);
+    }
+    // The first request held the key past its lease: its process died.
+    // Take the key over, unless another retry just did.
+    let taken = diesel::update(held_row(scope.to_owned(), key.to_owned(), row.claimed_at))
+        .set(dsl::claimed_at.eq(now))
+        .execute(conn)?;
+    if taken == 1 {
+        Ok(Claimed::Run(Claim {
+            scope: scope.to_owned(),
+            key: key.to_owned(),
+            claimed_at: now,
+        }))
+    } else {
+        Err(ApiError::IdempotencyKeyInUse)
+    }
+}
+
+/// Records the response under the claimed key. Run it in the transaction
+/// of the write the response describes: both commit, or neither. Fails when
+/// the claim was taken over meanwhile, which rolls the write back, so that
+/// only one of the two requests applies it.
+pub fn complete(
+    conn: &mut DbConnection,
+    claim: &Claim,
+    response: &RecordedResponse,
+) -> Result<(), ApiError> {
+    let headers = serde_json::to_string(&response.headers).map_err(ApiError::internal)?;
+    let recorded = diesel::update(held(claim))
+        .set((
+            dsl::status.eq(i32::from(response.status)),
+            dsl::headers.eq(headers),
+            dsl::body.eq(&response.body),
+            dsl::is_problem.eq(response.is_problem),
+        ))
+        .execute(conn)?;
+    if recorded == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::IdempotencyKeyInUse)
+    }
+}
+
+/// Gives the key back after a failure that applied nothing (a 5xx), so
+/// that a retry runs the request again.
+pub fn release(conn: &mut DbConnection, claim: &Claim) -> Result<(), ApiError> {
+    diesel::delete(held(claim)).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes keys older than the retention period; returns how many.
+pub fn purge_expired(conn: &mut DbConnection) -> Result<usize, ApiError> {
+    let cutoff = timestamp::to_micros(timestamp::now()) - RETENTION_HOURS * 3600 * 1_000_000;
+    Ok(diesel::delete(dsl::idempotency_keys.filter(dsl::created_at.lt(cutoff))).execute(conn)?)
+}
+
+/// The key's row while this claim still holds it (not taken over, not completed).
+#[diesel::dsl::auto_type]
+fn held_row(scope: String, key: String, claimed_at: i64) -> _ {
+    dsl::idempotency_keys
+        .filter(dsl::scope.eq(scope))
+        .filter(dsl::key.eq(key))
+        .filter(dsl::claimed_at.eq(claimed_at))
+        .filter(dsl::status.is_null())
+}
+
+fn held(claim: &Claim) -> held_row {
+    held_row(claim.scope.clone(), claim.key.clone(), claim.claimed_at)
+}
+
+fn recorded(
+    status: i32,
+    headers: Option<String>,
+    body: Option<String>,
+    is_problem: bool,
+) -> Result<RecordedResponse, ApiError> {
+    let headers: Vec<(String, String)> = match headers {
+        Some(text) => serde_json::from_str(&text).map_err(ApiError::internal)?,
+        None => Vec::new(),
+    };
+    Ok(RecordedResponse {
+        status: u16::try_from(status).map_err(ApiError::internal)?,
+        headers,
+        body: body.unwrap_or_default(),
+        is_problem,
+    })
+}

@@ -1,0 +1,130 @@
+//! Stock adjustments: a signed delta applied by one guarded UPDATE, so
+//! concurrent adjustments commute and none is lost, and stock never leaves
+//! 0 ..= 1,000,000,000.
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::history;
+use super::products::{find_live, stale};
+use crate::db::schema::products::dsl;
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::changes::{Changes, FieldChange};
+use crate::domain::conflict::Intent;
+use crate::domain::fields::STOCK_MAX;
+use crate::domain::history::{HistoryEntry, Operation};
+use crate::domain::precondition::{Precondition, VersionSource};
+use crate::domain::product::Product;
+use crate::domain::stock::StockAdjustment;
+use crate::domain::timestamp;
+use crate::error::{ApiError, FieldError};
+
+/// Adds the adjustment's delta to the product's stock.
+///
+/// `UPDATE products SET stock = stock + d, version = version + 1 WHERE id = ?
+/// AND stock + d BETWEEN 0 AND max [AND version = ?]`: the database checks the
+/// bounds on the row as it is at that instant. When no row matched, the row
+/// is read to tell which rule refused it; if none did (the stock moved into
+/// range meanwhile), the UPDATE is tried again.
+pub fn adjust(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    adjustment: &StockAdjustment,
+    actor: &str,
+) -> Result<Product, ApiError> {
+    const ATTEMPTS: usize = 3;
+    for _ in 0..ATTEMPTS {
+        if let Some(product) = try_adjust(conn, id, adjustment, actor)? {
+            return Ok(product);
+        }
+        refusal(conn, id, adjustment)?;
+    }
+    Err(ApiError::Unavailable(
+        "The product's stock is changing too fast. Retry shortly.".into(),
+    ))
+}
+
+/// The adjusted product, or `None` when the guarded UPDATE matched no row.
+fn try_adjust(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    adjustment: &StockAdjustment,
+    actor: &str,
+) -> Result<Option<Product>, ApiError> {
+    let delta = adjustment.delta;
+    let now = timestamp::now();
+    write_transaction(conn, |conn| {
+        let target = dsl::products
+            .filter(dsl::id.eq(id.to_string()))
+            .filter(dsl::deleted_at.is_null())
+            .filter((dsl::stock + delta).between(0, STOCK_MAX));
+        let changes = (
+            dsl::stock.eq(dsl::stock + delta),
+            dsl::version.eq(dsl::version + 1),
+            dsl::updated_at.eq(timestamp::to_micros(now)),
+        );
+        let updated = match adjustment.expected_version {
+            Some(version) => diesel::update(target.filter(dsl::version.eq(version)))
+                .set(changes)
+                .execute(conn)?,
+            None => diesel::update(target).set(changes).execute(conn)?,
+        };
+        if updated == 0 {
+            return Ok(None);
+        }
+        // Read inside the transaction that holds the row: exactly the row
+        // this UPDATE wrote.
+        let product = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
+        let stock = FieldChange {
+            from: (product.fields.stock - delta).into(),
+            to: product.fields.stock.into(),
+        };
+        let entry = HistoryEntry {
+            version: product.version,
+            at: now,
+            actor: actor.to_owned(),
+            operation: Operation::StockAdjustment,
+            reason: Some(adjustment.reason.clone()),
+            changes: Changes::from([("stock".to_owned(), stock)]),
+        };
+        history::insert(conn, id, &entry)?;
+        Ok(Some(product))
+    })
+}
+
+/// Why the guarded UPDATE matched no row, as the error to answer; `Ok`
+/// when the product now passes every rule (it changed meanwhile).
+fn refusal(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    adjustment: &StockAdjustment,
+) -> Result<(), ApiError> {
+    let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
+    if let Some(version) = adjustment
+        .expected_version
+        .filter(|v| *v != current.version)
+    {
+        let expected = Precondition {
+            version,
+            source: VersionSource::Body,
+        };
+        return Err(stale(conn, expected, current, Intent::AdjustStock));
+    }
+    let wanted = current.fields.stock + adjustment.delta;
+    if wanted < 0 {
+        return Err(ApiError::InsufficientStock {
+            delta: adjustment.delta,
+            current: Box::new(current),
+        });
+    }
+    if wanted > STOCK_MAX {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "/delta",
+            format!(
+                "would take stock from {} to {wanted}, above the maximum {STOCK_MAX}",
+                current.fields.stock
+            ),
+        )]));
+    }
+    Ok(())
+}

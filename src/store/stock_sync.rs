@@ -1,0 +1,185 @@
+//! A batch of stock counts by SKU, applied in one transaction with
+//! set-based SQL: one SELECT for the products, one UPDATE for every changed
+//! stock, one INSERT for their history.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::rows::{HistoryRow, ProductRow};
+use super::sql::lower;
+use crate::db::schema::{product_history, products::dsl};
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::changes::{Changes, FieldChange};
+use crate::domain::history::{HistoryEntry, Operation};
+use crate::domain::product::Product;
+use crate::domain::stock::{
+    StockSync, SyncItem, SyncItemResult, SyncMode, SyncOutcome, SyncPrecondition, SyncStatus,
+};
+use crate::domain::timestamp;
+use crate::error::ApiError;
+
+/// Applies the batch: every applicable item in best-effort mode, all or
+/// nothing in atomic mode (a failed atomic batch is a `StockSyncConflict`
+/// and its transaction is rolled back).
+pub fn sync(
+    conn: &mut DbConnection,
+    batch: &StockSync,
+    actor: &str,
+) -> Result<SyncOutcome, ApiError> {
+    write_transaction(conn, |conn| {
+        let products = lock_products(conn, &batch.items)?;
+        let now = timestamp::now();
+        let mut results = Vec::with_capacity(batch.items.len());
+        let mut updates = Vec::new();
+        for item in &batch.items {
+            let product = products.get(&item.sku.to_ascii_lowercase());
+            let (result, update) = decide(item, product);
+            results.push(result);
+            updates.extend(update);
+        }
+        let outcome = SyncOutcome::new(results);
+        if batch.mode == SyncMode::Atomic && outcome.has_failures() {
+            return Err(ApiError::StockSyncConflict(Box::new(outcome.not_applied())));
+        }
+        write_stock(conn, &updates, now)?;
+        let history: Vec<HistoryRow> = updates
+            .iter()
+            .map(|(product, stock)| history_row(product, *stock, now, actor, batch.reason.clone()))
+            .collect::<Result<_, _>>()?;
+        if !history.is_empty() {
+            // Batch INSERT is backend-specific in diesel: run it on the
+            // connection of the backend at hand.
+            let insert = diesel::insert_into(product_history::table).values(&history);
+            match conn {
+                DbConnection::Pg(pg) => insert.execute(pg)?,
+                DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+            };
+        }
+        Ok(outcome)
+    })
+}
+
+/// The live products the items name, by lower-case SKU. On PostgreSQL the
+/// rows are locked (in id order, so concurrent batches cannot deadlock) until
+/// the transaction ends; SQLite's write transaction already excludes every
+/// other writer.
+fn lock_products(
+    conn: &mut DbConnection,
+    items: &[SyncItem],
+) -> Result<HashMap<String, Product>, ApiError> {
+    // SKUs are ASCII, so Rust's and SQL's lower() agree on them.
+    let skus: Vec<String> = items
+        .iter()
+        .map(|item| item.sku.to_ascii_lowercase())
+        .collect();
+    let rows = match conn {
+        DbConnection::Pg(pg) => live_with_skus(skus)
+            .select(ProductRow::as_select())
+            .for_update()
+            .load(pg)?,
+        DbConnection::Sqlite(sqlite) => live_with_skus(skus)
+            .select(ProductRow::as_select())
+            .load(sqlite)?,
+    };
+    rows.into_iter()
+        .map(|row| {
+            let product = row.into_product()?;
+            Ok((product.fields.sku.to_ascii_lowercase(), product))
+        })
+        .collect()
+}
+
+#[diesel::dsl::auto_type]
+fn live_with_skus(lower_case_skus: Vec<String>) -> _ {
+    dsl::products
+        .filter(dsl::deleted_at.is_null())
+        .filter(lower(dsl::sku).eq_any(lower_case_skus))
+        .order(dsl::id)
+}
+
+/// The item's result, and the stock to write when it changes anything.
+fn decide(item: &SyncItem, product: Option<&Product>) -> (SyncItemResult, Option<(Product, i64)>) {
+    let Some(product) = product else {
+        return (SyncItemResult::new(&item.sku, SyncStatus::NotFound), None);
+    };
+    let mut result = SyncItemResult::new(&item.sku, SyncStatus::Unchanged);
+    result.product_id = Some(product.id);
+    if let SyncPrecondition::Version(version) = item.precondition {
+        if version != product.version {
+            result.status = SyncStatus::Conflict;
+            result.current_version = Some(product.version);
+            result.current = Some(product.clone());
+            return (result, None);
+        }
+    }
+    if product.fields.stock == item.stock {
+        result.version = Some(product.version);
+        result.stock = Some(product.fields.stock);
+        return (result, None);
+    }
+    result.status = SyncStatus::Updated;
+    result.version = Some(product.version + 1);
+    result.stock = Some(item.stock);
+    (result, Some((product.clone(), item.stock)))
+}
+
+/// One UPDATE for every changed stock:
+/// `SET stock = CASE id WHEN .. THEN .. END, version = version + 1 WHERE id IN (..)`.
+/// The values are written into the SQL text rather than bound, because
+/// the number of binds would vary with the batch; that is safe only because
+/// every value is a server-formatted UUID or an integer.
+fn write_stock(
+    conn: &mut DbConnection,
+    updates: &[(Product, i64)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let cases: String = updates
+        .iter()
+        .map(|(product, stock)| format!(" WHEN '{}' THEN {stock}", product.id))
+        .collect();
+    let ids: Vec<String> = updates
+        .iter()
+        .map(|(product, _)| format!("'{}'", product.id))
+        .collect();
+    let sql = format!(
+        "UPDATE products SET stock = CASE id{cases} END, version = version + 1, updated_at = {} \
+         WHERE deleted_at IS NULL AND id IN ({})",
+        timestamp::to_micros(now),
+        ids.join(", ")
+    );
+    let updated = diesel::sql_query(sql).execute(conn)?;
+    if updated != updates.len() {
+        // The rows were locked when read; anything else is a bug.
+        return Err(ApiError::internal(format!(
+            "stock sync updated {updated} of {} rows",
+            updates.len()
+        )));
+    }
+    Ok(())
+}
+
+fn history_row(
+    product: &Product,
+    stock: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    actor: &str,
+    reason: Option<String>,
+) -> Result<HistoryRow, ApiError> {
+    let change = FieldChange {
+        from: product.fields.stock.into(),
+        to: stock.into(),
+    };
+    let entry = HistoryEntry {
+        version: product.version + 1,
+        at,
+        actor: actor.to_owned(),
+        operation: Operation::StockSync,
+        reason,
+        changes: Changes::from([("stock".to_owned(), change)]),
+    };
+    HistoryRow::from_entry(&product.id, &entry)
+}
