@@ -62,9 +62,7 @@ impl StockSyncRequest {
     /// Reads the body, reporting every broken rule (of every item) at once.
     fn parse(JsonObject(object): JsonObject) -> Result<StockSync, ApiError> {
         let mut reader = FieldReader::new(object);
-        let values = reader
-            .array("items", Presence::Required)
-            .unwrap_or_default();
+        let values = reader.array("items", Presence::Required);
         let mode = reader.string("mode", Presence::Optional, mode).map(|mode| {
             if mode == "atomic" {
                 SyncMode::Atomic
@@ -73,15 +71,16 @@ impl StockSyncRequest {
             }
         });
         let reason = reader.string("reason", Presence::Optional, fields::reason);
-        if !(1..=MAX_ITEMS).contains(&values.len()) {
-            reader.error(
-                "/items",
-                format!(
-                    "must hold 1 to {MAX_ITEMS} items (it holds {})",
-                    values.len()
-                ),
-            );
+        if let Some(count) = values.as_ref().map(Vec::len) {
+            if !(1..=MAX_ITEMS).contains(&count) {
+                reader.error(
+                    "/items",
+                    format!("must hold 1 to {MAX_ITEMS} items (it holds {count})"),
+                );
+            }
         }
+        // A missing or mistyped `items` was reported by the reader.
+        let values = values.unwrap_or_default();
         let mut items = Vec::with_capacity(values.len());
         let mut first_index_of_sku: HashMap<String, usize> = HashMap::new();
         for (index, value) in values.into_iter().enumerate() {

@@ -93,21 +93,34 @@ fn database_url(admin_url: &str, name: &str) -> String {
 
 impl TestApp {
     pub async fn sqlite() -> TestApp {
-        let path = std::env::temp_dir().join(format!("inventory-test-{}.db", Uuid::now_v7()));
-        TestApp::spawn(TestDatabase::Sqlite { path })
+        TestApp::sqlite_with(|_| {}).await
     }
 
     pub async fn postgres() -> Option<TestApp> {
+        TestApp::postgres_with(|_| {}).await
+    }
+
+    /// A server on a fresh SQLite file, with `customize` applied to its settings.
+    pub async fn sqlite_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+        let path = std::env::temp_dir().join(format!("inventory-test-{}.db", Uuid::now_v7()));
+        TestApp::spawn(TestDatabase::Sqlite { path }, customize)
+    }
+
+    /// A server on a fresh PostgreSQL database, when `TEST_DATABASE_URL` names a server.
+    pub async fn postgres_with(customize: impl FnOnce(&mut Settings)) -> Option<TestApp> {
         let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
         let name = format!("inventory_test_{}", Uuid::now_v7().simple());
         let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .expect("create the test database");
-        Some(TestApp::spawn(TestDatabase::Postgres { admin_url, name }))
+        Some(TestApp::spawn(
+            TestDatabase::Postgres { admin_url, name },
+            customize,
+        ))
     }
 
-    fn spawn(database: TestDatabase) -> TestApp {
+    fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Settings)) -> TestApp {
         if std::env::var("TEST_LOG").is_ok() {
             inventory_api::telemetry::init("debug");
         }
@@ -115,6 +128,7 @@ impl TestApp {
         settings.bind = "127.0.0.1:0".into();
         settings.workers = Some(2);
         settings.pool_size = 8;
+        customize(&mut settings);
         let application = Application::build(&settings).expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());

@@ -34,6 +34,8 @@ async fn the_server_serves_its_own_document(app: TestApp) {
     let json: Value = app.get("/openapi.json").await.json().await.unwrap();
     let paths = json["paths"].as_object().unwrap();
     for path in [
+        "/v1/products/{id}/stock-adjustments",
+        "/v1/stock-sync",
         "/v1/products",
         "/v1/products/{id}",
         "/v1/products/{id}/history",
@@ -70,6 +72,41 @@ async fn the_server_serves_its_own_document(app: TestApp) {
         Some(2),
         "stale-version or duplicate-sku"
     );
+    for post in [
+        "/v1/products",
+        "/v1/products/{id}/stock-adjustments",
+        "/v1/stock-sync",
+    ] {
+        let operation = &json["paths"][post]["post"];
+        let parameters = operation["parameters"].as_array().unwrap();
+        assert!(
+            parameters.iter().any(|p| p["name"] == "Idempotency-Key"),
+            "{post} takes Idempotency-Key"
+        );
+        let success = operation["responses"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(status, _)| status.starts_with('2'))
+            .unwrap()
+            .1;
+        assert!(
+            success["headers"]["Idempotent-Replayed"].is_object(),
+            "{post} documents replays"
+        );
+        for (status, problem) in [
+            ("409", "IdempotencyKeyInUseProblem"),
+            ("422", "IdempotencyKeyReusedProblem"),
+        ] {
+            let schema = operation["responses"][status]["content"]["application/problem+json"]
+                ["schema"]
+                .to_string();
+            assert!(
+                schema.contains(problem),
+                "{post} {status} may be {problem}: {schema}"
+            );
+        }
+    }
     let patch_body = &json["paths"]["/v1/products/{id}"]["patch"]["requestBody"]["content"];
     for media_type in ["application/json", "application/merge-patch+json"] {
         assert!(
