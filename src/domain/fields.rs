@@ -100,7 +100,8 @@ pub fn delta(value: i64) -> Result<i64, String> {
     if value == 0 {
         return Err("must not be 0".into());
     }
-    if value.abs() > STOCK_MAX {
+    // unsigned_abs: i64::MIN has no positive twin.
+    if value.unsigned_abs() > STOCK_MAX.unsigned_abs() {
         return Err(format!("must be between -{STOCK_MAX} and {STOCK_MAX}"));
     }
     Ok(value)

@@ -5,14 +5,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::precondition::Precondition;
 use super::product::Product;
 
-/// Add `delta` to a product's stock, optionally only at `expected_version`.
+/// Add `delta` to a product's stock, optionally only at an expected version.
 #[derive(Debug, Clone)]
 pub struct StockAdjustment {
     pub delta: i64,
     pub reason: String,
-    pub expected_version: Option<i64>,
+    pub expected: Option<Precondition>,
 }
 
 /// How a batch treats items that cannot be applied.

@@ -40,22 +40,26 @@ where
         .map_or(request.path(), |p| p.as_str());
     let fingerprint = idempotency::fingerprint(request.method().as_str(), path, body);
     let scope = actor.0.clone();
-    let claimed = db
-        .run(move |conn| store::idempotency::claim(conn, &scope, &key, &fingerprint))
+    // Claim and write run in one blocking closure: once the claim is made,
+    // the write runs to its end even if the client goes away, so no key is
+    // left claimed with nothing running.
+    let (recorded, replayed) = db
+        .run(
+            move |conn| match store::idempotency::claim(conn, &scope, &key, &fingerprint)? {
+                Claimed::Replay(recorded) => Ok((recorded, true)),
+                Claimed::Run(claim) => {
+                    run_claimed(conn, &claim, write).map(|recorded| (recorded, false))
+                }
+            },
+        )
         .await?;
-    match claimed {
-        Claimed::Replay(recorded) => {
-            let mut response = into_response(recorded);
-            response
-                .headers_mut()
-                .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-            Ok(response)
-        }
-        Claimed::Run(claim) => db
-            .run(move |conn| run_claimed(conn, &claim, write))
-            .await
-            .map(into_response),
+    let mut response = into_response(recorded);
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
+    Ok(response)
 }
 
 /// Runs the write and records its response in one transaction. A refusal

@@ -8,19 +8,20 @@ use crate::domain::precondition::{Precondition, VersionSource};
 use crate::error::{ApiError, FieldError};
 
 /// The write's precondition, if it names one. `sent` is the version from
-/// the body or the `version` query parameter, if any. A write that names
+/// the body or the query, if any, and `field` the pointer that names it. A write that names
 /// none is refused by the store, after it has checked that the product
 /// exists (a deleted product answers 404 to every write).
 pub fn resolve(
     request: &HttpRequest,
     sent: Option<(i64, VersionSource)>,
+    field: &str,
 ) -> Result<Option<Precondition>, ApiError> {
     let if_match = if_match_version(request)?;
     match (sent, if_match) {
         (Some((body, source)), Some(header)) if body != header => Err(ApiError::malformed(
             format!("The request names two versions: {body} in the {} and {header} in If-Match. Send one, or make them agree.", source_name(source)),
             vec![
-                FieldError::new(source_pointer(source), format!("is {body}")),
+                FieldError::new(field, format!("is {body}")),
                 FieldError::new("If-Match", format!("is \"{header}\"")),
             ],
         )),
@@ -76,12 +77,5 @@ fn source_name(source: VersionSource) -> &'static str {
         VersionSource::Body => "body",
         VersionSource::Query => "query",
         VersionSource::IfMatch => "If-Match header",
-    }
-}
-
-fn source_pointer(source: VersionSource) -> &'static str {
-    match source {
-        VersionSource::Query => "?version",
-        _ => "/version",
     }
 }

@@ -6,10 +6,12 @@ use super::actor::Actor;
 use super::body_fields::{FieldReader, Presence};
 use super::idempotency::{self, recorded_json};
 use super::json_body::JsonObject;
+use super::preconditions;
 use super::products::parse_product_id;
 use super::query::reject_parameters;
 use crate::db::Database;
 use crate::domain::fields;
+use crate::domain::precondition::VersionSource;
 use crate::domain::stock::StockAdjustment;
 use crate::error::ApiError;
 use crate::store;
@@ -31,19 +33,25 @@ pub struct StockAdjustmentRequest {
 }
 
 impl StockAdjustmentRequest {
-    /// Reads the body, reporting every broken rule at once.
-    fn parse(JsonObject(object): JsonObject) -> Result<StockAdjustment, ApiError> {
+    /// Reads the body, reporting every broken rule at once; the expected
+    /// version may come from `If-Match` instead.
+    fn parse(
+        request: &HttpRequest,
+        JsonObject(object): JsonObject,
+    ) -> Result<StockAdjustment, ApiError> {
         let mut reader = FieldReader::new(object);
         let delta = reader.integer("delta", Presence::Required, fields::delta);
         let reason = reader.string("reason", Presence::Required, fields::reason);
         let expected_version =
             reader.integer("expected_version", Presence::Optional, fields::version);
         reader.finish()?;
+        let sent = expected_version.map(|version| (version, VersionSource::Body));
+        let expected = preconditions::resolve(request, sent, "/expected_version")?;
         match (delta, reason) {
             (Some(delta), Some(reason)) => Ok(StockAdjustment {
                 delta,
                 reason,
-                expected_version,
+                expected,
             }),
             _ => Err(ApiError::internal(
                 "a required field passed the reader without a value",
@@ -60,15 +68,21 @@ impl StockAdjustmentRequest {
     post,
     path = "/v1/products/{id}/stock-adjustments",
     tag = "stock",
-    params(("id" = uuid::Uuid, Path, description = "The product's id")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The product's id"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag the adjustment is based on, e.g. \"7\"; an alternative to `expected_version`"),
+    ),
     request_body(content = StockAdjustmentRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Applied: the product with its new stock and version", body = crate::domain::product::Product, headers(
             ("ETag" = String, description = "The product's new version as a strong ETag"),
         )),
-        (status = 400, description = "Invalid JSON, id or Idempotency-Key", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid JSON, id, If-Match or Idempotency-Key, or expected_version and If-Match disagree", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = crate::openapi::AdjustmentConflictProblem, content_type = "application/problem+json"),
+        (status = 412, description = "The If-Match version is stale (stale-version)", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+            ("ETag" = String, description = "The current version's ETag"),
+        )),
         (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks one or more rules, or the delta would take stock above 1,000,000,000", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
@@ -84,7 +98,7 @@ pub async fn adjust_stock(
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
     let JsonObject(object) = body;
-    let adjustment = StockAdjustmentRequest::parse(JsonObject(object.clone()))?;
+    let adjustment = StockAdjustmentRequest::parse(&request, JsonObject(object.clone()))?;
     let actor_name = actor.0.clone();
     idempotency::respond(&db, &request, &actor, &object, move |conn| {
         let product = store::stock::adjust(conn, &id, &adjustment, &actor_name)?;

@@ -109,7 +109,8 @@ pub fn claim(
     // The first request held the key past its lease: its process died.
     // Take the key over, unless another retry just did.
     let taken = diesel::update(held_row(scope.to_owned(), key.to_owned(), row.claimed_at))
-        .set(dsl::claimed_at.eq(now))
+        // Renewing created_at keeps the purge away from a running request.
+        .set((dsl::claimed_at.eq(now), dsl::created_at.eq(now)))
         .execute(conn)?;
     if taken == 1 {
         Ok(Claimed::Run(Claim {

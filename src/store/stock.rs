@@ -13,7 +13,6 @@ use crate::domain::changes::{Changes, FieldChange};
 use crate::domain::conflict::Intent;
 use crate::domain::fields::STOCK_MAX;
 use crate::domain::history::{HistoryEntry, Operation};
-use crate::domain::precondition::{Precondition, VersionSource};
 use crate::domain::product::Product;
 use crate::domain::stock::StockAdjustment;
 use crate::domain::timestamp;
@@ -63,7 +62,7 @@ fn try_adjust(
             dsl::version.eq(dsl::version + 1),
             dsl::updated_at.eq(timestamp::to_micros(now)),
         );
-        let updated = match adjustment.expected_version {
+        let updated = match adjustment.expected.map(|expected| expected.version) {
             Some(version) => diesel::update(target.filter(dsl::version.eq(version)))
                 .set(changes)
                 .execute(conn)?,
@@ -100,14 +99,10 @@ fn refusal(
     adjustment: &StockAdjustment,
 ) -> Result<(), ApiError> {
     let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
-    if let Some(version) = adjustment
-        .expected_version
-        .filter(|v| *v != current.version)
+    if let Some(expected) = adjustment
+        .expected
+        .filter(|expected| expected.version != current.version)
     {
-        let expected = Precondition {
-            version,
-            source: VersionSource::Body,
-        };
         return Err(stale(conn, expected, current, Intent::AdjustStock));
     }
     let wanted = current.fields.stock + adjustment.delta;

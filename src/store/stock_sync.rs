@@ -124,8 +124,9 @@ fn decide(item: &SyncItem, product: Option<&Product>) -> (SyncItemResult, Option
     (result, Some((product.clone(), item.stock)))
 }
 
-/// One UPDATE for every changed stock:
-/// `SET stock = CASE id WHEN .. THEN .. END, version = version + 1 WHERE id IN (..)`.
+/// One UPDATE for every changed stock, joined to the batch's values on the
+/// primary key (`UPDATE .. FROM (VALUES ..)`, which both backends speak;
+/// a `CASE id WHEN ..` would compare every row with every item).
 /// The values are written into the SQL text rather than bound, because
 /// the number of binds would vary with the batch; that is safe only because
 /// every value is a server-formatted UUID or an integer.
@@ -137,19 +138,16 @@ fn write_stock(
     if updates.is_empty() {
         return Ok(());
     }
-    let cases: String = updates
+    let values: Vec<String> = updates
         .iter()
-        .map(|(product, stock)| format!(" WHEN '{}' THEN {stock}", product.id))
-        .collect();
-    let ids: Vec<String> = updates
-        .iter()
-        .map(|(product, _)| format!("'{}'", product.id))
+        .map(|(product, stock)| format!("('{}', {stock})", product.id))
         .collect();
     let sql = format!(
-        "UPDATE products SET stock = CASE id{cases} END, version = version + 1, updated_at = {} \
-         WHERE deleted_at IS NULL AND id IN ({})",
+        "UPDATE products SET stock = batch.stock, version = version + 1, updated_at = {} \
+         FROM (SELECT column1 AS id, column2 AS stock FROM (VALUES {}) AS v) AS batch \
+         WHERE products.id = batch.id AND products.deleted_at IS NULL",
         timestamp::to_micros(now),
-        ids.join(", ")
+        values.join(", ")
     );
     let updated = diesel::sql_query(sql).execute(conn)?;
     if updated != updates.len() {

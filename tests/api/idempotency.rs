@@ -17,6 +17,7 @@ api_tests!(
     stock_sync_retries_are_replayed,
     a_key_still_held_is_in_use_and_a_dead_holder_is_taken_over,
     bad_keys_are_400,
+    a_failed_request_gives_its_key_back,
     without_a_key_every_request_runs,
 );
 
@@ -220,8 +221,41 @@ async fn a_key_still_held_is_in_use_and_a_dead_holder_is_taken_over(app: TestApp
     assert_eq!(product_count(&app).await, 1);
 }
 
+/// A request that fails with a 5xx applied nothing and is not recorded:
+/// a retry with the same key runs it. The failure is made real by holding
+/// the product's lock (PostgreSQL) or the database's write lock (SQLite)
+/// longer than the server waits for it.
+async fn a_failed_request_gives_its_key_back(app: TestApp) {
+    let product = app.create_product("FAIL-1", 10).await;
+    let path = format!("{}/stock-adjustments", product_path(&product));
+    let id = product["id"].as_str().unwrap().to_owned();
+    let mut blocker = app.direct_connection();
+    let lock = if app.database.is_postgres() {
+        format!("BEGIN; SELECT 1 FROM products WHERE id = '{id}' FOR UPDATE")
+    } else {
+        "BEGIN IMMEDIATE".to_owned()
+    };
+    blocker.batch_execute(&lock).unwrap();
+    let sale = json!({"delta": -1, "reason": "sale"});
+    let failed = post_with_key(&app, &path, "sale-during-outage", &sale).await;
+    problem(failed, 503, "unavailable").await;
+    blocker.batch_execute("ROLLBACK").unwrap();
+
+    let retry = post_with_key(&app, &path, "sale-during-outage", &sale).await;
+    assert_eq!(retry.status(), 200);
+    assert!(
+        retry.headers().get("idempotent-replayed").is_none(),
+        "the retry ran, it was not a replay"
+    );
+    let read: Value = app.get(&product_path(&product)).await.json().await.unwrap();
+    assert_eq!(
+        (read["stock"].as_i64(), read["version"].as_i64()),
+        (Some(9), Some(2))
+    );
+}
+
 async fn bad_keys_are_400(app: TestApp) {
-    for key in ["has space", &"k".repeat(256)] {
+    for key in ["", "has space", &"k".repeat(256)] {
         let response = post_with_key(&app, "/v1/products", key, &product_body("KEY-1", 1)).await;
         let body = problem(response, 400, "malformed-request").await;
         assert_eq!(pointers(&body), vec!["Idempotency-Key"]);

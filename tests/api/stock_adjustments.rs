@@ -9,6 +9,7 @@ use crate::helpers::{pointers, problem, product_path, TestApp};
 api_tests!(
     adjustment_applies_the_delta_and_records_its_reason,
     adjustment_with_expected_version_is_a_compare_and_swap,
+    adjustment_with_if_match_is_a_compare_and_swap,
     adjustment_below_zero_is_insufficient_stock,
     adjustment_above_the_maximum_is_422,
     bad_adjustments_are_422_with_every_rule,
@@ -96,6 +97,35 @@ async fn adjustment_with_expected_version_is_a_compare_and_swap(app: TestApp) {
     assert_eq!(read["stock"], 39, "the stale adjustment was not applied");
 }
 
+async fn adjustment_with_if_match_is_a_compare_and_swap(app: TestApp) {
+    let product = app.create_product("ADJ-IFM", 40).await;
+    let path = adjustments_path(&product);
+    let sale = json!({"delta": -1, "reason": "sale"});
+    let post = |if_match: &'static str, body: Value| {
+        app.request(reqwest::Method::POST, &path)
+            .header("If-Match", if_match)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(post("\"1\"", sale.clone()).await.unwrap().status(), 200);
+    let stale = post("\"1\"", sale.clone()).await.unwrap();
+    let body = problem(stale, 412, "stale-version").await;
+    assert_eq!(body["current_version"], 2);
+    let disagreeing = post(
+        "\"2\"",
+        json!({"delta": -1, "reason": "sale", "expected_version": 1}),
+    )
+    .await
+    .unwrap();
+    let body = problem(disagreeing, 400, "malformed-request").await;
+    assert_eq!(pointers(&body), vec!["/expected_version", "If-Match"]);
+    let read: Value = app.get(&product_path(&product)).await.json().await.unwrap();
+    assert_eq!(
+        (read["stock"].as_i64(), read["version"].as_i64()),
+        (Some(39), Some(2))
+    );
+}
+
 async fn adjustment_below_zero_is_insufficient_stock(app: TestApp) {
     let product = app.create_product("ADJ-3", 2).await;
     let response = app
@@ -155,6 +185,8 @@ async fn bad_adjustments_are_422_with_every_rule(app: TestApp) {
         (json!({"delta": -1}), "/reason"),
         (json!({"delta": 1.5, "reason": "r"}), "/delta"),
         (json!({"delta": "1", "reason": "r"}), "/delta"),
+        (json!({"delta": i64::MIN, "reason": "r"}), "/delta"),
+        (json!({"delta": i64::MAX, "reason": "r"}), "/delta"),
         (json!({"delta": 1_000_000_001, "reason": "r"}), "/delta"),
         (json!({"delta": 1, "reason": "r".repeat(201)}), "/reason"),
         (json!({"delta": 1, "reason": "bad\u{1}reason"}), "/reason"),

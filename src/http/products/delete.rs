@@ -45,7 +45,11 @@ pub async fn delete_product(
     let mut query = QueryReader::new(&request)?;
     let version = query.integer("version", 1, i64::MAX);
     query.finish()?;
-    let expected = preconditions::resolve(&request, version.map(|v| (v, VersionSource::Query)))?;
+    let expected = preconditions::resolve(
+        &request,
+        version.map(|v| (v, VersionSource::Query)),
+        "?version",
+    )?;
     db.run(move |conn| store::products::delete(conn, &id, expected, &actor.0))
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -117,7 +117,11 @@ pub async fn update_product(
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
     let (version, patch) = UpdateProductRequest::parse(body)?.into_patch();
-    let expected = preconditions::resolve(&request, version.map(|v| (v, VersionSource::Body)))?;
+    let expected = preconditions::resolve(
+        &request,
+        version.map(|v| (v, VersionSource::Body)),
+        "/version",
+    )?;
     let product = db
         .run(move |conn| store::products::update(conn, &id, expected, &patch, &actor.0))
         .await?;
