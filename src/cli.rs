@@ -12,7 +12,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
     Serve,
@@ -20,4 +20,26 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document (YAML).
     Openapi,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print its secret (shown this once).
+    Create {
+        /// admin, manager, sync or viewer.
+        #[arg(long)]
+        role: String,
+        /// Who uses it; recorded as the actor of every change it makes.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id; it stops working at once.
+    Revoke { id: String },
 }

@@ -30,6 +30,38 @@ pub struct Settings {
         global = true
     )]
     pub idempotency_purge_interval: u64,
+    /// Requests per second each API token may sustain; 0 disables the limit.
+    #[arg(
+        long,
+        env = "INVENTORY_RATE_LIMIT",
+        default_value_t = 50,
+        global = true
+    )]
+    pub rate_limit: u32,
+    /// Requests a token may send in a burst after being idle.
+    #[arg(
+        long,
+        env = "INVENTORY_RATE_LIMIT_BURST",
+        default_value_t = 100,
+        global = true
+    )]
+    pub rate_limit_burst: u32,
+    /// Failed authentications one client address may make per minute; 0 disables the limit.
+    #[arg(
+        long,
+        env = "INVENTORY_AUTH_FAILURE_LIMIT",
+        default_value_t = 20,
+        global = true
+    )]
+    pub auth_failure_limit: u32,
+    /// Origins a browser may call the API from (CORS); none by default.
+    #[arg(
+        long = "cors-origin",
+        env = "INVENTORY_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "INVENTORY_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -43,6 +75,10 @@ impl Settings {
             database_url: database_url.into(),
             pool_size: 10,
             idempotency_purge_interval: 3600,
+            rate_limit: 50,
+            rate_limit_burst: 100,
+            auth_failure_limit: 20,
+            cors_origins: Vec::new(),
             workers: None,
         }
     }

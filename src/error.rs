@@ -47,6 +47,12 @@ pub enum ApiError {
     },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("method not allowed; allowed: {allow}")]
     MethodNotAllowed { allow: &'static str },
     #[error("{}", .0.detail())]
@@ -110,6 +116,9 @@ impl ApiError {
             ApiError::Malformed { .. } => &problem::MALFORMED_REQUEST,
             ApiError::NotFound(_) => &problem::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => &problem::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(_) => &problem::UNAUTHORIZED,
+            ApiError::Forbidden(_) => &problem::FORBIDDEN,
+            ApiError::RateLimited { .. } => &problem::RATE_LIMITED,
             ApiError::StaleVersion(_) => &problem::STALE_VERSION,
             ApiError::DuplicateSku { .. } => &problem::DUPLICATE_SKU,
             ApiError::InsufficientStock { .. } => &problem::INSUFFICIENT_STOCK,
@@ -149,6 +158,9 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "This Idempotency-Key was first used for a different \
                  request (method, path or body). Use a new key for a new request."
                 .to_owned(),
+            ApiError::RateLimited { retry_after } => format!(
+                "Too many requests. Nothing was applied; retry in {retry_after} s."
+            ),
             ApiError::PayloadTooLarge => {
                 "The request body is larger than 1 MiB; send a smaller body.".to_owned()
             }
@@ -211,6 +223,12 @@ impl ResponseError for ApiError {
             ApiError::StaleVersion(stale) => {
                 response.insert_header((header::ETAG, stale.current.etag()));
             }
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::RateLimited { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
             ApiError::Unavailable(_) | ApiError::IdempotencyKeyInUse => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
@@ -263,8 +281,11 @@ impl From<DieselError> for ApiError {
                 _,
             ) => ApiError::Unavailable("The database connection was lost. Retry shortly.".into()),
             // PostgreSQL gave up waiting for a row lock (lock_timeout).
-            DieselError::DatabaseError(_, info) if info.message().contains("lock timeout") => {
-                ApiError::Unavailable("The product is busy. Retry shortly.".into())
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("lock timeout")
+                    || info.message().contains("statement timeout") =>
+            {
+                ApiError::Unavailable("The database is busy. Retry shortly.".into())
             }
             // SQLite reports a writer that outwaited busy_timeout as
             // "database is locked" (or "database table is locked"): the

@@ -16,4 +16,5 @@ pub mod problem;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod token_commands;
 pub mod upkeep;

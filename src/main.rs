@@ -4,7 +4,7 @@ use clap::Parser;
 use inventory_api::cli::{Cli, Command};
 use inventory_api::db::Database;
 use inventory_api::startup::{Application, StartupError};
-use inventory_api::{openapi, telemetry};
+use inventory_api::{openapi, telemetry, token_commands};
 
 #[actix_web::main]
 async fn main() -> Result<(), StartupError> {
@@ -12,6 +12,7 @@ async fn main() -> Result<(), StartupError> {
     telemetry::init("info");
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            token_commands::ensure_first_admin(&Database::open(&cli.settings.database_url, 1)?)?;
             let application = Application::build(&cli.settings)?;
             tracing::info!(port = application.port(), "listening");
             application.run_until_stopped().await?;
@@ -21,6 +22,9 @@ async fn main() -> Result<(), StartupError> {
             tracing::info!("migrations applied");
         }
         Command::Openapi => print!("{}", openapi::yaml()?),
+        Command::Token { action } => {
+            token_commands::run(&Database::open(&cli.settings.database_url, 1)?, &action)?;
+        }
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! committed `openapi.yaml` must equal `yaml()` (a test checks it).
 
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     Content, Header, OpenApi as OpenApiDocument, Ref, RefOr, Response, Schema, Type,
 };
@@ -187,8 +188,15 @@ struct EveryOperation;
 
 impl Modify for EveryOperation {
     fn modify(&self, openapi: &mut OpenApiDocument) {
+        let bearer =
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, bearer);
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let uses_database = path.starts_with("/v1/") || path == "/readyz";
+            let authenticated = path.starts_with("/v1/");
+            let uses_database = authenticated || path == "/readyz";
             if let Some(post) = item.post.as_mut() {
                 add_idempotency(post);
             }
@@ -201,6 +209,9 @@ impl Modify for EveryOperation {
             ];
             for operation in operations.into_iter().flatten() {
                 add_request_id(operation);
+                if authenticated {
+                    add_access_errors(operation);
+                }
                 if uses_database {
                     add_server_errors(operation);
                 }
@@ -236,6 +247,41 @@ fn add_request_id(operation: &mut Operation) {
         .parameters
         .get_or_insert_with(Vec::new)
         .push(parameter);
+}
+
+const BEARER: &str = "bearer";
+
+/// Every /v1 operation needs a bearer token, and answers 401, 403 and 429.
+fn add_access_errors(operation: &mut Operation) {
+    operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+    let problem = |description: &str, header: Option<(&str, &str)>| {
+        let mut response = Response::builder().description(description).content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        );
+        if let Some((name, text)) = header {
+            let mut header = string_header();
+            header.description = Some(text.into());
+            response = response.header(name, header);
+        }
+        RefOr::T(response.build())
+    };
+    let responses = &mut operation.responses.responses;
+    responses.entry("401".into()).or_insert_with(|| {
+        problem(
+            "unauthorized: no token, or an unknown or revoked one",
+            Some(("WWW-Authenticate", "Bearer")),
+        )
+    });
+    responses
+        .entry("403".into())
+        .or_insert_with(|| problem("forbidden: the token's role may not do this", None));
+    responses.entry("429".into()).or_insert_with(|| {
+        problem(
+            "rate-limited: too many requests from this token, or failed authentications from this address",
+            Some(("Retry-After", "Seconds to wait before retrying")),
+        )
+    });
 }
 
 fn add_server_errors(operation: &mut Operation) {

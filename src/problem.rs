@@ -54,6 +54,33 @@ pub const NOT_FOUND: ProblemType = ProblemType {
         names no route. A deleted product's history stays readable.",
 };
 
+pub const UNAUTHORIZED: ProblemType = ProblemType {
+    slug: "unauthorized",
+    title: "Authentication required",
+    status: StatusCode::UNAUTHORIZED,
+    explanation: "Every /v1 request needs `Authorization: Bearer <token>` with a live token. The \
+        token was missing, unknown or revoked. An administrator makes tokens with \
+        `inventory-api token create --role ROLE --name NAME`.",
+};
+
+pub const FORBIDDEN: ProblemType = ProblemType {
+    slug: "forbidden",
+    title: "Your token's role may not do this",
+    status: StatusCode::FORBIDDEN,
+    explanation: "Roles, each including the ones below it: admin > manager > sync > viewer. A \
+        viewer reads; sync also adjusts and syncs stock and may PATCH `stock` alone; a manager also \
+        creates, updates and deletes products. Ask for a token with the role this request needs.",
+};
+
+pub const RATE_LIMITED: ProblemType = ProblemType {
+    slug: "rate-limited",
+    title: "Too many requests",
+    status: StatusCode::TOO_MANY_REQUESTS,
+    explanation:
+        "This token sent more requests than its rate limit allows, or this address failed \
+        to authenticate too often. Nothing was applied; retry after the seconds in `Retry-After`.",
+};
+
 pub const METHOD_NOT_ALLOWED: ProblemType = ProblemType {
     slug: "method-not-allowed",
     title: "Method not allowed",
@@ -170,6 +197,9 @@ pub const INTERNAL: ProblemType = ProblemType {
 pub const ALL: &[&ProblemType] = &[
     &MALFORMED_REQUEST,
     &NOT_FOUND,
+    &UNAUTHORIZED,
+    &FORBIDDEN,
+    &RATE_LIMITED,
     &METHOD_NOT_ALLOWED,
     &STALE_VERSION,
     &DUPLICATE_SKU,

@@ -1,15 +1,19 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::{header, Method};
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Settings;
 use crate::db::Database;
+use crate::http::idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 use crate::http::json_body::MAX_BODY_BYTES;
+use crate::http::limits::Limits;
 use crate::http::openapi_documents::OpenApiDocuments;
-use crate::http::request_context::request_context;
+use crate::http::request_context::{request_context, REQUEST_ID};
 use crate::{http, openapi, upkeep};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
@@ -32,10 +36,21 @@ impl Application {
             yaml: openapi::yaml()?,
         });
         let database = web::Data::new(database);
+        let limits = web::Data::new(Limits::new(
+            settings.rate_limit,
+            settings.rate_limit_burst,
+            settings.auth_failure_limit,
+        ));
+        let cors_origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
                 .wrap(from_fn(request_context))
                 .app_data(database.clone())
+                .app_data(limits.clone())
                 .app_data(documents.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .configure(http::routes)
@@ -57,4 +72,35 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// CORS for a web UI served from another origin: only the listed origins,
+/// with the headers the API reads and the ones a client needs to see.
+fn cors(origins: &[String]) -> Cors {
+    let cors = origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    cors.allowed_methods([
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PATCH,
+        Method::DELETE,
+    ])
+    .allowed_headers([
+        header::AUTHORIZATION,
+        header::CONTENT_TYPE,
+        header::IF_MATCH,
+        header::IF_NONE_MATCH,
+        IDEMPOTENCY_KEY,
+        REQUEST_ID,
+    ])
+    .expose_headers([
+        header::ETAG,
+        header::LOCATION,
+        header::RETRY_AFTER,
+        IDEMPOTENT_REPLAYED,
+        REQUEST_ID,
+    ])
+    .max_age(3600)
 }

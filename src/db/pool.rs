@@ -14,8 +14,9 @@ use crate::error::ApiError;
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// PostgreSQL's settings, applied to every new connection: a write that
-/// waits this long for a row lock gives up with a 503 instead of hanging.
-const POSTGRES_SETTINGS: &str = "SET lock_timeout = '5s';";
+/// waits this long for a row lock, or any statement that runs this long,
+/// gives up with a 503 instead of hanging.
+const POSTGRES_SETTINGS: &str = "SET lock_timeout = '5s'; SET statement_timeout = '15s';";
 
 /// SQLite's settings, applied to every new connection. `busy_timeout` comes
 /// first so that switching to WAL waits for a concurrent opener instead of

@@ -30,7 +30,7 @@ diesel::table! {
 }
 
 diesel::joinable!(product_history -> products (product_id));
-diesel::allow_tables_to_appear_in_same_query!(products, product_history, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(products, product_history, idempotency_keys, tokens);
 
 diesel::table! {
     idempotency_keys (scope, key) {
@@ -43,5 +43,16 @@ diesel::table! {
         headers -> Nullable<Text>,
         body -> Nullable<Text>,
         is_problem -> Bool,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        name -> Text,
+        role -> Text,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
     }
 }

@@ -1,5 +1,6 @@
 //! Validated values and the rules of the product model: no HTTP, no SQL.
 
+pub mod access;
 pub mod changes;
 pub mod conflict;
 mod currency;

@@ -1,21 +1,107 @@
-use std::future::{ready, Ready};
+//! Authentication and roles: `Authorized<R>` extracts the caller from
+//! `Authorization: Bearer <token>` and lets the request through only when
+//! the token is live, within its rate limit, and of role `R` or above.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
 
+use super::limits::Limits;
+use crate::db::Database;
+use crate::domain::access::{Caller, Role};
 use crate::error::ApiError;
+use crate::store;
 
-/// Who is making the request, as recorded in history. Until access control
-/// exists every caller is `anonymous`; this extractor is where a token will
-/// be checked and its name taken.
-#[derive(Debug, Clone)]
-pub struct Actor(pub String);
+/// The least role an endpoint requires.
+pub trait MinimumRole {
+    const ROLE: Role;
+}
 
-impl FromRequest for Actor {
-    type Error = ApiError;
-    type Future = Ready<Result<Actor, ApiError>>;
+/// Markers for `Authorized<R>`.
+pub mod roles {
+    use super::{MinimumRole, Role};
 
-    fn from_request(_request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(Actor("anonymous".to_owned())))
+    pub struct Viewer;
+    pub struct Sync;
+    pub struct Manager;
+
+    impl MinimumRole for Viewer {
+        const ROLE: Role = Role::Viewer;
     }
+    impl MinimumRole for Sync {
+        const ROLE: Role = Role::Sync;
+    }
+    impl MinimumRole for Manager {
+        const ROLE: Role = Role::Manager;
+    }
+}
+
+/// A caller whose token has at least the role `R`.
+pub struct Authorized<R> {
+    pub caller: Caller,
+    role: PhantomData<R>,
+}
+
+impl<R: MinimumRole> FromRequest for Authorized<R> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Authorized<R>, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let database = request.app_data::<web::Data<Database>>().cloned();
+        let limits = request.app_data::<web::Data<Limits>>().cloned();
+        let address = request.peer_addr().map(|address| address.ip());
+        let secret = bearer_secret(request);
+        Box::pin(async move {
+            let (Some(database), Some(limits)) = (database, limits) else {
+                return Err(ApiError::internal(
+                    "the database or limits are not configured",
+                ));
+            };
+            limits.check_address(address)?;
+            let caller = match secret {
+                Some(secret) => {
+                    database
+                        .run(move |conn| store::tokens::caller(conn, &secret))
+                        .await?
+                }
+                None => None,
+            };
+            let Some(caller) = caller else {
+                limits.record_failure(address);
+                return Err(ApiError::Unauthorized(
+                    "Send Authorization: Bearer <token> with a live token; this one is missing, \
+                     unknown or revoked."
+                        .into(),
+                ));
+            };
+            limits.take(caller.token_id)?;
+            if caller.role < R::ROLE {
+                return Err(ApiError::Forbidden(format!(
+                    "This needs a {} token or higher; yours is {}.",
+                    R::ROLE.as_str(),
+                    caller.role.as_str()
+                )));
+            }
+            Ok(Authorized {
+                caller,
+                role: PhantomData,
+            })
+        })
+    }
+}
+
+/// The secret of `Authorization: Bearer <secret>`, if well-formed.
+fn bearer_secret(request: &HttpRequest) -> Option<String> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, secret) = value.trim().split_once(' ')?;
+    let secret = secret.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then(|| secret.to_owned())
 }

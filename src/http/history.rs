@@ -8,6 +8,7 @@ use super::query::QueryReader;
 use crate::db::Database;
 use crate::domain::history::HistoryEntry;
 use crate::error::ApiError;
+use crate::http::actor::{roles, Authorized};
 use crate::store;
 
 const CURSOR_KIND: &str = "history";
@@ -41,6 +42,7 @@ pub struct HistoryPage {
     )
 )]
 pub async fn product_history(
+    _auth: Authorized<roles::Viewer>,
     db: web::Data<Database>,
     request: HttpRequest,
     id: web::Path<String>,

@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::actor::Actor;
 use crate::db::{write_transaction, Database, DbConnection};
+use crate::domain::access::Caller;
 use crate::domain::idempotency::{self, RecordedResponse};
 use crate::error::{ApiError, FieldError, ProblemDocument};
 use crate::store;
@@ -24,7 +24,7 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 pub async fn respond<W>(
     db: &Database,
     request: &HttpRequest,
-    actor: &Actor,
+    caller: &Caller,
     body: &Map<String, Value>,
     write: W,
 ) -> Result<HttpResponse, ApiError>
@@ -39,7 +39,8 @@ where
         .path_and_query()
         .map_or(request.path(), |p| p.as_str());
     let fingerprint = idempotency::fingerprint(request.method().as_str(), path, body);
-    let scope = actor.0.clone();
+    // Keys are per token: two callers never see each other's responses.
+    let scope = caller.token_id.to_string();
     // Claim and write run in one blocking closure: once the claim is made,
     // the write runs to its end even if the client goes away, so no key is
     // left claimed with nothing running.

@@ -8,6 +8,7 @@ pub mod health;
 pub mod history;
 pub mod idempotency;
 pub mod json_body;
+pub mod limits;
 pub mod openapi_documents;
 pub mod preconditions;
 pub mod problems;

@@ -2,7 +2,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
 
-use super::actor::Actor;
+use super::actor::{roles, Authorized};
 use super::body_fields::{FieldReader, Presence};
 use super::idempotency::{self, recorded_json};
 use super::json_body::JsonObject;
@@ -92,15 +92,15 @@ pub async fn adjust_stock(
     db: web::Data<Database>,
     request: HttpRequest,
     id: web::Path<String>,
-    actor: Actor,
+    auth: Authorized<roles::Sync>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
     let JsonObject(object) = body;
     let adjustment = StockAdjustmentRequest::parse(&request, JsonObject(object.clone()))?;
-    let actor_name = actor.0.clone();
-    idempotency::respond(&db, &request, &actor, &object, move |conn| {
+    let actor_name = auth.caller.name.clone();
+    idempotency::respond(&db, &request, &auth.caller, &object, move |conn| {
         let product = store::stock::adjust(conn, &id, &adjustment, &actor_name)?;
         let headers = vec![(header::ETAG.to_string(), product.etag())];
         recorded_json(StatusCode::OK, &product, headers)

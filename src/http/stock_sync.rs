@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::actor::Actor;
+use super::actor::{roles, Authorized};
 use super::body_fields::{FieldReader, Presence};
 use super::idempotency::{self, recorded_json};
 use super::json_body::JsonObject;
@@ -168,14 +168,14 @@ fn sync_item(reader: &mut FieldReader) -> Option<SyncItem> {
 pub async fn sync_stock(
     db: web::Data<Database>,
     request: HttpRequest,
-    actor: Actor,
+    auth: Authorized<roles::Sync>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
     let JsonObject(object) = body;
     let batch = StockSyncRequest::parse(JsonObject(object.clone()))?;
-    let actor_name = actor.0.clone();
-    idempotency::respond(&db, &request, &actor, &object, move |conn| {
+    let actor_name = auth.caller.name.clone();
+    idempotency::respond(&db, &request, &auth.caller, &object, move |conn| {
         let outcome = store::stock_sync::sync(conn, &batch, &actor_name)?;
         recorded_json(StatusCode::OK, &outcome, Vec::new())
     })

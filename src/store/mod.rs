@@ -9,3 +9,4 @@ pub(crate) mod rows;
 mod sql;
 pub mod stock;
 pub mod stock_sync;
+pub mod tokens;

@@ -8,6 +8,8 @@ use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
 use crate::api_tests;
+use inventory_api::domain::access::Role;
+
 use crate::helpers::{problem, product_path, TestApp};
 
 api_tests!(
@@ -19,7 +21,8 @@ api_tests!(
 async fn first_writer_wins_and_the_second_sees_its_change(app: TestApp) {
     let product = app.create_product("RACE-1", 40).await;
     let url = format!("{}{}", app.address, product_path(&product));
-    let (alice, bob) = (reqwest::Client::new(), reqwest::Client::new());
+    let alice = app.client_for(&app.make_token(Role::Manager, "alice").secret);
+    let bob = app.client_for(&app.make_token(Role::Manager, "bob").secret);
 
     let alice_copy: Value = alice.get(&url).send().await.unwrap().json().await.unwrap();
     let bob_copy: Value = bob.get(&url).send().await.unwrap().json().await.unwrap();
@@ -43,6 +46,10 @@ async fn first_writer_wins_and_the_second_sees_its_change(app: TestApp) {
         .await
         .unwrap();
     let conflict = problem(bob_write, 409, "stale-version").await;
+    assert_eq!(
+        conflict["changes_since"][0]["actor"], "alice",
+        "the token's name is the actor"
+    );
     assert_eq!(conflict["changes_since"].as_array().unwrap().len(), 1);
     assert_eq!(conflict["changes_since"][0]["version"], 2);
     assert_eq!(
@@ -168,9 +175,8 @@ async fn storm_of_writers_keeps_every_invariant(app: TestApp) {
 
     let mut clients = Vec::new();
     for client_number in 0..CLIENTS {
-        let urls = urls.clone();
+        let (urls, client) = (urls.clone(), app.client.clone());
         clients.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
             let mut log = ClientLog::default();
             for increment in 0..INCREMENTS_PER_CLIENT {
                 let target = (client_number + increment) % PRODUCTS;
@@ -209,7 +215,15 @@ async fn storm_of_writers_keeps_every_invariant(app: TestApp) {
         *per_product.entry(*target).or_default() += 1;
     }
     for (target, url) in urls.iter().enumerate() {
-        let product: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        let product: Value = app
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let applied = per_product.get(&target).copied().unwrap_or(0);
         assert_eq!(
             product["version"].as_i64().unwrap() - 1,
@@ -222,7 +236,10 @@ async fn storm_of_writers_keeps_every_invariant(app: TestApp) {
             "no increment lost or doubled"
         );
 
-        let history: Value = reqwest::get(format!("{url}/history?limit=200"))
+        let history: Value = app
+            .client
+            .get(format!("{url}/history?limit=200"))
+            .send()
             .await
             .unwrap()
             .json()

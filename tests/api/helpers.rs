@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use inventory_api::config::Settings;
+use inventory_api::domain::access::Role;
 use inventory_api::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -38,9 +39,20 @@ macro_rules! api_tests {
 
 pub struct TestApp {
     pub address: String,
+    /// A client that sends the admin token.
     pub client: reqwest::Client,
+    pub admin: TestToken,
     pub database: TestDatabase,
 }
+
+/// A token made for a test, with its secret.
+pub struct TestToken {
+    pub id: Uuid,
+    pub secret: String,
+}
+
+/// The name of the admin token every test app has.
+pub const ADMIN_NAME: &str = "test-admin";
 
 /// The test's own database, removed when the test ends.
 pub enum TestDatabase {
@@ -128,15 +140,48 @@ impl TestApp {
         settings.bind = "127.0.0.1:0".into();
         settings.workers = Some(2);
         settings.pool_size = 8;
+        // Limits are tested on their own; elsewhere they would only add noise.
+        settings.rate_limit = 0;
+        settings.auth_failure_limit = 0;
         customize(&mut settings);
         let application = Application::build(&settings).expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
-        TestApp {
+        let mut app = TestApp {
             address,
             client: reqwest::Client::new(),
+            admin: TestToken {
+                id: Uuid::nil(),
+                secret: String::new(),
+            },
             database,
+        };
+        app.admin = app.make_token(Role::Admin, ADMIN_NAME);
+        app.client = app.client_for(&app.admin.secret);
+        app
+    }
+
+    /// Makes a token of this role, as `inventory-api token create` does.
+    pub fn make_token(&self, role: Role, name: &str) -> TestToken {
+        let mut conn = self.direct_connection();
+        let (token, secret) =
+            inventory_api::store::tokens::create(&mut conn, name, role).expect("make a token");
+        TestToken {
+            id: token.id,
+            secret,
         }
+    }
+
+    /// A client that sends `secret` as its bearer token.
+    pub fn client_for(&self, secret: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {secret}")).expect("header");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("client")
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {

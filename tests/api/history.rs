@@ -40,7 +40,7 @@ async fn history_lists_every_version_newest_first_without_gaps(app: TestApp) {
         .unwrap();
     let newest = &first_page["items"][0];
     assert_eq!(newest["operation"], "update");
-    assert_eq!(newest["actor"], "anonymous");
+    assert_eq!(newest["actor"], crate::helpers::ADMIN_NAME);
     assert_eq!(newest["reason"], Value::Null);
     assert_eq!(newest["changes"], json!({"stock": {"from": 50, "to": 60}}));
 

@@ -195,13 +195,14 @@ async fn a_key_still_held_is_in_use_and_a_dead_holder_is_taken_over(app: TestApp
         "/v1/products",
         body.as_object().unwrap(),
     );
+    let scope = app.admin.id;
     let now = chrono::Utc::now().timestamp_micros();
     let two_minutes_ago = now - 120 * 1_000_000;
     let mut conn = app.direct_connection();
     conn.batch_execute(&format!(
         "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at, claimed_at, is_problem) VALUES \
-         ('anonymous', 'running', '{fingerprint}', {now}, {now}, FALSE), \
-         ('anonymous', 'crashed', '{fingerprint}', {two_minutes_ago}, {two_minutes_ago}, FALSE)"
+         ('{scope}', 'running', '{fingerprint}', {now}, {now}, FALSE), \
+         ('{scope}', 'crashed', '{fingerprint}', {two_minutes_ago}, {two_minutes_ago}, FALSE)"
     ))
     .unwrap();
 
@@ -280,11 +281,12 @@ async fn without_a_key_every_request_runs(app: TestApp) {
 
 /// Keys older than 24 hours are purged by the server itself; younger ones stay.
 async fn expired_keys_are_purged(app: TestApp) {
+    let scope = app.admin.id;
     let old = chrono::Utc::now().timestamp_micros() - 25 * 3600 * 1_000_000;
     let mut conn = app.direct_connection();
     conn.batch_execute(&format!(
         "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at, claimed_at, status, headers, body, is_problem) VALUES \
-         ('anonymous', 'yesterday', 'other-request', {old}, {old}, 201, '[]', '{{}}', FALSE)"
+         ('{scope}', 'yesterday', 'other-request', {old}, {old}, 201, '[]', '{{}}', FALSE)"
     ))
     .unwrap();
     assert_eq!(

@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod access;
+
 mod concurrency;
 mod create_and_read;
 mod delete;
@@ -17,4 +19,5 @@ mod openapi;
 mod problems;
 mod stock_adjustments;
 mod stock_sync;
+mod token_commands;
 mod update;

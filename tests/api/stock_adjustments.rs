@@ -291,7 +291,10 @@ async fn sixty_sales_of_twenty_five_in_stock_sell_exactly_twenty_five(app: TestA
     watcher.await.unwrap();
 
     assert_eq!((sold, refused), (25, 35));
-    let read: Value = reqwest::get(&product_url)
+    let read: Value = app
+        .client
+        .get(&product_url)
+        .send()
         .await
         .unwrap()
         .json()

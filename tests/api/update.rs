@@ -139,7 +139,7 @@ fn assert_stale_body(body: &Value, status: u16) {
     assert_eq!(changes.len(), 2);
     assert_eq!(changes[0]["version"], 2);
     assert_eq!(changes[0]["operation"], "update");
-    assert_eq!(changes[0]["actor"], "anonymous");
+    assert_eq!(changes[0]["actor"], crate::helpers::ADMIN_NAME);
     assert_eq!(
         changes[0]["changes"],
         json!({"stock": {"from": 40, "to": 35}})

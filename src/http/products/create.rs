@@ -6,7 +6,7 @@ use crate::db::Database;
 use crate::domain::fields;
 use crate::domain::product::ProductFields;
 use crate::error::ApiError;
-use crate::http::actor::Actor;
+use crate::http::actor::{roles, Authorized};
 use crate::http::body_fields::{FieldReader, Presence};
 use crate::http::idempotency::{self, recorded_json};
 use crate::http::json_body::JsonObject;
@@ -104,14 +104,14 @@ impl From<CreateProductRequest> for ProductFields {
 pub async fn create_product(
     db: web::Data<Database>,
     request: HttpRequest,
-    actor: Actor,
+    auth: Authorized<roles::Manager>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
     let JsonObject(object) = body;
     let fields = ProductFields::from(CreateProductRequest::parse(JsonObject(object.clone()))?);
-    let actor_name = actor.0.clone();
-    idempotency::respond(&db, &request, &actor, &object, move |conn| {
+    let actor_name = auth.caller.name.clone();
+    idempotency::respond(&db, &request, &auth.caller, &object, move |conn| {
         let product = store::products::create(conn, fields, &actor_name)?;
         let headers = vec![
             (

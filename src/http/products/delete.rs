@@ -4,7 +4,7 @@ use super::parse_product_id;
 use crate::db::Database;
 use crate::domain::precondition::VersionSource;
 use crate::error::ApiError;
-use crate::http::actor::Actor;
+use crate::http::actor::{roles, Authorized};
 use crate::http::preconditions;
 use crate::http::query::QueryReader;
 use crate::store;
@@ -39,7 +39,7 @@ pub async fn delete_product(
     db: web::Data<Database>,
     request: HttpRequest,
     id: web::Path<String>,
-    actor: Actor,
+    auth: Authorized<roles::Manager>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
     let mut query = QueryReader::new(&request)?;
@@ -50,7 +50,7 @@ pub async fn delete_product(
         version.map(|v| (v, VersionSource::Query)),
         "?version",
     )?;
-    db.run(move |conn| store::products::delete(conn, &id, expected, &actor.0))
+    db.run(move |conn| store::products::delete(conn, &id, expected, &auth.caller.name))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::db::Database;
 use crate::domain::product::Product;
 use crate::error::ApiError;
+use crate::http::actor::{roles, Authorized};
 use crate::http::cursor;
 use crate::http::query::QueryReader;
 use crate::store;
@@ -43,6 +44,7 @@ pub struct ProductPage {
     )
 )]
 pub async fn list_products(
+    _auth: Authorized<roles::Viewer>,
     db: web::Data<Database>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {

@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::{parse_product_id, product_response};
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::http::actor::{roles, Authorized};
 use crate::http::preconditions::if_none_match_matches;
 use crate::http::query::reject_parameters;
 use crate::store;
@@ -31,6 +32,7 @@ use crate::store;
     )
 )]
 pub async fn read_product(
+    _auth: Authorized<roles::Viewer>,
     db: web::Data<Database>,
     request: HttpRequest,
     id: web::Path<String>,

@@ -4,11 +4,12 @@ use utoipa::ToSchema;
 
 use super::{parse_product_id, product_response};
 use crate::db::Database;
+use crate::domain::access::Role;
 use crate::domain::fields;
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::VersionSource;
 use crate::error::ApiError;
-use crate::http::actor::Actor;
+use crate::http::actor::{roles, Authorized};
 use crate::http::body_fields::{FieldReader, Presence};
 use crate::http::json_body::JsonObject;
 use crate::http::preconditions;
@@ -111,19 +112,25 @@ pub async fn update_product(
     db: web::Data<Database>,
     request: HttpRequest,
     id: web::Path<String>,
-    actor: Actor,
+    auth: Authorized<roles::Sync>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
     let (version, patch) = UpdateProductRequest::parse(body)?.into_patch();
+    if auth.caller.role < Role::Manager && patch.sent_fields().any(|field| field != "stock") {
+        return Err(ApiError::Forbidden(
+            "A sync token may PATCH stock alone; changing other fields needs a manager token."
+                .into(),
+        ));
+    }
     let expected = preconditions::resolve(
         &request,
         version.map(|v| (v, VersionSource::Body)),
         "/version",
     )?;
     let product = db
-        .run(move |conn| store::products::update(conn, &id, expected, &patch, &actor.0))
+        .run(move |conn| store::products::update(conn, &id, expected, &patch, &auth.caller.name))
         .await?;
     Ok(product_response(StatusCode::OK, &product))
 }

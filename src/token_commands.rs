@@ -1,0 +1,78 @@
+//! The `token` commands and the first admin token: secrets go to standard
+//! output once, never to the logs.
+
+use uuid::Uuid;
+
+use crate::cli::TokenCommand;
+use crate::db::Database;
+use crate::domain::access::{token_name, Role};
+use crate::store;
+
+pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
+
+pub fn run(database: &Database, command: &TokenCommand) -> Result<(), CommandError> {
+    match command {
+        TokenCommand::Create { role, name } => {
+            let role = Role::parse(role).ok_or("--role must be admin, manager, sync or viewer")?;
+            let name = token_name(name).map_err(|detail| format!("--name {detail}"))?;
+            let (token, secret) =
+                database.run_here(|conn| store::tokens::create(conn, &name, role))?;
+            println!("{secret}");
+            eprintln!(
+                "Made {} token {:?} with id {}. Its secret above is shown this once.",
+                role.as_str(),
+                token.name,
+                token.id
+            );
+        }
+        TokenCommand::List => {
+            let tokens = database.run_here(store::tokens::list)?;
+            println!(
+                "{:<36}  {:<8}  {:<24}  {:<7}  name",
+                "id", "role", "created", "state"
+            );
+            for token in tokens {
+                let state = if token.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                let created = token.created_at.format("%Y-%m-%dT%H:%M:%SZ");
+                println!(
+                    "{:<36}  {:<8}  {:<24}  {:<7}  {}",
+                    token.id,
+                    token.role.as_str(),
+                    created,
+                    state,
+                    token.name
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let id =
+                Uuid::parse_str(id).map_err(|_| "the token id is not a UUID (see `token list`)")?;
+            if !database.run_here(|conn| store::tokens::revoke(conn, &id))? {
+                return Err(format!("no live token has id {id}").into());
+            }
+            println!("Revoked token {id}.");
+        }
+    }
+    Ok(())
+}
+
+/// On a database with no token at all, makes an admin token and prints it
+/// once, so that a fresh install can be used at all.
+pub fn ensure_first_admin(database: &Database) -> Result<(), CommandError> {
+    if database.run_here(store::tokens::any)? {
+        return Ok(());
+    }
+    let (_, secret) =
+        database.run_here(|conn| store::tokens::create(conn, "admin", Role::Admin))?;
+    println!("No API token existed, so an admin token was made. It is shown this once:");
+    println!();
+    println!("    {secret}");
+    println!();
+    println!("Send it as `Authorization: Bearer <token>`. Make more with, for example:");
+    println!("    inventory-api token create --role manager --name store-ui");
+    Ok(())
+}

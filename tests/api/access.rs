@@ -1,0 +1,346 @@
+//! Access control: who may call what, who is recorded, and the limits.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use inventory_api::domain::access::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::api_tests;
+use crate::helpers::{problem, product_body, product_path, TestApp};
+
+api_tests!(
+    every_route_answers_every_role_as_the_contract_says,
+    sync_may_patch_stock_alone,
+    the_token_name_is_the_actor,
+    public_routes_need_no_token,
+);
+
+/// Who sends the request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Principal {
+    NoToken,
+    Revoked,
+    Role(Role),
+}
+
+/// One route of the table: its method and path, the least role it needs,
+/// and what a caller with that role gets.
+struct Rule {
+    method: Method,
+    path: &'static str,
+    least: Role,
+    success: u16,
+}
+
+/// The whole /v1 surface. A route the server documents but this table
+/// lacks fails `the_table_covers_every_documented_route`.
+fn rules() -> Vec<Rule> {
+    let rule = |method, path, least, success| Rule {
+        method,
+        path,
+        least,
+        success,
+    };
+    vec![
+        rule(Method::GET, "/v1/products", Role::Viewer, 200),
+        rule(Method::POST, "/v1/products", Role::Manager, 201),
+        rule(Method::GET, "/v1/products/{id}", Role::Viewer, 200),
+        rule(Method::PATCH, "/v1/products/{id}", Role::Sync, 200),
+        rule(Method::DELETE, "/v1/products/{id}", Role::Manager, 204),
+        rule(Method::GET, "/v1/products/{id}/history", Role::Viewer, 200),
+        rule(
+            Method::POST,
+            "/v1/products/{id}/stock-adjustments",
+            Role::Sync,
+            200,
+        ),
+        rule(Method::POST, "/v1/stock-sync", Role::Sync, 200),
+    ]
+}
+
+/// Sends the rule's request, valid in every other way, on a fresh product.
+async fn send(app: &TestApp, rule: &Rule, client: &reqwest::Client, n: usize) -> reqwest::Response {
+    let product = app.create_product(&format!("MATRIX-{n}"), 10).await;
+    let path = rule.path.replace("{id}", product["id"].as_str().unwrap());
+    let url = format!("{}{path}", app.address);
+    let request = client.request(rule.method.clone(), url);
+    let request = match (rule.method.as_str(), rule.path) {
+        ("POST", "/v1/products") => request.json(&product_body(&format!("NEW-{n}"), 1)),
+        ("PATCH", _) => request.json(&json!({"version": 1, "stock": 11})),
+        ("DELETE", _) => request.query(&[("version", "1")]),
+        ("POST", "/v1/products/{id}/stock-adjustments") => {
+            request.json(&json!({"delta": 1, "reason": "matrix"}))
+        }
+        ("POST", "/v1/stock-sync") => {
+            request.json(&json!({"items": [{"sku": product["sku"], "stock": 3, "force": true}]}))
+        }
+        _ => request,
+    };
+    request.send().await.unwrap()
+}
+
+async fn every_route_answers_every_role_as_the_contract_says(app: TestApp) {
+    let revoked = app.make_token(Role::Admin, "revoked-admin");
+    let mut conn = app.direct_connection();
+    assert!(inventory_api::store::tokens::revoke(&mut conn, &revoked.id).unwrap());
+
+    let mut principals = vec![
+        (Principal::NoToken, reqwest::Client::new()),
+        (Principal::Revoked, app.client_for(&revoked.secret)),
+    ];
+    for role in Role::ALL {
+        let token = app.make_token(role, &format!("matrix-{}", role.as_str()));
+        principals.push((Principal::Role(role), app.client_for(&token.secret)));
+    }
+    let mut n = 0;
+    for rule in rules() {
+        for (principal, client) in &principals {
+            n += 1;
+            let response = send(&app, &rule, client, n).await;
+            let expected = match principal {
+                Principal::NoToken | Principal::Revoked => 401,
+                Principal::Role(role) if *role < rule.least => 403,
+                Principal::Role(_) => rule.success,
+            };
+            let what = format!("{} {} as {principal:?}", rule.method, rule.path);
+            assert_eq!(response.status(), expected, "{what}");
+            match expected {
+                401 => {
+                    assert_eq!(response.headers()["www-authenticate"], "Bearer", "{what}");
+                    problem(response, 401, "unauthorized").await;
+                }
+                403 => {
+                    problem(response, 403, "forbidden").await;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_table_covers_every_documented_route() {
+    let document: Value = serde_json::from_str(&inventory_api::openapi::json().unwrap()).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if path.starts_with("/v1/") && method != "parameters" {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let ruled: BTreeSet<(String, String)> = rules()
+        .iter()
+        .map(|rule| (rule.method.to_string(), rule.path.to_owned()))
+        .collect();
+    assert_eq!(
+        documented, ruled,
+        "every /v1 route needs a row in the access table"
+    );
+}
+
+async fn sync_may_patch_stock_alone(app: TestApp) {
+    let sync = app.client_for(&app.make_token(Role::Sync, "till-7").secret);
+    let product = app.create_product("SYNCPATCH-1", 5).await;
+    let url = format!("{}{}", app.address, product_path(&product));
+    let price = sync
+        .patch(&url)
+        .json(&json!({"version": 1, "price_minor": 1}))
+        .send()
+        .await
+        .unwrap();
+    problem(price, 403, "forbidden").await;
+    let both = sync
+        .patch(&url)
+        .json(&json!({"version": 1, "stock": 6, "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    problem(both, 403, "forbidden").await;
+    let stock = sync
+        .patch(&url)
+        .json(&json!({"version": 1, "stock": 6}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stock.status(), 200);
+}
+
+async fn the_token_name_is_the_actor(app: TestApp) {
+    let till = app.client_for(&app.make_token(Role::Sync, "till-7").secret);
+    let product = app.create_product("ACTOR-1", 5).await;
+    let url = format!(
+        "{}{}/stock-adjustments",
+        app.address,
+        product_path(&product)
+    );
+    let response = till
+        .post(url)
+        .json(&json!({"delta": -1, "reason": "sale"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let history: Value = app
+        .get(&format!("{}/history", product_path(&product)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actors: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(actors, vec!["till-7", crate::helpers::ADMIN_NAME]);
+}
+
+async fn public_routes_need_no_token(app: TestApp) {
+    let anonymous = reqwest::Client::new();
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/openapi.yaml",
+        "/problems/unauthorized",
+    ] {
+        let response = anonymous
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+}
+
+/// A token over its rate gets 429 with Retry-After, then recovers.
+async fn rate_limit_answers_429_then_recovers(app: TestApp) {
+    let mut limited = Vec::new();
+    for _ in 0..6 {
+        let response = app.get("/v1/products").await;
+        if response.status() == 429 {
+            let retry_after: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(retry_after >= 1);
+            problem(response, 429, "rate-limited").await;
+            limited.push(retry_after);
+        } else {
+            assert_eq!(response.status(), 200);
+        }
+    }
+    assert!(
+        !limited.is_empty(),
+        "6 requests at once exceed a burst of 3"
+    );
+    // Another token has a bucket of its own.
+    let other = app.client_for(&app.make_token(Role::Viewer, "other").secret);
+    assert_eq!(
+        other
+            .get(format!("{}/v1/products", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    tokio::time::sleep(Duration::from_secs(limited[0])).await;
+    assert_eq!(
+        app.get("/v1/products").await.status(),
+        200,
+        "recovered after Retry-After"
+    );
+}
+
+/// An address that keeps failing to authenticate is refused for a while.
+async fn failed_authentications_are_limited_per_address(app: TestApp) {
+    let guesser = app.client_for("inv_not-a-real-token");
+    for _ in 0..3 {
+        let response = guesser
+            .get(format!("{}/v1/products", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let blocked = guesser
+        .get(format!("{}/v1/products", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(blocked.headers().contains_key("retry-after"));
+    problem(blocked, 429, "rate-limited").await;
+}
+
+/// Browsers may call the API only from the listed origins.
+async fn cors_allows_only_listed_origins(app: TestApp) {
+    let preflight = |origin: &'static str| {
+        reqwest::Client::new()
+            .request(Method::OPTIONS, format!("{}/v1/products", app.address))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "PATCH")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, if-match, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://ui.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://ui.example"
+    );
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+macro_rules! with_settings {
+    ($name:ident, $test:ident, $customize:expr) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$test(crate::helpers::TestApp::sqlite_with($customize).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match crate::helpers::TestApp::postgres_with($customize).await {
+                    Some(app) => super::$test(app).await,
+                    None if std::env::var_os("CI").is_some() => {
+                        panic!("CI must test PostgreSQL: set TEST_DATABASE_URL")
+                    }
+                    None => eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped"),
+                }
+            }
+        }
+    };
+}
+
+with_settings!(
+    rate_limit,
+    rate_limit_answers_429_then_recovers,
+    |settings: &mut inventory_api::config::Settings| {
+        settings.rate_limit = 1;
+        settings.rate_limit_burst = 3;
+    }
+);
+with_settings!(
+    auth_failures,
+    failed_authentications_are_limited_per_address,
+    |settings: &mut inventory_api::config::Settings| {
+        settings.auth_failure_limit = 3;
+    }
+);
+with_settings!(
+    cors,
+    cors_allows_only_listed_origins,
+    |settings: &mut inventory_api::config::Settings| {
+        settings.cors_origins = vec!["https://ui.example".into()];
+    }
+);

@@ -1,0 +1,206 @@
+//! The binary's token commands and first start, run as a store operator
+//! would: as processes, reading what they print.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_inventory-api");
+
+fn database_url() -> (String, impl Drop) {
+    let path = std::env::temp_dir().join(format!("inventory-cli-{}.db", Uuid::now_v7()));
+    let url = format!("sqlite://{}", path.display());
+    (url, crate::helpers::TestDatabase::Sqlite { path })
+}
+
+fn cli(database_url: &str, args: &[&str]) -> Output {
+    Command::new(BINARY)
+        .args(args)
+        .args(["--database-url", database_url])
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn token_create_list_and_revoke() {
+    let (url, _cleanup) = database_url();
+    let created = cli(
+        &url,
+        &["token", "create", "--role", "manager", "--name", "store-ui"],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let secret = text(&created.stdout).trim().to_owned();
+    assert!(secret.starts_with("inv_") && secret.len() == 68, "{secret}");
+
+    let listed = text(&cli(&url, &["token", "list"]).stdout);
+    assert!(!listed.contains(&secret), "token list never shows a secret");
+    let line = listed
+        .lines()
+        .find(|line| line.ends_with("store-ui"))
+        .expect("the token is listed");
+    assert!(line.contains("manager") && line.contains("live"), "{line}");
+    let id = line.split_whitespace().next().unwrap().to_owned();
+
+    let revoked = cli(&url, &["token", "revoke", &id]);
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    let listed = text(&cli(&url, &["token", "list"]).stdout);
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with(&id) && line.contains("revoked")),
+        "{listed}"
+    );
+    assert!(
+        !cli(&url, &["token", "revoke", &id]).status.success(),
+        "a revoked token cannot be revoked again"
+    );
+    assert!(
+        !cli(&url, &["token", "create", "--role", "root", "--name", "x"])
+            .status
+            .success()
+    );
+}
+
+/// A server process whose standard output and error are collected.
+struct Server {
+    child: Child,
+    address: String,
+    stdout: mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Server {
+        // A port the OS just handed out is free for the server to take.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(BINARY)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                database_url,
+            ])
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines, stdout) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let mut err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut logs = String::new();
+            let _ = err.read_to_string(&mut logs);
+            logs
+        });
+        Server {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            stdout,
+            stderr,
+        }
+    }
+
+    async fn wait_until_ready(&self) {
+        for _ in 0..100 {
+            if let Ok(response) = reqwest::get(format!("{}/readyz", self.address)).await {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not start");
+    }
+
+    /// Stops the server; returns everything it printed and logged.
+    fn stop(mut self) -> (String, String) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let printed: Vec<String> = self.stdout.try_iter().collect();
+        (printed.join("\n"), self.stderr.join().unwrap())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_prints_one_admin_token_and_no_log_or_response_shows_a_token() {
+    let (url, _cleanup) = database_url();
+    let server = Server::start(&url);
+    server.wait_until_ready().await;
+    let admin_line = server
+        .stdout
+        .recv_timeout(Duration::from_secs(10))
+        .into_iter()
+        .chain(server.stdout.iter().take(5))
+        .find(|line| line.trim().starts_with("inv_"))
+        .expect("the first start prints an admin token");
+    let secret = admin_line.trim().to_owned();
+
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for request in [
+        client
+            .get(format!("{}/v1/products", server.address))
+            .bearer_auth(&secret),
+        client
+            .post(format!("{}/v1/products", server.address))
+            .bearer_auth(&secret)
+            .json(&crate::helpers::product_body("LOG-1", 1)),
+        client
+            .get(format!("{}/v1/products", server.address))
+            .bearer_auth("inv_wrong-secret-0123"),
+        client
+            .get(format!("{}/v1/products", server.address))
+            .header("Authorization", format!("Basic {secret}")),
+    ] {
+        let response = request.send().await.unwrap();
+        let headers = format!("{:?}", response.headers());
+        bodies.push(format!("{headers}\n{}", response.text().await.unwrap()));
+    }
+    assert!(
+        bodies[0].contains("\"items\""),
+        "the admin token works: {}",
+        bodies[0]
+    );
+    let (printed, logs) = server.stop();
+
+    assert!(logs.contains("answered"), "the logs were captured: {logs}");
+    for leaked in [secret.as_str(), "inv_wrong-secret-0123"] {
+        assert!(!logs.contains(leaked), "a token appears in the logs");
+        assert!(
+            !bodies.iter().any(|body| body.contains(leaked)),
+            "a token appears in a response"
+        );
+    }
+    assert!(
+        !printed.contains(&secret),
+        "the admin token is printed once"
+    );
+
+    // A second start finds a token and makes none.
+    let again = Server::start(&url);
+    again.wait_until_ready().await;
+    let (printed, _) = again.stop();
+    assert!(
+        !printed.contains("inv_"),
+        "no second admin token: {printed}"
+    );
+}
