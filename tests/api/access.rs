@@ -7,8 +7,8 @@ use inventory_api::domain::access::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::api_tests;
 use crate::helpers::{problem, product_body, product_path, TestApp};
+use crate::{api_test_with_settings, api_tests};
 
 api_tests!(
     every_route_answers_every_role_as_the_contract_says,
@@ -300,29 +300,7 @@ async fn cors_allows_only_listed_origins(app: TestApp) {
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
 
-macro_rules! with_settings {
-    ($name:ident, $test:ident, $customize:expr) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$test(crate::helpers::TestApp::sqlite_with($customize).await).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                match crate::helpers::TestApp::postgres_with($customize).await {
-                    Some(app) => super::$test(app).await,
-                    None if std::env::var_os("CI").is_some() => {
-                        panic!("CI must test PostgreSQL: set TEST_DATABASE_URL")
-                    }
-                    None => eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped"),
-                }
-            }
-        }
-    };
-}
-
-with_settings!(
+api_test_with_settings!(
     rate_limit,
     rate_limit_answers_429_then_recovers,
     |settings: &mut inventory_api::config::Settings| {
@@ -330,14 +308,14 @@ with_settings!(
         settings.rate_limit_burst = 3;
     }
 );
-with_settings!(
+api_test_with_settings!(
     auth_failures,
     failed_authentications_are_limited_per_address,
     |settings: &mut inventory_api::config::Settings| {
         settings.auth_failure_limit = 3;
     }
 );
-with_settings!(
+api_test_with_settings!(
     cors,
     cors_allows_only_listed_origins,
     |settings: &mut inventory_api::config::Settings| {

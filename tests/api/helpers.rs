@@ -13,20 +13,30 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// Runs each named test once on SQLite and once on PostgreSQL (when
-/// `TEST_DATABASE_URL` is set), each on a fresh database.
+/// `TEST_DATABASE_URL` is set), each on a fresh database with the default
+/// test settings.
 #[macro_export]
 macro_rules! api_tests {
     ($($name:ident),* $(,)?) => {$(
+        $crate::api_test_with_settings!($name, $name, |_| {});
+    )*};
+}
+
+/// Runs `test` as the module `name`, on both backends, with `customize`
+/// applied to the server's settings.
+#[macro_export]
+macro_rules! api_test_with_settings {
+    ($name:ident, $test:ident, $customize:expr) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::helpers::TestApp::sqlite().await).await
+                super::$test($crate::helpers::TestApp::sqlite_with($customize).await).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match $crate::helpers::TestApp::postgres().await {
-                    Some(app) => super::$name(app).await,
+                match $crate::helpers::TestApp::postgres_with($customize).await {
+                    Some(app) => super::$test(app).await,
                     None if std::env::var_os("CI").is_some() => {
                         panic!("CI must test PostgreSQL: set TEST_DATABASE_URL")
                     }
@@ -34,7 +44,7 @@ macro_rules! api_tests {
                 }
             }
         }
-    )*};
+    };
 }
 
 pub struct TestApp {
@@ -104,14 +114,6 @@ fn database_url(admin_url: &str, name: &str) -> String {
 }
 
 impl TestApp {
-    pub async fn sqlite() -> TestApp {
-        TestApp::sqlite_with(|_| {}).await
-    }
-
-    pub async fn postgres() -> Option<TestApp> {
-        TestApp::postgres_with(|_| {}).await
-    }
-
     /// A server on a fresh SQLite file, with `customize` applied to its settings.
     pub async fn sqlite_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         let path = std::env::temp_dir().join(format!("inventory-test-{}.db", Uuid::now_v7()));

@@ -6,8 +6,8 @@ use diesel::connection::SimpleConnection;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::api_tests;
 use crate::helpers::{pointers, problem, product_body, product_path, TestApp};
+use crate::{api_test_with_settings, api_tests};
 
 api_tests!(
     retried_create_is_applied_once_and_replayed,
@@ -318,19 +318,8 @@ async fn expired_keys_are_purged(app: TestApp) {
     problem(kept, 422, "idempotency-key-reused").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expired_keys_are_purged_sqlite() {
-    let app = TestApp::sqlite_with(|settings| settings.idempotency_purge_interval = 1).await;
-    expired_keys_are_purged(app).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expired_keys_are_purged_postgres() {
-    match TestApp::postgres_with(|settings| settings.idempotency_purge_interval = 1).await {
-        Some(app) => expired_keys_are_purged(app).await,
-        None if std::env::var_os("CI").is_some() => {
-            panic!("CI must test PostgreSQL: set TEST_DATABASE_URL")
-        }
-        None => eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped"),
-    }
-}
+api_test_with_settings!(
+    purge,
+    expired_keys_are_purged,
+    |settings: &mut inventory_api::config::Settings| settings.idempotency_purge_interval = 1
+);
