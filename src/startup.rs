@@ -27,10 +27,10 @@ pub struct Application {
 impl Application {
     pub fn build(settings: &Settings) -> Result<Application, StartupError> {
         let database = Database::open(&settings.database_url, settings.pool_size)?;
-        let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
-        upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
+        let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
+        upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
         let documents = web::Data::new(OpenApiDocuments {
             json: openapi::json()?,
             yaml: openapi::yaml()?,
