@@ -238,9 +238,14 @@ fn add_request_id(operation: &mut Operation) {
         .name("X-Request-Id")
         .parameter_in(ParameterIn::Header)
         .required(utoipa::openapi::Required::False)
-        .description(Some("Your id for this request (1-128 visible ASCII), echoed in the response and in problems"))
+        // Any value is accepted: one that is not 1-128 visible ASCII is
+        // replaced by a fresh id rather than refused, so the schema says string.
+        .description(Some(
+            "Your id for this request, echoed in the response and in problems when it is 1-128 \
+             visible ASCII characters; any other value is replaced by a fresh UUID",
+        ))
         .schema(Some(
-            utoipa::openapi::ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(128)),
+            utoipa::openapi::ObjectBuilder::new().schema_type(Type::String),
         ))
         .build();
     operation
