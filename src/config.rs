@@ -1,5 +1,14 @@
 use clap::Args;
 
+// The defaults, named once for the flags and for `Settings::for_database`.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://inventory.db";
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+pub const DEFAULT_PURGE_INTERVAL_SECONDS: u64 = 3600;
+pub const DEFAULT_RATE_LIMIT: u32 = 50;
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 100;
+pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 20;
+
 /// How the server runs, from flags or the environment.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -7,7 +16,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "INVENTORY_BIND",
-        default_value = "127.0.0.1:8080",
+        default_value = DEFAULT_BIND,
         global = true
     )]
     pub bind: String,
@@ -15,18 +24,18 @@ pub struct Settings {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "sqlite://inventory.db",
+        default_value = DEFAULT_DATABASE_URL,
         global = true
     )]
     pub database_url: String,
     /// Most database connections held open at once.
-    #[arg(long, env = "INVENTORY_POOL_SIZE", default_value_t = 10, global = true)]
+    #[arg(long, env = "INVENTORY_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE, global = true)]
     pub pool_size: u32,
     /// Seconds between purges of idempotency keys older than 24 hours.
     #[arg(
         long,
         env = "INVENTORY_IDEMPOTENCY_PURGE_INTERVAL",
-        default_value_t = 3600,
+        default_value_t = DEFAULT_PURGE_INTERVAL_SECONDS,
         global = true
     )]
     pub idempotency_purge_interval: u64,
@@ -34,7 +43,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "INVENTORY_RATE_LIMIT",
-        default_value_t = 50,
+        default_value_t = DEFAULT_RATE_LIMIT,
         global = true
     )]
     pub rate_limit: u32,
@@ -42,7 +51,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "INVENTORY_RATE_LIMIT_BURST",
-        default_value_t = 100,
+        default_value_t = DEFAULT_RATE_LIMIT_BURST,
         global = true
     )]
     pub rate_limit_burst: u32,
@@ -50,7 +59,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "INVENTORY_AUTH_FAILURE_LIMIT",
-        default_value_t = 20,
+        default_value_t = DEFAULT_AUTH_FAILURE_LIMIT,
         global = true
     )]
     pub auth_failure_limit: u32,
@@ -71,13 +80,13 @@ impl Settings {
     /// Settings for a server on `database_url`, otherwise the defaults.
     pub fn for_database(database_url: &str) -> Settings {
         Settings {
-            bind: "127.0.0.1:8080".into(),
+            bind: DEFAULT_BIND.into(),
             database_url: database_url.into(),
-            pool_size: 10,
-            idempotency_purge_interval: 3600,
-            rate_limit: 50,
-            rate_limit_burst: 100,
-            auth_failure_limit: 20,
+            pool_size: DEFAULT_POOL_SIZE,
+            idempotency_purge_interval: DEFAULT_PURGE_INTERVAL_SECONDS,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
+            auth_failure_limit: DEFAULT_AUTH_FAILURE_LIMIT,
             cors_origins: Vec::new(),
             workers: None,
         }

@@ -18,6 +18,9 @@ use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
 use crate::problem::{self, ProblemType};
 
+/// What the databases say when they gave up waiting for a lock or a statement.
+const BUSY_MESSAGES: [&str; 4] = ["lock timeout", "statement timeout", "is locked", "is busy"];
+
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: &str = "2";
 
@@ -280,18 +283,13 @@ impl From<DieselError> for ApiError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => ApiError::Unavailable("The database connection was lost. Retry shortly.".into()),
-            // PostgreSQL gave up waiting for a row lock (lock_timeout).
+            // PostgreSQL gave up waiting (lock_timeout, statement_timeout), or
+            // SQLite's writer outwaited busy_timeout ("database is locked",
+            // "database table is locked"): the database is busy, not broken.
             DieselError::DatabaseError(_, info)
-                if info.message().contains("lock timeout")
-                    || info.message().contains("statement timeout") =>
-            {
-                ApiError::Unavailable("The database is busy. Retry shortly.".into())
-            }
-            // SQLite reports a writer that outwaited busy_timeout as
-            // "database is locked" (or "database table is locked"): the
-            // database is busy, not broken.
-            DieselError::DatabaseError(_, info)
-                if info.message().contains("is locked") || info.message().contains("is busy") =>
+                if BUSY_MESSAGES
+                    .iter()
+                    .any(|busy| info.message().contains(busy)) =>
             {
                 ApiError::Unavailable("The database is busy. Retry shortly.".into())
             }

@@ -12,8 +12,9 @@ async fn main() -> Result<(), StartupError> {
     telemetry::init("info");
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            token_commands::ensure_first_admin(&Database::open(&cli.settings.database_url, 1)?)?;
-            let application = Application::build(&cli.settings)?;
+            let database = Database::open(&cli.settings.database_url, cli.settings.pool_size)?;
+            token_commands::ensure_first_admin(&database)?;
+            let application = Application::with_database(&cli.settings, database)?;
             tracing::info!(port = application.port(), "listening");
             application.run_until_stopped().await?;
         }

@@ -25,15 +25,24 @@ pub struct Application {
 }
 
 impl Application {
+    /// Opens (and migrates) the database the settings name, then binds.
     pub fn build(settings: &Settings) -> Result<Application, StartupError> {
         let database = Database::open(&settings.database_url, settings.pool_size)?;
+        Application::with_database(settings, database)
+    }
+
+    /// Binds a server to an opened database.
+    pub fn with_database(
+        settings: &Settings,
+        database: Database,
+    ) -> Result<Application, StartupError> {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
         upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
         let documents = web::Data::new(OpenApiDocuments {
-            json: openapi::json()?,
-            yaml: openapi::yaml()?,
+            json: openapi::json()?.into(),
+            yaml: openapi::yaml()?.into(),
         });
         let database = web::Data::new(database);
         let limits = web::Data::new(Limits::new(

@@ -5,6 +5,9 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::fields::short_text;
+use super::hex::hex;
+
 /// A token's role; each includes the rights of the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -52,27 +55,18 @@ const SECRET_PREFIX: &str = "inv_";
 pub fn new_secret() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes)?;
-    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    Ok(format!("{SECRET_PREFIX}{hex}"))
+    Ok(format!("{SECRET_PREFIX}{}", hex(&bytes)))
 }
 
 /// What is stored of a secret. A fast hash is enough: the secret is 256
 /// random bits, so there is nothing to guess from the hash.
 pub fn secret_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&Sha256::digest(secret.as_bytes()))
 }
 
 /// A token name: 1-100 characters after trimming, no control characters.
 pub fn token_name(value: &str) -> Result<String, String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control)
-    {
-        return Err("must be 1-100 characters without control characters".into());
-    }
-    Ok(trimmed.to_owned())
+    short_text(value, 100)
 }
 
 #[cfg(test)]

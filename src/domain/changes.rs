@@ -38,6 +38,15 @@ pub fn between(before: &ProductFields, after: &ProductFields) -> Changes {
         .collect()
 }
 
+/// A change of the stock alone.
+pub fn stock(from: i64, to: i64) -> Changes {
+    let change = FieldChange {
+        from: from.into(),
+        to: to.into(),
+    };
+    Changes::from([("stock".to_owned(), change)])
+}
+
 /// Every field of a new product, changed from nothing.
 pub fn created(fields: &ProductFields) -> Changes {
     FIELD_NAMES

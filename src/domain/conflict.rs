@@ -85,16 +85,14 @@ impl StaleVersion {
 
     /// The sentence that goes into the problem's `detail`.
     pub fn detail(&self) -> String {
-        if self.your_version > self.current_version {
-            format!(
-                "You sent version {}, but the product is only at version {}. Refresh it and apply your change again.",
-                self.your_version, self.current_version
-            )
+        let now = if self.your_version > self.current_version {
+            "only"
         } else {
-            format!(
-                "You sent version {}, but the product is now at version {}. Refresh it and apply your change again.",
-                self.your_version, self.current_version
-            )
-        }
+            "now"
+        };
+        format!(
+            "You sent version {}, but the product is {now} at version {}. Refresh it and apply your change again.",
+            self.your_version, self.current_version
+        )
     }
 }

@@ -40,7 +40,8 @@ pub fn reason(value: &str) -> Result<String, String> {
     short_text(value, REASON_MAX_CHARS)
 }
 
-fn short_text(value: &str, max_chars: usize) -> Result<String, String> {
+/// 1-`max_chars` characters after trimming, with no control characters.
+pub fn short_text(value: &str, max_chars: usize) -> Result<String, String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err("must not be empty or only whitespace".into());

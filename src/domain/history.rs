@@ -56,3 +56,27 @@ pub struct HistoryEntry {
     #[schema(schema_with = super::changes::schema)]
     pub changes: Changes,
 }
+
+impl HistoryEntry {
+    /// The entry of a version `actor` made now-ish (`at`), without a reason.
+    pub fn new(
+        version: i64,
+        at: DateTime<Utc>,
+        actor: &str,
+        operation: Operation,
+        changes: Changes,
+    ) -> HistoryEntry {
+        HistoryEntry {
+            version,
+            at,
+            actor: actor.to_owned(),
+            operation,
+            reason: None,
+            changes,
+        }
+    }
+
+    pub fn with_reason(self, reason: Option<String>) -> HistoryEntry {
+        HistoryEntry { reason, ..self }
+    }
+}

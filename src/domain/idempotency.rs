@@ -4,6 +4,8 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::hex::hex;
+
 /// How long a key and its response are kept.
 pub const RETENTION_HOURS: i64 = 24;
 
@@ -40,32 +42,30 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &Map<String, Value>
     hasher.update(b" ");
     hasher.update(path_and_query.as_bytes());
     hasher.update(b"\n");
-    hasher.update(canonical(&Value::Object(body.clone())).as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hasher.update(canonical_object(body).as_bytes());
+    hex(&hasher.finalize())
 }
 
 /// JSON text with every object's keys sorted.
 fn canonical(value: &Value) -> String {
     match value {
-        Value::Object(object) => {
-            let mut entries: Vec<(&String, &Value)> = object.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            let members: Vec<String> = entries
-                .into_iter()
-                .map(|(key, value)| format!("{}:{}", Value::from(key.as_str()), canonical(value)))
-                .collect();
-            format!("{{{}}}", members.join(","))
-        }
+        Value::Object(object) => canonical_object(object),
         Value::Array(items) => format!(
             "[{}]",
             items.iter().map(canonical).collect::<Vec<_>>().join(",")
         ),
         other => other.to_string(),
     }
+}
+
+fn canonical_object(object: &Map<String, Value>) -> String {
+    let mut entries: Vec<(&String, &Value)> = object.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let members: Vec<String> = entries
+        .into_iter()
+        .map(|(key, value)| format!("{}:{}", Value::from(key.as_str()), canonical(value)))
+        .collect();
+    format!("{{{}}}", members.join(","))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod changes;
 pub mod conflict;
 mod currency;
 pub mod fields;
+mod hex;
 pub mod history;
 pub mod idempotency;
 pub mod patch;

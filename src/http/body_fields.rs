@@ -87,12 +87,12 @@ impl FieldReader {
     }
 
     /// A string field, checked by `rule`.
-    pub fn string(
+    pub fn string<T>(
         &mut self,
         key: &str,
         presence: Presence,
-        rule: fn(&str) -> Result<String, String>,
-    ) -> Option<String> {
+        rule: fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let value = self.take(key, presence)?;
         let checked = match &value {
             Value::String(text) => rule(text),

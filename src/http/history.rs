@@ -55,10 +55,13 @@ pub async fn product_history(
     // One row more than the page tells whether another page follows.
     let rows = db
         .run(move |conn| {
-            if !store::products::ever_existed(conn, &id)? {
+            let rows = store::history::page(conn, &id, before, limit + 1)?;
+            // Every product has version 1 in its history, so only an empty
+            // page can mean there is no such product.
+            if rows.is_empty() && !store::products::ever_existed(conn, &id)? {
                 return Err(ApiError::NotFound(format!("No product ever had id {id}.")));
             }
-            store::history::page(conn, &id, before, limit + 1)
+            Ok(rows)
         })
         .await?;
     let (items, next_cursor) =

@@ -3,7 +3,7 @@
 //! the same key and request gets that response again, marked
 //! `Idempotent-Replayed: true`, and nothing is applied twice.
 
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
@@ -19,26 +19,45 @@ use crate::store::idempotency::{Claim, Claimed};
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
+/// The key and fingerprint of a request sent with `Idempotency-Key`.
+pub struct Retryable {
+    key: String,
+    fingerprint: String,
+}
+
+impl Retryable {
+    /// Reads the key, if sent (1-255 visible ASCII), and fingerprints the
+    /// request with it. Call it before the body is taken apart.
+    pub fn of(
+        request: &HttpRequest,
+        body: &Map<String, Value>,
+    ) -> Result<Option<Retryable>, ApiError> {
+        let Some(key) = idempotency_key(request)? else {
+            return Ok(None);
+        };
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or(request.path(), |p| p.as_str());
+        let fingerprint = idempotency::fingerprint(request.method().as_str(), path, body);
+        Ok(Some(Retryable { key, fingerprint }))
+    }
+}
+
 /// Runs `write` (one unit of work producing the response) once per
 /// idempotency key, or simply once when the request carries no key.
 pub async fn respond<W>(
     db: &Database,
-    request: &HttpRequest,
     caller: &Caller,
-    body: &Map<String, Value>,
+    retryable: Option<Retryable>,
     write: W,
 ) -> Result<HttpResponse, ApiError>
 where
     W: FnOnce(&mut DbConnection) -> Result<RecordedResponse, ApiError> + Send + 'static,
 {
-    let Some(key) = idempotency_key(request)? else {
+    let Some(Retryable { key, fingerprint }) = retryable else {
         return db.run(write).await.map(into_response);
     };
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or(request.path(), |p| p.as_str());
-    let fingerprint = idempotency::fingerprint(request.method().as_str(), path, body);
     // Keys are per token: two callers never see each other's responses.
     let scope = caller.token_id.to_string();
     // Claim and write run in one blocking closure: once the claim is made,
@@ -126,14 +145,12 @@ pub fn recorded_json<T: Serialize>(
 /// A refusal to record: its status, headers and problem document.
 fn recorded_problem(error: &ApiError) -> RecordedResponse {
     let response = error.error_response();
-    let headers = [header::ALLOW, header::ETAG, header::RETRY_AFTER]
+    // Every header the error sets (Allow, ETag, Retry-After, ...), so that
+    // error_response stays the one place that decides them.
+    let headers = response
+        .headers()
         .iter()
-        .filter_map(|name| {
-            Some((
-                name.to_string(),
-                response.headers().get(name)?.to_str().ok()?.to_owned(),
-            ))
-        })
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
         .collect();
     let document = response
         .extensions()

@@ -1,9 +1,11 @@
-use actix_web::{web, HttpResponse};
+use actix_web::web::{self, Bytes};
+use actix_web::HttpResponse;
 
-/// The OpenAPI document, rendered once at start-up.
+/// The OpenAPI document, rendered once at start-up (Bytes: shared, not
+/// copied, by each response).
 pub struct OpenApiDocuments {
-    pub json: String,
-    pub yaml: String,
+    pub json: Bytes,
+    pub yaml: Bytes,
 }
 
 /// The OpenAPI document as JSON

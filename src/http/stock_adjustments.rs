@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 
 use super::actor::{roles, Authorized};
 use super::body_fields::{FieldReader, Presence};
-use super::idempotency::{self, recorded_json};
+use super::idempotency::{self, recorded_json, Retryable};
 use super::json_body::JsonObject;
 use super::preconditions;
 use super::products::parse_product_id;
@@ -97,10 +97,10 @@ pub async fn adjust_stock(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
-    let JsonObject(object) = body;
-    let adjustment = StockAdjustmentRequest::parse(&request, JsonObject(object.clone()))?;
+    let retryable = Retryable::of(&request, &body.0)?;
+    let adjustment = StockAdjustmentRequest::parse(&request, body)?;
     let actor_name = auth.caller.name.clone();
-    idempotency::respond(&db, &request, &auth.caller, &object, move |conn| {
+    idempotency::respond(&db, &auth.caller, retryable, move |conn| {
         let product = store::stock::adjust(conn, &id, &adjustment, &actor_name)?;
         let headers = vec![(header::ETAG.to_string(), product.etag())];
         recorded_json(StatusCode::OK, &product, headers)

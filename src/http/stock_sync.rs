@@ -1,3 +1,4 @@
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
@@ -7,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::actor::{roles, Authorized};
 use super::body_fields::{FieldReader, Presence};
-use super::idempotency::{self, recorded_json};
+use super::idempotency::{self, recorded_json, Retryable};
 use super::json_body::JsonObject;
 use super::query::reject_parameters;
 use crate::db::Database;
@@ -63,13 +64,7 @@ impl StockSyncRequest {
     fn parse(JsonObject(object): JsonObject) -> Result<StockSync, ApiError> {
         let mut reader = FieldReader::new(object);
         let values = reader.array("items", Presence::Required);
-        let mode = reader.string("mode", Presence::Optional, mode).map(|mode| {
-            if mode == "atomic" {
-                SyncMode::Atomic
-            } else {
-                SyncMode::BestEffort
-            }
-        });
+        let mode = reader.string("mode", Presence::Optional, mode);
         let reason = reader.string("reason", Presence::Optional, fields::reason);
         if let Some(count) = values.as_ref().map(Vec::len) {
             if !(1..=MAX_ITEMS).contains(&count) {
@@ -86,20 +81,23 @@ impl StockSyncRequest {
         for (index, value) in values.into_iter().enumerate() {
             let at = format!("/items/{index}");
             let Value::Object(object) = value else {
-                reader.error(&format!("/items/{index}"), "must be an object");
+                reader.error(&at, "must be an object");
                 continue;
             };
             let mut item_reader = FieldReader::at(at, object);
             let item = sync_item(&mut item_reader);
             reader.absorb(item_reader.into_errors());
             let Some(item) = item else { continue };
-            match first_index_of_sku.get(&item.sku.to_ascii_lowercase()) {
-                Some(first) => reader.error(
+            match first_index_of_sku.entry(item.sku.to_ascii_lowercase()) {
+                Entry::Occupied(first) => reader.error(
                     &format!("/items/{index}/sku"),
-                    format!("repeats the SKU of /items/{first}; each product may appear once"),
+                    format!(
+                        "repeats the SKU of /items/{}; each product may appear once",
+                        first.get()
+                    ),
                 ),
-                None => {
-                    first_index_of_sku.insert(item.sku.to_ascii_lowercase(), index);
+                Entry::Vacant(slot) => {
+                    slot.insert(index);
                     items.push(item);
                 }
             }
@@ -113,9 +111,10 @@ impl StockSyncRequest {
     }
 }
 
-fn mode(value: &str) -> Result<String, String> {
+fn mode(value: &str) -> Result<SyncMode, String> {
     match value {
-        "best_effort" | "atomic" => Ok(value.to_owned()),
+        "best_effort" => Ok(SyncMode::BestEffort),
+        "atomic" => Ok(SyncMode::Atomic),
         _ => Err("must be \"best_effort\" or \"atomic\"".into()),
     }
 }
@@ -172,10 +171,10 @@ pub async fn sync_stock(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
-    let JsonObject(object) = body;
-    let batch = StockSyncRequest::parse(JsonObject(object.clone()))?;
+    let retryable = Retryable::of(&request, &body.0)?;
+    let batch = StockSyncRequest::parse(body)?;
     let actor_name = auth.caller.name.clone();
-    idempotency::respond(&db, &request, &auth.caller, &object, move |conn| {
+    idempotency::respond(&db, &auth.caller, retryable, move |conn| {
         let outcome = store::stock_sync::sync(conn, &batch, &actor_name)?;
         recorded_json(StatusCode::OK, &outcome, Vec::new())
     })

@@ -44,7 +44,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
     };
-    let entry = entry(
+    let entry = HistoryEntry::new(
         1,
         now,
         actor,
@@ -139,7 +139,7 @@ pub fn update(
         return Ok(current);
     }
     let now = timestamp::now();
-    let entry = entry(expected.version + 1, now, actor, Operation::Update, changes);
+    let entry = HistoryEntry::new(expected.version + 1, now, actor, Operation::Update, changes);
     let swapped = swap(conn, id, &entry, |conn| {
         diesel::update(live_at_version(id.to_string(), expected.version))
             .set((
@@ -176,7 +176,7 @@ pub fn delete(
 ) -> Result<(), ApiError> {
     let (_, expected) = current_at(conn, id, expected, Intent::Delete)?;
     let now = timestamp::now();
-    let entry = entry(
+    let entry = HistoryEntry::new(
         expected.version + 1,
         now,
         actor,
@@ -242,23 +242,6 @@ fn swap(
         }
         Ok(swapped)
     })
-}
-
-fn entry(
-    version: i64,
-    at: chrono::DateTime<chrono::Utc>,
-    actor: &str,
-    operation: Operation,
-    changes: Changes,
-) -> HistoryEntry {
-    HistoryEntry {
-        version,
-        at,
-        actor: actor.to_owned(),
-        operation,
-        reason: None,
-        changes,
-    }
 }
 
 /// The answer to a write whose compare-and-swap matched no row: the

@@ -9,7 +9,7 @@ use super::history;
 use super::products::{find_live, stale};
 use crate::db::schema::products::dsl;
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::changes::{Changes, FieldChange};
+use crate::domain::changes;
 use crate::domain::conflict::Intent;
 use crate::domain::fields::STOCK_MAX;
 use crate::domain::history::{HistoryEntry, Operation};
@@ -74,18 +74,15 @@ fn try_adjust(
         // Read inside the transaction that holds the row: exactly the row
         // this UPDATE wrote.
         let product = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
-        let stock = FieldChange {
-            from: (product.fields.stock - delta).into(),
-            to: product.fields.stock.into(),
-        };
-        let entry = HistoryEntry {
-            version: product.version,
-            at: now,
-            actor: actor.to_owned(),
-            operation: Operation::StockAdjustment,
-            reason: Some(adjustment.reason.clone()),
-            changes: Changes::from([("stock".to_owned(), stock)]),
-        };
+        let changes = changes::stock(product.fields.stock - delta, product.fields.stock);
+        let entry = HistoryEntry::new(
+            product.version,
+            now,
+            actor,
+            Operation::StockAdjustment,
+            changes,
+        )
+        .with_reason(Some(adjustment.reason.clone()));
         history::insert(conn, id, &entry)?;
         Ok(Some(product))
     })

@@ -10,7 +10,7 @@ use super::rows::{HistoryRow, ProductRow};
 use super::sql::lower;
 use crate::db::schema::{product_history, products::dsl};
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::changes::{Changes, FieldChange};
+use crate::domain::changes;
 use crate::domain::history::{HistoryEntry, Operation};
 use crate::domain::product::Product;
 use crate::domain::stock::{
@@ -167,17 +167,14 @@ fn history_row(
     actor: &str,
     reason: Option<String>,
 ) -> Result<HistoryRow, ApiError> {
-    let change = FieldChange {
-        from: product.fields.stock.into(),
-        to: stock.into(),
-    };
-    let entry = HistoryEntry {
-        version: product.version + 1,
+    let changes = changes::stock(product.fields.stock, stock);
+    let entry = HistoryEntry::new(
+        product.version + 1,
         at,
-        actor: actor.to_owned(),
-        operation: Operation::StockSync,
-        reason,
-        changes: Changes::from([("stock".to_owned(), change)]),
-    };
+        actor,
+        Operation::StockSync,
+        changes,
+    )
+    .with_reason(reason);
     HistoryRow::from_entry(&product.id, &entry)
 }

@@ -8,7 +8,7 @@ use crate::domain::product::ProductFields;
 use crate::error::ApiError;
 use crate::http::actor::{roles, Authorized};
 use crate::http::body_fields::{FieldReader, Presence};
-use crate::http::idempotency::{self, recorded_json};
+use crate::http::idempotency::{self, recorded_json, Retryable};
 use crate::http::json_body::JsonObject;
 use crate::http::query::reject_parameters;
 use crate::store;
@@ -108,10 +108,10 @@ pub async fn create_product(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
-    let JsonObject(object) = body;
-    let fields = ProductFields::from(CreateProductRequest::parse(JsonObject(object.clone()))?);
+    let retryable = Retryable::of(&request, &body.0)?;
+    let fields = ProductFields::from(CreateProductRequest::parse(body)?);
     let actor_name = auth.caller.name.clone();
-    idempotency::respond(&db, &request, &auth.caller, &object, move |conn| {
+    idempotency::respond(&db, &auth.caller, retryable, move |conn| {
         let product = store::products::create(conn, fields, &actor_name)?;
         let headers = vec![
             (
