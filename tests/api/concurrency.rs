@@ -236,21 +236,9 @@ async fn storm_of_writers_keeps_every_invariant(app: TestApp) {
             "no increment lost or doubled"
         );
 
-        let history: Value = app
-            .client
-            .get(format!("{url}/history?limit=200"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let versions: Vec<i64> = history["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["version"].as_i64().unwrap())
-            .collect();
+        let versions = app
+            .history_versions(url.trim_start_matches(&app.address))
+            .await;
         let expected: Vec<i64> = (1..=applied + 1).rev().collect();
         assert_eq!(
             versions, expected,

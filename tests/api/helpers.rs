@@ -233,6 +233,21 @@ impl TestApp {
             .expect("send DELETE")
     }
 
+    /// The versions in a product's history (its first 200), newest first.
+    pub async fn history_versions(&self, product_path: &str) -> Vec<i64> {
+        let history: Value = self
+            .get(&format!("{product_path}/history?limit=200"))
+            .await
+            .json()
+            .await
+            .expect("history JSON");
+        let items = history["items"].as_array().expect("history items");
+        items
+            .iter()
+            .map(|entry| entry["version"].as_i64().expect("version"))
+            .collect()
+    }
+
     /// Creates a product and returns its body.
     pub async fn create_product(&self, sku: &str, stock: i64) -> Value {
         let response = self

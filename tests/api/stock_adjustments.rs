@@ -291,15 +291,7 @@ async fn sixty_sales_of_twenty_five_in_stock_sell_exactly_twenty_five(app: TestA
     watcher.await.unwrap();
 
     assert_eq!((sold, refused), (25, 35));
-    let read: Value = app
-        .client
-        .get(&product_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read: Value = app.get(&product_path(&product)).await.json().await.unwrap();
     assert_eq!(
         (read["stock"].as_i64(), read["version"].as_i64()),
         (Some(0), Some(26))

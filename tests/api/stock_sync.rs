@@ -187,18 +187,7 @@ async fn every_updated_item_gets_one_version_and_one_history_entry(app: TestApp)
             (now["stock"].as_i64(), now["version"].as_i64()),
             (Some(n * 2), Some(expected_version))
         );
-        let history: Value = app
-            .get(&format!("{}/history", product_path(product)))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let versions: Vec<i64> = history["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["version"].as_i64().unwrap())
-            .collect();
+        let versions = app.history_versions(&product_path(product)).await;
         assert_eq!(versions, (1..=expected_version).rev().collect::<Vec<_>>());
     }
 }
