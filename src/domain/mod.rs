@@ -3,7 +3,7 @@
 pub mod access;
 pub mod changes;
 pub mod conflict;
-mod currency;
+pub mod currency;
 pub mod fields;
 mod hex;
 pub mod history;

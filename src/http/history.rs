@@ -11,8 +11,6 @@ use crate::error::ApiError;
 use crate::http::actor::{roles, Authorized};
 use crate::store;
 
-const CURSOR_KIND: &str = "history";
-
 /// One page of a product's versions, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryPage {
@@ -33,7 +31,7 @@ pub struct HistoryPage {
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
         ("limit" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
-        ("cursor" = Option<String>, Query, nullable = false, description = "The `next_cursor` of the previous page"),
+        ("cursor" = Option<String>, Query, nullable = false, pattern = "^[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]$", description = "The `next_cursor` of the previous page"),
     ),
     responses(
         (status = 200, description = "One page of versions", body = HistoryPage),
@@ -50,7 +48,7 @@ pub async fn product_history(
     let id = parse_product_id(&id)?;
     let mut query = QueryReader::new(&request)?;
     let limit = query.page_size();
-    let before = query.cursor::<i64>(CURSOR_KIND);
+    let before = query.cursor::<i64>();
     query.finish()?;
     // One row more than the page tells whether another page follows.
     let rows = db
@@ -64,7 +62,6 @@ pub async fn product_history(
             Ok(rows)
         })
         .await?;
-    let (items, next_cursor) =
-        cursor::page(rows, limit, CURSOR_KIND, |entry| entry.version.to_string());
+    let (items, next_cursor) = cursor::page(rows, limit, |entry| entry.version);
     Ok(HttpResponse::Ok().json(HistoryPage { items, next_cursor }))
 }

@@ -2,6 +2,7 @@
 //! store, and answer. `routes` is the route table.
 
 pub mod actor;
+pub mod api_reference;
 pub mod body_fields;
 pub mod cursor;
 pub mod health;
@@ -66,6 +67,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
             "/problems/{slug}",
             read().to(problems::explain_problem),
         ))
+        .service(read_only("/docs", read().to(api_reference::to_swagger_ui)))
+        .service(api_reference::swagger_ui())
         .default_service(web::to(no_such_route));
 }
 

@@ -10,7 +10,7 @@ pub struct OpenApiDocuments {
 
 /// The OpenAPI document as JSON
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses(
-    (status = 200, description = "This API's OpenAPI document", content_type = "application/json"),
+    (status = 200, description = "This API's OpenAPI document", body = std::collections::HashMap<String, serde_json::Value>, content_type = "application/json"),
 ))]
 pub async fn openapi_json(documents: web::Data<OpenApiDocuments>) -> HttpResponse {
     HttpResponse::Ok()
@@ -20,7 +20,7 @@ pub async fn openapi_json(documents: web::Data<OpenApiDocuments>) -> HttpRespons
 
 /// The OpenAPI document as YAML
 #[utoipa::path(get, path = "/openapi.yaml", tag = "operations", responses(
-    (status = 200, description = "This API's OpenAPI document (the committed openapi.yaml)", content_type = "application/yaml"),
+    (status = 200, description = "This API's OpenAPI document (the committed openapi.yaml)", body = std::collections::HashMap<String, serde_json::Value>, content_type = "application/yaml"),
 ))]
 pub async fn openapi_yaml(documents: web::Data<OpenApiDocuments>) -> HttpResponse {
     HttpResponse::Ok()

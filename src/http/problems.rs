@@ -7,7 +7,7 @@ use crate::problem::ProblemType;
 ///
 /// The human explanation behind an error's `type`.
 #[utoipa::path(get, path = "/problems/{slug}", tag = "operations",
-    params(("slug" = String, Path, description = "The last part of a problem's `type`, e.g. stale-version")),
+    params(("slug" = crate::openapi::ProblemSlug, Path, description = "The last part of a problem's `type`, e.g. stale-version")),
     responses(
         (status = 200, description = "The explanation, as plain text", body = String, content_type = "text/plain"),
         (status = 404, description = "No such problem type", body = crate::openapi::Problem, content_type = "application/problem+json"),

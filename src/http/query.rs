@@ -71,9 +71,9 @@ impl QueryReader {
 
     /// The position inside `cursor`, which must be a cursor of this kind
     /// of listing.
-    pub fn cursor<T: std::str::FromStr>(&mut self, kind: &str) -> Option<T> {
+    pub fn cursor<P: cursor::Position>(&mut self) -> Option<P> {
         let text = self.text("cursor")?;
-        let position = cursor::decode(kind, &text).and_then(|position| position.parse().ok());
+        let position = cursor::decode(&text);
         if position.is_none() {
             self.error(
                 "cursor",

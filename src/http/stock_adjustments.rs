@@ -1,5 +1,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::openapi::schema::{KnownFormat, OneOfBuilder, SchemaFormat};
+use utoipa::openapi::{ObjectBuilder, Schema, Type};
 use utoipa::ToSchema;
 
 use super::actor::{roles, Authorized};
@@ -21,15 +23,40 @@ use crate::store;
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustmentRequest {
     /// Added to the stock: negative for a sale, positive for a delivery. Never 0.
-    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000, example = -3)]
+    #[schema(schema_with = nonzero_delta)]
     pub delta: i64,
     /// Why, recorded in the product's history.
-    #[schema(min_length = 1, max_length = 200, example = "sale #1042")]
+    #[schema(schema_with = crate::openapi::text_rules::reason)]
     pub reason: String,
     /// Apply only if the product is still at this version; without it the
     /// delta applies to whatever the stock is now (deltas commute).
-    #[schema(nullable = false, minimum = 1, example = 7)]
+    #[schema(
+        nullable = false,
+        minimum = 1,
+        maximum = 9_223_372_036_854_775_807_i64,
+        example = 7
+    )]
     pub expected_version: Option<i64>,
+}
+
+/// A delta is never 0: -1,000,000,000 to -1, or 1 to 1,000,000,000.
+fn nonzero_delta() -> Schema {
+    let range = |minimum: i64, maximum: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(minimum))
+            .maximum(Some(maximum))
+    };
+    OneOfBuilder::new()
+        .item(range(-fields::STOCK_MAX, -1))
+        .item(range(1, fields::STOCK_MAX))
+        .description(Some(
+            "Added to the stock: negative for a sale, positive for a delivery. Never 0.",
+        ))
+        .examples([-3])
+        .build()
+        .into()
 }
 
 impl StockAdjustmentRequest {
@@ -70,16 +97,19 @@ impl StockAdjustmentRequest {
     tag = "stock",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag the adjustment is based on, e.g. \"7\"; an alternative to `expected_version`"),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|"0*[1-9][0-9]{0,17}")$"#, description = "The ETag the adjustment is based on, e.g. \"7\"; an alternative to `expected_version`"),
     ),
-    request_body(content = StockAdjustmentRequest, content_type = "application/json"),
+    request_body(content = StockAdjustmentRequest, content_type = "application/json", example = crate::openapi::examples::adjust_stock_request),
     responses(
         (status = 200, description = "Applied: the product with its new stock and version", body = crate::domain::product::Product, headers(
             ("ETag" = String, description = "The product's new version as a strong ETag"),
         )),
         (status = 400, description = "Invalid JSON, id, If-Match or Idempotency-Key, or expected_version and If-Match disagree", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = crate::openapi::AdjustmentConflictProblem, content_type = "application/problem+json"),
+        (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = crate::openapi::AdjustmentConflictProblem, content_type = "application/problem+json", examples(
+            ("insufficient-stock" = (summary = "The delta would take stock below 0", value = json!(crate::openapi::examples::insufficient_stock()))),
+            ("stale-version" = (summary = "Someone else changed the product since expected_version", value = json!(crate::openapi::examples::stale_version()))),
+        )),
         (status = 412, description = "The If-Match version is stale (stale-version)", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
+use utoipa::openapi::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
 use super::actor::{roles, Authorized};
@@ -35,28 +36,68 @@ pub struct StockSyncRequest {
     )]
     pub mode: Option<String>,
     /// Why, recorded in each updated product's history.
-    #[schema(
-        nullable = false,
-        min_length = 1,
-        max_length = 200,
-        example = "nightly count"
-    )]
+    #[schema(nullable = false, schema_with = crate::openapi::text_rules::reason)]
     pub reason: Option<String>,
 }
 
-/// One count: the product by SKU (ignoring case) and its stock. Carries
-/// `expected_version` or `"force": true` (an explicit blind overwrite).
+/// One count: the product by SKU (ignoring case) and its new stock, based
+/// on the version you read, or forced (an explicit blind overwrite).
+#[derive(Debug, ToSchema)]
+#[serde(untagged)]
+pub enum StockSyncItemRequest {
+    Versioned(VersionedStockCount),
+    Forced(ForcedStockCount),
+}
+
+/// A count applied only if the product is still at `expected_version`.
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StockSyncItemRequest {
-    #[schema(min_length = 1, max_length = 64, example = "MUG-BLUE-01")]
+pub struct VersionedStockCount {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        example = "MUG-BLUE-01"
+    )]
     pub sku: String,
     #[schema(minimum = 0, maximum = 1_000_000_000, example = 35)]
     pub stock: i64,
-    #[schema(nullable = false, minimum = 1, example = 4)]
-    pub expected_version: Option<i64>,
-    #[schema(nullable = false)]
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_i64, example = 4)]
+    pub expected_version: i64,
+    /// Only `false` here: `true` and `expected_version` exclude each other.
+    #[schema(schema_with = only_false)]
     pub force: Option<bool>,
+}
+
+/// A count applied whatever the product's version: a blind overwrite.
+#[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForcedStockCount {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        example = "MUG-RED-01"
+    )]
+    pub sku: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 12)]
+    pub stock: i64,
+    #[schema(schema_with = only_true)]
+    pub force: bool,
+}
+
+fn only_false() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([false]))
+        .build()
+}
+
+fn only_true() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([true]))
+        .build()
 }
 
 impl StockSyncRequest {
@@ -154,11 +195,11 @@ fn sync_item(reader: &mut FieldReader) -> Option<SyncItem> {
     post,
     path = "/v1/stock-sync",
     tag = "stock",
-    request_body(content = StockSyncRequest, content_type = "application/json"),
+    request_body(content = StockSyncRequest, content_type = "application/json", example = crate::openapi::examples::sync_stock_request),
     responses(
         (status = 200, description = "Best effort: every item's outcome. Atomic: every item applied", body = crate::domain::stock::SyncOutcome),
         (status = 400, description = "Invalid JSON or Idempotency-Key", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 409, description = "stock-sync-conflict: an item of an atomic batch failed, so nothing was applied", body = crate::openapi::StockSyncConflictProblem, content_type = "application/problem+json"),
+        (status = 409, description = "stock-sync-conflict: an item of an atomic batch failed, so nothing was applied", body = crate::openapi::StockSyncConflictProblem, content_type = "application/problem+json", example = crate::openapi::examples::stock_sync_conflict),
         (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks one or more rules: no items or more than 1000, an item without expected_version or force, a SKU twice", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),

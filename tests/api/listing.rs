@@ -104,7 +104,7 @@ async fn list_rejects_bad_query_parameters(app: TestApp) {
         ("limit=ten", "?limit"),
         ("limit=1.5", "?limit"),
         ("cursor=not-a-cursor", "?cursor"),
-        ("cursor=aGlzdG9yeTox", "?cursor"), // a history cursor ("history:1")
+        ("cursor=AAAAAAAAAAE", "?cursor"), // a history cursor (version 1)
         ("colour=blue", "?colour"),
         ("limit=1&limit=2", "?limit"),
     ] {

@@ -27,7 +27,10 @@ fn the_binary_prints_the_committed_document() {
     );
 }
 
-api_tests!(the_server_serves_its_own_document);
+api_tests!(
+    the_server_serves_its_own_document,
+    the_api_reference_is_served_from_the_binary
+);
 
 async fn the_server_serves_its_own_document(app: TestApp) {
     let yaml = app.get("/openapi.yaml").await;
@@ -117,4 +120,53 @@ async fn the_server_serves_its_own_document(app: TestApp) {
             "PATCH accepts {media_type}"
         );
     }
+}
+
+async fn the_api_reference_is_served_from_the_binary(app: TestApp) {
+    let not_following = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let bare = not_following
+        .get(format!("{}/docs", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 308);
+    assert_eq!(bare.headers()["location"], "/docs/");
+
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"));
+    // Everything the page loads comes from this server.
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "swagger-initializer.js",
+    ] {
+        assert!(html.contains(asset), "the page does not load {asset}");
+        let file = app.get(&format!("/docs/{asset}")).await;
+        assert_eq!(file.status(), 200, "{asset}");
+        assert!(!file.bytes().await.unwrap().is_empty(), "{asset}");
+    }
+    let initializer = app
+        .get("/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
+    assert!(
+        initializer.contains(r#""validatorUrl": "none""#),
+        "{initializer}"
+    );
 }

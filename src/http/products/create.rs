@@ -25,14 +25,14 @@ pub struct CreateProductRequest {
         example = "MUG-BLUE-01"
     )]
     pub sku: String,
-    #[schema(min_length = 1, max_length = 200, example = "Blue mug")]
+    #[schema(schema_with = crate::openapi::text_rules::name)]
     pub name: String,
     /// Defaults to "".
-    #[schema(nullable = false, max_length = 2000)]
+    #[schema(nullable = false, schema_with = crate::openapi::text_rules::description)]
     pub description: Option<String>,
     #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1250)]
     pub price_minor: i64,
-    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
+    #[schema(value_type = crate::openapi::CurrencyCode, example = "EUR")]
     pub currency: String,
     /// Defaults to 0.
     #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000, example = 40)]
@@ -88,14 +88,14 @@ impl From<CreateProductRequest> for ProductFields {
     post,
     path = "/v1/products",
     tag = "products",
-    request_body(content = CreateProductRequest, content_type = "application/json"),
+    request_body(content = CreateProductRequest, content_type = "application/json", example = crate::openapi::examples::create_product_request),
     responses(
         (status = 201, description = "Created", body = crate::domain::product::Product, headers(
             ("Location" = String, description = "The new product's URL"),
             ("ETag" = String, description = "The product's version as a strong ETag, e.g. \"1\""),
         )),
         (status = 400, description = "The body is not valid JSON", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 409, description = "Another live product has this SKU (ignoring case)", body = crate::openapi::DuplicateSkuProblem, content_type = "application/problem+json"),
+        (status = 409, description = "Another live product has this SKU (ignoring case)", body = crate::openapi::DuplicateSkuProblem, content_type = "application/problem+json", example = crate::openapi::examples::duplicate_sku),
         (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks one or more rules", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),

@@ -19,8 +19,8 @@ use crate::store;
     tag = "products",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("version" = Option<i64>, Query, nullable = false, minimum = 1, description = "The version you are deleting. Required unless sent as If-Match"),
-        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag you are deleting, e.g. \"3\"; an alternative to `version`. `*` does not count"),
+        ("version" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 9_223_372_036_854_775_807_i64, description = "The version you are deleting. Required unless sent as If-Match"),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|"0*[1-9][0-9]{0,17}")$"#, description = "The ETag you are deleting, e.g. \"3\"; an alternative to `version`. `*` does not count"),
     ),
     responses(
         (status = 204, description = "Deleted"),
@@ -28,7 +28,7 @@ use crate::store;
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The `version` parameter is stale", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
-        )),
+        ), example = crate::openapi::examples::stale_version),
         (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),

@@ -12,7 +12,6 @@ use crate::http::query::QueryReader;
 use crate::store;
 use crate::store::products::ListFilter;
 
-const CURSOR_KIND: &str = "products";
 /// Longest `sku` or `q` filter worth running: no SKU or name is longer.
 const MAX_FILTER_CHARS: usize = 200;
 
@@ -34,9 +33,9 @@ pub struct ProductPage {
     tag = "products",
     params(
         ("limit" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
-        ("cursor" = Option<String>, Query, nullable = false, description = "The `next_cursor` of the previous page"),
-        ("sku" = Option<String>, Query, nullable = false, max_length = 200, description = "Only the product with exactly this SKU, ignoring case"),
-        ("q" = Option<String>, Query, nullable = false, max_length = 200, description = "Only products whose name or SKU contains this text, ignoring case"),
+        ("cursor" = Option<String>, Query, nullable = false, pattern = "^[A-Za-z0-9_-]{21}[AQgw]$", description = "The `next_cursor` of the previous page"),
+        ("sku" = Option<String>, Query, nullable = false, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$", description = "Only the product with exactly this SKU, ignoring case"),
+        ("q" = Option<String>, Query, nullable = false, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$", description = "Only products whose name or SKU contains this text, ignoring case"),
     ),
     responses(
         (status = 200, description = "One page of products", body = ProductPage),
@@ -50,7 +49,7 @@ pub async fn list_products(
 ) -> Result<HttpResponse, ApiError> {
     let mut query = QueryReader::new(&request)?;
     let limit = query.page_size();
-    let after = query.cursor::<Uuid>(CURSOR_KIND);
+    let after = query.cursor::<Uuid>();
     let filter = ListFilter {
         sku: filter_text(&mut query, "sku"),
         text: filter_text(&mut query, "q"),
@@ -60,8 +59,7 @@ pub async fn list_products(
     let rows = db
         .run(move |conn| store::products::list(conn, &filter, after, limit + 1))
         .await?;
-    let (items, next_cursor) =
-        cursor::page(rows, limit, CURSOR_KIND, |product| product.id.to_string());
+    let (items, next_cursor) = cursor::page(rows, limit, |product| product.id);
     Ok(HttpResponse::Ok().json(ProductPage { items, next_cursor }))
 }
 

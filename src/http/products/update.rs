@@ -22,7 +22,12 @@ use crate::store;
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
     /// The version your change is based on. Required unless sent as `If-Match`.
-    #[schema(nullable = false, minimum = 1, example = 3)]
+    #[schema(
+        nullable = false,
+        minimum = 1,
+        maximum = 9_223_372_036_854_775_807_i64,
+        example = 3
+    )]
     pub version: Option<i64>,
     #[schema(
         nullable = false,
@@ -31,13 +36,13 @@ pub struct UpdateProductRequest {
         pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
     )]
     pub sku: Option<String>,
-    #[schema(nullable = false, min_length = 1, max_length = 200)]
+    #[schema(nullable = false, schema_with = crate::openapi::text_rules::name)]
     pub name: Option<String>,
-    #[schema(nullable = false, max_length = 2000)]
+    #[schema(nullable = false, schema_with = crate::openapi::text_rules::description)]
     pub description: Option<String>,
     #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub price_minor: Option<i64>,
-    #[schema(nullable = false, pattern = "^[A-Z]{3}$")]
+    #[schema(value_type = Option<crate::openapi::CurrencyCode>, nullable = false)]
     pub currency: Option<String>,
     #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
     pub stock: Option<i64>,
@@ -84,11 +89,11 @@ impl UpdateProductRequest {
     tag = "products",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag your change is based on, e.g. \"3\"; an alternative to `version` in the body. `*` does not count"),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|"0*[1-9][0-9]{0,17}")$"#, description = "The ETag your change is based on, e.g. \"3\"; an alternative to `version` in the body. `*` does not count"),
     ),
     request_body(content(
-        (UpdateProductRequest = "application/json"),
-        (UpdateProductRequest = "application/merge-patch+json"),
+        (UpdateProductRequest = "application/json", example = crate::openapi::examples::update_product_request),
+        (UpdateProductRequest = "application/merge-patch+json", example = crate::openapi::examples::update_product_request),
     )),
     responses(
         (status = 200, description = "Updated (or unchanged: nothing differed)", body = crate::domain::product::Product, headers(
@@ -98,6 +103,9 @@ impl UpdateProductRequest {
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The body's version is stale (stale-version), or the new SKU is taken (duplicate-sku)", body = crate::openapi::UpdateConflictProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag (stale-version only)"),
+        ), examples(
+            ("stale-version" = (summary = "Someone else changed the product since your version", value = json!(crate::openapi::examples::stale_version()))),
+            ("duplicate-sku" = (summary = "Another product holds the new SKU", value = json!(crate::openapi::examples::duplicate_sku()))),
         )),
         (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),

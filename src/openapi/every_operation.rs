@@ -1,190 +1,17 @@
-//! The OpenAPI document, generated from the handlers' annotations. The
-//! committed `openapi.yaml` must equal `yaml()` (a test checks it).
+//! What the handlers' annotations would otherwise repeat: headers, errors
+//! and security that every operation (or every POST) shares.
 
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     Content, Header, OpenApi as OpenApiDocument, Ref, RefOr, Response, Schema, Type,
 };
-use utoipa::{Modify, OpenApi, ToSchema};
-use uuid::Uuid;
-
-use crate::domain::conflict::StaleVersion;
-use crate::domain::product::Product;
-use crate::domain::stock::SyncOutcome;
-use crate::error::FieldError;
-use crate::http;
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "inventory-api",
-        description = "Products with versions. Every write to a product is a compare-and-swap on its \
-            version: name the version you read (in the body, `?version=` for DELETE, or `If-Match`), \
-            and a stale write is refused with a 409 (or 412 for If-Match) that carries the current \
-            product and what changed since your version. Errors are RFC 9457 problems; \
-            `GET /problems/{slug}` explains each type.",
-    ),
-    paths(
-        http::products::create::create_product,
-        http::products::list::list_products,
-        http::products::read::read_product,
-        http::products::update::update_product,
-        http::products::delete::delete_product,
-        http::history::product_history,
-        http::stock_adjustments::adjust_stock,
-        http::stock_sync::sync_stock,
-        http::health::healthz,
-        http::health::readyz,
-        http::problems::explain_problem,
-        http::openapi_documents::openapi_json,
-        http::openapi_documents::openapi_yaml,
-    ),
-    components(schemas(
-        Problem,
-        ValidationProblem,
-        StaleVersionProblem,
-        DuplicateSkuProblem,
-        UpdateConflictProblem,
-        InsufficientStockProblem,
-        StockSyncConflictProblem,
-        AdjustmentConflictProblem,
-        IdempotencyKeyInUseProblem,
-        IdempotencyKeyReusedProblem,
-        FieldError,
-        crate::domain::changes::FieldChange,
-    )),
-    modifiers(&EveryOperation),
-    tags(
-        (name = "products", description = "Products and their versions"),
-        (name = "stock", description = "Stock changes for the sync job: adjustments and batch counts"),
-        (name = "operations", description = "Health, the API's own description, and problem types"),
-    )
-)]
-pub struct ApiDoc;
-
-/// The document as YAML, as `inventory-api openapi` prints it.
-pub fn yaml() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    Ok(ApiDoc::openapi().to_yaml()?)
-}
-
-pub fn json() -> Result<String, serde_json::Error> {
-    ApiDoc::openapi().to_pretty_json()
-}
-
-/// An RFC 9457 problem: the body of every error response
-/// (`Content-Type: application/problem+json`).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Problem {
-    /// `/problems/<slug>`; `GET` it for an explanation.
-    #[serde(rename = "type")]
-    #[schema(example = "/problems/not-found")]
-    problem_type: String,
-    title: String,
-    status: u16,
-    /// What went wrong and what to do about it, for a person.
-    detail: String,
-    /// The request's path.
-    instance: String,
-    /// The request's `X-Request-Id`.
-    request_id: String,
-}
-
-/// A problem that lists each broken rule (400 `malformed-request`, 422 `validation`).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ValidationProblem {
-    #[serde(flatten)]
-    problem: Problem,
-    errors: Vec<FieldError>,
-}
-
-/// 409 or 412 `stale-version`: the write named an old version.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct StaleVersionProblem {
-    #[serde(flatten)]
-    problem: Problem,
-    #[serde(flatten)]
-    conflict: StaleVersion,
-}
-
-/// 409 `duplicate-sku`: another live product holds the SKU.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct DuplicateSkuProblem {
-    #[serde(flatten)]
-    problem: Problem,
-    /// The product that holds the SKU.
-    existing_id: Uuid,
-}
-
-/// 409 `insufficient-stock`: the adjustment would take stock below 0.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct InsufficientStockProblem {
-    #[serde(flatten)]
-    problem: Problem,
-    current_stock: i64,
-    current: Product,
-}
-
-/// 409 `stock-sync-conflict`: an item of an atomic batch failed; nothing was applied.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct StockSyncConflictProblem {
-    #[serde(flatten)]
-    problem: Problem,
-    #[serde(flatten)]
-    outcome: SyncOutcome,
-}
-
-/// 409 `idempotency-key-in-use`: the first request with this key is still
-/// running; retry after `Retry-After` seconds.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct IdempotencyKeyInUseProblem {
-    #[serde(flatten)]
-    problem: Problem,
-    #[serde(rename = "type")]
-    #[schema(pattern = "^/problems/idempotency-key-in-use$")]
-    problem_type: String,
-}
-
-/// 422 `idempotency-key-reused`: the key was first sent with another request.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct IdempotencyKeyReusedProblem {
-    #[serde(flatten)]
-    problem: Problem,
-    #[serde(rename = "type")]
-    #[schema(pattern = "^/problems/idempotency-key-reused$")]
-    problem_type: String,
-}
-
-/// 409 on a stock adjustment: not enough stock, or a stale `expected_version`.
-#[derive(ToSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-pub enum AdjustmentConflictProblem {
-    InsufficientStock(Box<InsufficientStockProblem>),
-    StaleVersion(Box<StaleVersionProblem>),
-}
-
-/// 409 on PATCH: a stale version, or a SKU another product holds.
-#[derive(ToSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-pub enum UpdateConflictProblem {
-    StaleVersion(Box<StaleVersionProblem>),
-    DuplicateSku(DuplicateSkuProblem),
-}
+use utoipa::Modify;
 
 /// What every operation shares: the optional `X-Request-Id` request header,
 /// the `X-Request-Id` response header, and the 500 and 503 any operation
 /// touching the database can answer.
-struct EveryOperation;
+pub struct EveryOperation;
 
 impl Modify for EveryOperation {
     fn modify(&self, openapi: &mut OpenApiDocument) {
@@ -211,6 +38,9 @@ impl Modify for EveryOperation {
                 add_request_id(operation);
                 if authenticated {
                     add_access_errors(operation);
+                } else {
+                    // Said outright: these answer without a token.
+                    operation.security = Some(Vec::new());
                 }
                 if uses_database {
                     add_server_errors(operation);
@@ -329,7 +159,8 @@ fn add_idempotency(operation: &mut Operation) {
             utoipa::openapi::ObjectBuilder::new()
                 .schema_type(Type::String)
                 .min_length(Some(1))
-                .max_length(Some(255)),
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]{1,255}$")),
         ))
         .build();
     operation

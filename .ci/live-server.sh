@@ -1,0 +1,102 @@
+# Sourced by .ci/clients and .ci/contract: start the built server on a fresh
+# SQLite or PostgreSQL database with a fresh token, and clean up after it.
+# The caller sets `set -euo pipefail`, `cd`s to the repository and names
+# itself in $check (for messages).
+
+server=target/debug/inventory-api
+# The database PostgreSQL runs start from; each run makes its own and drops it.
+pg_admin_url="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+apt_install() {
+  echo "installing $*"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+[ -x "$server" ] || { echo "$check: $server is missing; run cargo build --locked first" >&2; exit 1; }
+command -v curl >/dev/null || apt_install curl
+
+scratch=$(mktemp -d)
+server_pid=""
+pg_databases=()
+
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+
+cleanup() {
+  local status=$?
+  stop_server
+  # A failing run shows what the server saw.
+  if [ "$status" -ne 0 ] && [ -s "$scratch/server.log" ]; then
+    echo "$check: last lines of the server's log:" >&2
+    tail -n 30 "$scratch/server.log" >&2
+  fi
+  for database in "${pg_databases[@]}"; do
+    psql "$pg_admin_url" -qc "DROP DATABASE IF EXISTS $database" >/dev/null || true
+  done
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+# PostgreSQL: install it if absent, start it if down (as .ci/run does).
+ensure_postgresql() {
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start
+  fi
+  for _ in $(seq 1 30); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && return
+    sleep 1
+  done
+  echo "$check: PostgreSQL did not start" >&2
+  exit 1
+}
+
+# The URL of a new, empty database for one backend ("sqlite" or "postgresql").
+fresh_database() {
+  case "$1" in
+    sqlite) echo "sqlite://$scratch/$check-$RANDOM.db" ;;
+    postgresql)
+      local name="${check}_$(date +%s)_$RANDOM"
+      psql "$pg_admin_url" -qc "CREATE DATABASE $name" >/dev/null
+      pg_databases+=("$name")
+      echo "${pg_admin_url%/*}/$name"
+      ;;
+  esac
+}
+
+# A port nothing listens on, from a high range other runs are unlikely to use.
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+# Serves database $1 with a new token of role $2; sets INVENTORY_URL and
+# INVENTORY_TOKEN. No rate limits: the checks' pace must not be refused.
+start_server() {
+  local database_url=$1 role=$2 port
+  INVENTORY_TOKEN=$("$server" token create --role "$role" --name "$check" \
+    --database-url "$database_url" 2>>"$scratch/server.log")
+  port=$(free_port)
+  INVENTORY_URL="http://127.0.0.1:$port"
+  export INVENTORY_URL INVENTORY_TOKEN
+  NO_COLOR=1 "$server" serve --database-url "$database_url" --bind "127.0.0.1:$port" \
+    --rate-limit 0 --auth-failure-limit 0 >>"$scratch/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$INVENTORY_URL/readyz" && return
+    kill -0 "$server_pid" 2>/dev/null || { echo "$check: the server exited at start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$check: the server was not ready after 10 s" >&2
+  exit 1
+}

@@ -1,0 +1,148 @@
+//! Example values for the document: what each request looks like, and the
+//! 409s a client must act on, shaped as the server writes them (a test
+//! compares the stale-version example with a real 409).
+
+use serde_json::{json, Value};
+
+const PRODUCT_ID: &str = "0193a1f2-7c3d-7e4f-8a5b-6c7d8e9f0a1b";
+
+fn product(version: i64, price_minor: i64, stock: i64, updated_at: &str) -> Value {
+    json!({
+        "id": PRODUCT_ID,
+        "sku": "MUG-BLUE-01",
+        "name": "Blue mug",
+        "description": "Stoneware, 350 ml",
+        "price_minor": price_minor,
+        "currency": "EUR",
+        "stock": stock,
+        "version": version,
+        "created_at": "2026-11-02T09:15:00.000Z",
+        "updated_at": updated_at,
+    })
+}
+
+fn problem(slug: &str, title: &str, detail: &str, instance: &str) -> Value {
+    json!({
+        "type": format!("/problems/{slug}"),
+        "title": title,
+        "status": 409,
+        "detail": detail,
+        "instance": instance,
+        "request_id": "0193a1f9-0b1c-7d2e-9f30-4a5b6c7d8e9f",
+    })
+}
+
+fn merged(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+    base
+}
+
+pub fn create_product_request() -> Value {
+    json!({
+        "sku": "MUG-BLUE-01",
+        "name": "Blue mug",
+        "description": "Stoneware, 350 ml",
+        "price_minor": 1250,
+        "currency": "EUR",
+        "stock": 40,
+    })
+}
+
+pub fn update_product_request() -> Value {
+    json!({ "version": 1, "price_minor": 1400 })
+}
+
+pub fn adjust_stock_request() -> Value {
+    json!({ "delta": -3, "reason": "sale #1042" })
+}
+
+pub fn sync_stock_request() -> Value {
+    json!({
+        "mode": "best_effort",
+        "reason": "nightly count",
+        "items": [
+            { "sku": "MUG-BLUE-01", "stock": 35, "expected_version": 2 },
+            { "sku": "MUG-RED-01", "stock": 12, "force": true },
+        ],
+    })
+}
+
+/// A colleague changed the price (version 2) while you edited version 1.
+pub fn stale_version() -> Value {
+    merged(
+        problem(
+            "stale-version",
+            "The product was changed by someone else",
+            "You sent version 1, but the product is now at version 2. Refresh it and apply your change again.",
+            &format!("/v1/products/{PRODUCT_ID}"),
+        ),
+        json!({
+            "your_version": 1,
+            "current_version": 2,
+            "current": product(2, 1300, 40, "2026-11-02T10:41:07.512Z"),
+            "changes_since": [{
+                "version": 2,
+                "operation": "update",
+                "actor": "store-ui",
+                "at": "2026-11-02T10:41:07.512Z",
+                "reason": null,
+                "changes": { "price_minor": { "from": 1250, "to": 1300 } },
+            }],
+            "conflicting_fields": ["price_minor"],
+            "rebase_safe": false,
+        }),
+    )
+}
+
+pub fn duplicate_sku() -> Value {
+    merged(
+        problem(
+            "duplicate-sku",
+            "Another product has this SKU",
+            "Another live product already has SKU \"MUG-RED-01\" (SKUs are compared ignoring case). Choose another SKU.",
+            &format!("/v1/products/{PRODUCT_ID}"),
+        ),
+        json!({ "existing_id": "0193a1f4-1d2e-7f3a-8b4c-5d6e7f8a9b0c" }),
+    )
+}
+
+pub fn insufficient_stock() -> Value {
+    merged(
+        problem(
+            "insufficient-stock",
+            "Not enough stock",
+            "The product has 40 in stock; adding -50 would take it below 0. Nothing was applied.",
+            &format!("/v1/products/{PRODUCT_ID}/stock-adjustments"),
+        ),
+        json!({
+            "current_stock": 40,
+            "current": product(2, 1300, 40, "2026-11-02T10:41:07.512Z"),
+        }),
+    )
+}
+
+pub fn stock_sync_conflict() -> Value {
+    merged(
+        problem(
+            "stock-sync-conflict",
+            "The atomic stock sync was not applied",
+            "1 item(s) conflicted and 1 were not found, so the atomic batch applied nothing. `results` marks each item.",
+            "/v1/stock-sync",
+        ),
+        json!({
+            "results": [
+                {
+                    "sku": "MUG-BLUE-01",
+                    "status": "conflict",
+                    "product_id": PRODUCT_ID,
+                    "current_version": 2,
+                    "current": product(2, 1300, 40, "2026-11-02T10:41:07.512Z"),
+                },
+                { "sku": "MUG-RED-01", "status": "not_found" },
+            ],
+            "summary": { "updated": 0, "unchanged": 0, "conflict": 1, "not_found": 1 },
+        }),
+    )
+}

@@ -1,0 +1,124 @@
+//! The OpenAPI document, generated from the handlers' annotations. The
+//! committed `openapi.yaml` must equal `yaml()` (a test checks it).
+
+use serde_json::Value;
+use utoipa::OpenApi;
+
+use crate::error::FieldError;
+use crate::http;
+
+mod every_operation;
+pub mod examples;
+mod links;
+mod schemas;
+pub mod text_rules;
+
+use every_operation::EveryOperation;
+use links::ProductLinks;
+pub use schemas::*;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "inventory-api",
+        description = "Products with versions. Every write to a product is a compare-and-swap on its \
+            version: name the version you read (in the body, `?version=` for DELETE, or `If-Match`), \
+            and a stale write is refused with a 409 (or 412 for If-Match) that carries the current \
+            product and what changed since your version. Errors are RFC 9457 problems; \
+            `GET /problems/{slug}` explains each type. Integers (prices, stock, versions) are JSON \
+            integers: a number written with a fraction or an exponent, such as 1250.0, is refused.",
+    ),
+    servers((url = "/", description = "The server that serves this document")),
+    paths(
+        http::products::create::create_product,
+        http::products::list::list_products,
+        http::products::read::read_product,
+        http::products::update::update_product,
+        http::products::delete::delete_product,
+        http::history::product_history,
+        http::stock_adjustments::adjust_stock,
+        http::stock_sync::sync_stock,
+        http::health::healthz,
+        http::health::readyz,
+        http::problems::explain_problem,
+        http::openapi_documents::openapi_json,
+        http::openapi_documents::openapi_yaml,
+    ),
+    components(schemas(
+        Problem,
+        ValidationProblem,
+        StaleVersionProblem,
+        DuplicateSkuProblem,
+        UpdateConflictProblem,
+        InsufficientStockProblem,
+        StockSyncConflictProblem,
+        AdjustmentConflictProblem,
+        IdempotencyKeyInUseProblem,
+        IdempotencyKeyReusedProblem,
+        FieldError,
+        CurrencyCode,
+        ProblemSlug,
+        crate::domain::changes::FieldChange,
+    )),
+    modifiers(&EveryOperation, &ProductLinks),
+    tags(
+        (name = "products", description = "Products and their versions"),
+        (name = "stock", description = "Stock changes for the sync job: adjustments and batch counts"),
+        (name = "operations", description = "Health, the API's own description, and problem types"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as a JSON value, with what utoipa writes wrong put right.
+pub fn document() -> Result<Value, serde_json::Error> {
+    let mut document = serde_json::to_value(ApiDoc::openapi())?;
+    camel_case_links(&mut document);
+    // utoipa copies Cargo.toml's license, and writes an empty one when the
+    // package names none.
+    if let Some(info) = document.get_mut("info").and_then(Value::as_object_mut) {
+        if info["license"]["name"] == "" {
+            info.shift_remove("license");
+        }
+    }
+    Ok(document)
+}
+
+/// The document as YAML, as `inventory-api openapi` prints it.
+pub fn yaml() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(serde_norway::to_string(&document()?)?)
+}
+
+pub fn json() -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(&document()?)
+}
+
+/// utoipa 5 writes a Link object's fields in snake case
+/// (`operation_id`, `request_body`); OpenAPI spells them in camel case.
+fn camel_case_links(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let responses = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("responses"))
+        .filter_map(Value::as_object_mut)
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let Some(links) = response.get_mut("links").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for link in links.values_mut().filter_map(Value::as_object_mut) {
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(value) = link.shift_remove(snake) {
+                    link.insert(camel.into(), value);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Schemas that only the document needs: the problem bodies as clients
+//! see them, and the currency codes the server accepts.
+
+use utoipa::openapi::{Object, ObjectBuilder, RefOr, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::conflict::StaleVersion;
+use crate::domain::currency::ISO_4217;
+use crate::domain::product::Product;
+use crate::domain::stock::SyncOutcome;
+use crate::error::FieldError;
+use crate::problem::{self, ProblemType};
+
+/// An ISO 4217 currency code in upper case, as the server accepts it.
+pub struct CurrencyCode;
+
+impl PartialSchema for CurrencyCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("An active ISO 4217 currency code, in upper case"))
+            .enum_values(Some(ISO_4217.iter().copied()))
+            .into()
+    }
+}
+
+impl ToSchema for CurrencyCode {}
+
+/// An RFC 9457 problem: the body of every error response
+/// (`Content-Type: application/problem+json`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// `/problems/<slug>`; `GET` it for an explanation.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/not-found")]
+    problem_type: String,
+    title: String,
+    status: u16,
+    /// What went wrong and what to do about it, for a person.
+    detail: String,
+    /// The request's path.
+    instance: String,
+    /// The request's `X-Request-Id`.
+    request_id: String,
+}
+
+/// A problem that lists each broken rule (400 `malformed-request`, 422 `validation`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ValidationProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = validation_types)]
+    problem_type: String,
+    errors: Vec<FieldError>,
+}
+
+/// 409 or 412 `stale-version`: the write named an old version.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StaleVersionProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = stale_version_type)]
+    problem_type: String,
+    #[serde(flatten)]
+    conflict: StaleVersion,
+}
+
+/// 409 `duplicate-sku`: another live product holds the SKU.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DuplicateSkuProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = duplicate_sku_type)]
+    problem_type: String,
+    /// The product that holds the SKU.
+    existing_id: Uuid,
+}
+
+/// 409 `insufficient-stock`: the adjustment would take stock below 0.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct InsufficientStockProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = insufficient_stock_type)]
+    problem_type: String,
+    current_stock: i64,
+    current: Product,
+}
+
+/// 409 `stock-sync-conflict`: an item of an atomic batch failed; nothing was applied.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StockSyncConflictProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = stock_sync_conflict_type)]
+    problem_type: String,
+    #[serde(flatten)]
+    outcome: SyncOutcome,
+}
+
+/// 409 `idempotency-key-in-use`: the first request with this key is still
+/// running; retry after `Retry-After` seconds.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct IdempotencyKeyInUseProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = idempotency_key_in_use_type)]
+    problem_type: String,
+}
+
+/// 422 `idempotency-key-reused`: the key was first sent with another request.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct IdempotencyKeyReusedProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = idempotency_key_reused_type)]
+    problem_type: String,
+}
+
+/// 409 on a stock adjustment: not enough stock, or a stale `expected_version`.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum AdjustmentConflictProblem {
+    InsufficientStock(Box<InsufficientStockProblem>),
+    StaleVersion(Box<StaleVersionProblem>),
+}
+
+/// 409 on PATCH: a stale version, or a SKU another product holds.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum UpdateConflictProblem {
+    StaleVersion(Box<StaleVersionProblem>),
+    DuplicateSku(DuplicateSkuProblem),
+}
+
+/// The `type` of problems of these kinds only, so that generated clients
+/// can tell the members of a `oneOf` apart by it.
+fn type_of(problems: &[&ProblemType]) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(problems.iter().map(|problem| problem.uri())))
+        .build()
+}
+
+fn validation_types() -> Object {
+    type_of(&[&problem::MALFORMED_REQUEST, &problem::VALIDATION])
+}
+
+fn stale_version_type() -> Object {
+    type_of(&[&problem::STALE_VERSION])
+}
+
+fn duplicate_sku_type() -> Object {
+    type_of(&[&problem::DUPLICATE_SKU])
+}
+
+fn insufficient_stock_type() -> Object {
+    type_of(&[&problem::INSUFFICIENT_STOCK])
+}
+
+fn stock_sync_conflict_type() -> Object {
+    type_of(&[&problem::STOCK_SYNC_CONFLICT])
+}
+
+fn idempotency_key_in_use_type() -> Object {
+    type_of(&[&problem::IDEMPOTENCY_KEY_IN_USE])
+}
+
+fn idempotency_key_reused_type() -> Object {
+    type_of(&[&problem::IDEMPOTENCY_KEY_REUSED])
+}
+
+/// The last part of every problem `type` this API answers with.
+pub struct ProblemSlug;
+
+impl PartialSchema for ProblemSlug {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(problem::ALL.iter().map(|problem| problem.slug)))
+            .into()
+    }
+}
+
+impl ToSchema for ProblemSlug {}

@@ -1,0 +1,134 @@
+//! The server's text rules as JSON Schema patterns, so that a string the
+//! document accepts is one the server accepts: names and reasons are
+//! trimmed (Rust's `str::trim`) and may hold no control character
+//! (`char::is_control`); descriptions may hold line breaks and tabs.
+
+use utoipa::openapi::{Object, ObjectBuilder, Type};
+
+use crate::domain::fields::{NAME_MAX_CHARS, REASON_MAX_CHARS};
+
+/// Unicode's control characters (general category Cc).
+const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
+
+/// Unicode's white space that is not also a control character.
+const SPACE: &str = r" \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+/// White space that trimming removes, control characters included.
+const TRIMMED: &str = r"\t-\r\u0085";
+
+/// 1-`max` characters after trimming, none of them a control character.
+fn trimmed_text(max: usize) -> String {
+    let edge = format!("[^{CONTROL}{SPACE}]");
+    let trimmed = format!("[{TRIMMED}{SPACE}]*");
+    let inner = max.saturating_sub(2);
+    format!("^{trimmed}{edge}(?:[^{CONTROL}]{{0,{inner}}}{edge})?{trimmed}$")
+}
+
+fn text(pattern: String, description: &str, example: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .pattern(Some(pattern))
+        .examples([example])
+        .build()
+}
+
+pub fn name() -> Object {
+    text(
+        trimmed_text(NAME_MAX_CHARS),
+        "1-200 characters after trimming, no control characters",
+        "Blue mug",
+    )
+}
+
+pub fn reason() -> Object {
+    text(
+        trimmed_text(REASON_MAX_CHARS),
+        "Why, recorded in history: 1-200 characters after trimming, no control characters",
+        "sale #1042",
+    )
+}
+
+pub fn description() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "0-2000 characters; line breaks and tabs are allowed, other control characters are not",
+        ))
+        .max_length(Some(2000))
+        .pattern(Some(format!(r"^(?:[^{CONTROL}]|[\t\n\r])*$")))
+        .examples(["Stoneware, 350 ml"])
+        .build()
+}
+
+/// A pattern for query texts, which may hold no control character.
+pub fn without_control_characters() -> String {
+    format!("^[^{CONTROL}]*$")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fields;
+
+    fn pattern(schema: Object) -> regex::Regex {
+        regex::Regex::new(schema.pattern.as_deref().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_patterns_accept_exactly_what_the_server_accepts() {
+        let long = "x".repeat(200);
+        let samples = [
+            "Blue mug".to_owned(),
+            " padded\t\n".to_owned(),
+            "\u{a0}no-break spaces\u{3000}".to_owned(),
+            "\u{85}next line".to_owned(),
+            "line\nbreak".to_owned(),
+            "nul\u{0}inside".to_owned(),
+            "\u{1c}separator".to_owned(),
+            "\u{feff}".to_owned(),
+            String::new(),
+            "   ".to_owned(),
+            "é".to_owned(),
+            long.clone(),
+            format!("  {long}\t"),
+            format!("{long}x"),
+            "x".repeat(2001),
+        ];
+        let (name, reason, description) =
+            (pattern(name()), pattern(reason()), pattern(description()));
+        for sample in &samples {
+            assert_eq!(
+                name.is_match(sample),
+                fields::name(sample).is_ok(),
+                "name {sample:?}"
+            );
+            assert_eq!(
+                reason.is_match(sample),
+                fields::reason(sample).is_ok(),
+                "reason {sample:?}"
+            );
+            assert_eq!(
+                description.is_match(sample) && sample.chars().count() <= 2000,
+                fields::description(sample).is_ok(),
+                "description {sample:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_listing_filters_state_the_query_text_pattern() {
+        let document = crate::openapi::document().unwrap();
+        let parameters = document["paths"]["/v1/products"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        for name in ["sku", "q"] {
+            let parameter = parameters.iter().find(|p| p["name"] == name).unwrap();
+            assert_eq!(
+                parameter["schema"]["pattern"],
+                without_control_characters(),
+                "{name}"
+            );
+        }
+    }
+}
