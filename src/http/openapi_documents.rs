@@ -9,6 +9,9 @@ pub struct OpenApiDocuments {
 }
 
 /// The OpenAPI document as JSON
+///
+/// This API's OpenAPI 3.1 document, the same as `openapi.yaml`, for tools
+/// and generated clients. `/docs` shows it to people.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses(
     (status = 200, description = "This API's OpenAPI document", body = std::collections::HashMap<String, serde_json::Value>, content_type = "application/json"),
 ))]
@@ -19,6 +22,8 @@ pub async fn openapi_json(documents: web::Data<OpenApiDocuments>) -> HttpRespons
 }
 
 /// The OpenAPI document as YAML
+///
+/// The committed `openapi.yaml`, byte for byte.
 #[utoipa::path(get, path = "/openapi.yaml", tag = "operations", responses(
     (status = 200, description = "This API's OpenAPI document (the committed openapi.yaml)", body = std::collections::HashMap<String, serde_json::Value>, content_type = "application/yaml"),
 ))]

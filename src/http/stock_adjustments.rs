@@ -113,8 +113,6 @@ impl StockAdjustmentRequest {
         (status = 412, description = "The If-Match version is stale (stale-version)", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),
-        (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks one or more rules, or the delta would take stock above 1,000,000,000", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
     )
 )]

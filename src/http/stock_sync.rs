@@ -200,8 +200,6 @@ fn sync_item(reader: &mut FieldReader) -> Option<SyncItem> {
         (status = 200, description = "Best effort: every item's outcome. Atomic: every item applied", body = crate::domain::stock::SyncOutcome),
         (status = 400, description = "Invalid JSON or Idempotency-Key", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 409, description = "stock-sync-conflict: an item of an atomic batch failed, so nothing was applied", body = crate::openapi::StockSyncConflictProblem, content_type = "application/problem+json", example = crate::openapi::examples::stock_sync_conflict),
-        (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks one or more rules: no items or more than 1000, an item without expected_version or force, a SKU twice", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
     )
 )]

@@ -9,8 +9,8 @@ use utoipa::openapi::{
 use utoipa::Modify;
 
 /// What every operation shares: the optional `X-Request-Id` request header,
-/// the `X-Request-Id` response header, and the 500 and 503 any operation
-/// touching the database can answer.
+/// the `X-Request-Id` response header, the 500 and 503 any operation
+/// touching the database can answer, and the 413 and 415 of a body.
 pub struct EveryOperation;
 
 impl Modify for EveryOperation {
@@ -45,6 +45,7 @@ impl Modify for EveryOperation {
                 if uses_database {
                     add_server_errors(operation);
                 }
+                add_body_errors(operation);
                 for response in operation.responses.responses.values_mut() {
                     if let RefOr::T(response) = response {
                         response
@@ -117,6 +118,32 @@ fn add_access_errors(operation: &mut Operation) {
             Some(("Retry-After", "Seconds to wait before retrying")),
         )
     });
+}
+
+/// Every operation that takes a body answers 413 and 415 the same way.
+fn add_body_errors(operation: &mut Operation) {
+    let Some(body) = operation.request_body.as_ref() else {
+        return;
+    };
+    let media_types: Vec<&str> = body.content.keys().map(String::as_str).collect();
+    let unsupported = format!("The body is not sent as {}", media_types.join(" or "));
+    let responses = &mut operation.responses.responses;
+    for (status, description) in [
+        ("413", "The body is larger than 1 MiB"),
+        ("415", unsupported.as_str()),
+    ] {
+        responses.entry(status.into()).or_insert_with(|| {
+            RefOr::T(
+                Response::builder()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                    )
+                    .build(),
+            )
+        });
+    }
 }
 
 fn add_server_errors(operation: &mut Operation) {

@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::api_tests;
-use crate::helpers::TestApp;
+use crate::helpers::{problem, TestApp};
 
 const COMMITTED: &str = include_str!("../../openapi.yaml");
 
@@ -29,8 +29,130 @@ fn the_binary_prints_the_committed_document() {
 
 api_tests!(
     the_server_serves_its_own_document,
-    the_api_reference_is_served_from_the_binary
+    the_api_reference_is_served_from_the_binary,
+    the_stale_version_example_has_the_shape_of_a_real_409
 );
+
+fn document() -> Value {
+    serde_json::from_str(&inventory_api::openapi::json().unwrap()).unwrap()
+}
+
+fn has_example(media_type: &Value) -> bool {
+    media_type.get("example").is_some() || media_type.get("examples").is_some()
+}
+
+#[test]
+fn every_operation_is_described_with_examples_of_requests_and_conflicts() {
+    let document = document();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            for field in ["operationId", "summary", "description"] {
+                assert!(operation[field].is_string(), "{name} has no {field}");
+            }
+            if let Some(content) = operation["requestBody"]["content"].as_object() {
+                for (media_type, body) in content {
+                    assert!(
+                        has_example(body),
+                        "{name} has no {media_type} request example"
+                    );
+                }
+            }
+            if let Some(content) = operation["responses"]["409"]["content"].as_object() {
+                for body in content.values() {
+                    assert!(has_example(body), "{name} has no 409 example");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn request_schemas_forbid_unknown_properties() {
+    let document = document();
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let requests = [
+        "CreateProductRequest",
+        "UpdateProductRequest",
+        "StockAdjustmentRequest",
+    ];
+    let more = [
+        "StockSyncRequest",
+        "VersionedStockCount",
+        "ForcedStockCount",
+    ];
+    for name in requests.into_iter().chain(more) {
+        assert_eq!(schemas[name]["additionalProperties"], false, "{name}");
+    }
+}
+
+#[test]
+fn links_name_operations_that_exist() {
+    let document = document();
+    let operation_ids: Vec<&Value> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|operation| &operation["operationId"])
+        .collect();
+    let created = &document["paths"]["/v1/products"]["post"]["responses"]["201"]["links"];
+    let links = created.as_object().unwrap();
+    for target in [
+        "read_product",
+        "update_product",
+        "adjust_stock",
+        "delete_product",
+    ] {
+        assert!(
+            links.values().any(|link| link["operationId"] == target),
+            "no link from create to {target}"
+        );
+    }
+    for link in links.values() {
+        assert!(operation_ids.contains(&&link["operationId"]), "{link}");
+    }
+}
+
+/// A value's shape: its keys, recursively, and the type of each leaf.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(object) => object
+            .iter()
+            .map(|(key, item)| (key.clone(), shape(item)))
+            .collect(),
+        Value::Array(items) => Value::Array(items.iter().take(1).map(shape).collect()),
+        Value::String(_) => "string".into(),
+        Value::Number(_) => "number".into(),
+        Value::Bool(_) => "boolean".into(),
+        Value::Null => "null".into(),
+    }
+}
+
+async fn the_stale_version_example_has_the_shape_of_a_real_409(app: TestApp) {
+    let product = app.create_product("EXAMPLE-1", 40).await;
+    let path = format!("/v1/products/{}", product["id"].as_str().unwrap());
+    let updated = app
+        .patch_json(
+            &path,
+            &serde_json::json!({"version": 1, "price_minor": 1300}),
+        )
+        .await;
+    assert_eq!(updated.status(), 200);
+    let stale = app
+        .patch_json(
+            &path,
+            &serde_json::json!({"version": 1, "price_minor": 1400}),
+        )
+        .await;
+    let real = problem(stale, 409, "stale-version").await;
+    let example = inventory_api::openapi::examples::stale_version();
+    assert_eq!(
+        shape(&example),
+        shape(&real),
+        "example: {example}\nreal: {real}"
+    );
+}
 
 async fn the_server_serves_its_own_document(app: TestApp) {
     let yaml = app.get("/openapi.yaml").await;

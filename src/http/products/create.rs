@@ -96,8 +96,6 @@ impl From<CreateProductRequest> for ProductFields {
         )),
         (status = 400, description = "The body is not valid JSON", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 409, description = "Another live product has this SKU (ignoring case)", body = crate::openapi::DuplicateSkuProblem, content_type = "application/problem+json", example = crate::openapi::examples::duplicate_sku),
-        (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks one or more rules", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
     )
 )]

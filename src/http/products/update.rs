@@ -110,8 +110,6 @@ impl UpdateProductRequest {
         (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),
-        (status = 413, description = "The body is larger than 1 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json or application/merge-patch+json", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks one or more rules", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 428, description = "No version in the body nor in If-Match", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
