@@ -66,7 +66,7 @@ def update_with_retry(
             fail(f"someone else changed {problem.conflicting_fields}: a person must decide")
         conflicts.append(problem)
         version = problem.current_version
-        time.sleep(0.05 * 2**attempt * (1 + random.random()))
+        time.sleep(min(2.0, 0.05 * 2**attempt) * (1 + random.random()))
     fail("update: still stale after 5 attempts")
 
 

@@ -25,8 +25,8 @@ function expect(condition: boolean, message: string): void {
 }
 
 // openapi-fetch types `error` as the union of every error body of the
-// operation, whatever the status, and the spec types each problem's `type` as
-// a plain string, so TypeScript cannot narrow that union on it: this guard does.
+// operation, whatever the status; that union holds the plain Problem, whose
+// `type` is any string, so TypeScript cannot narrow it by `type`: this guard does.
 function isStaleVersion(problem: Problem): problem is StaleVersionProblem {
   return problem.type === "/problems/stale-version";
 }
@@ -55,7 +55,7 @@ async function updateWithRetry(
     if (!error.rebase_safe) fail(`someone else changed ${error.conflicting_fields}: a person must decide`);
     conflicts.push(error);
     version = error.current_version;
-    await sleep(50 * 2 ** attempt * (1 + Math.random()));
+    await sleep(Math.min(2000, 50 * 2 ** attempt) * (1 + Math.random()));
   }
   fail("update: still stale after 5 attempts");
 }

@@ -8,7 +8,8 @@ use crate::error::ApiError;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthStatus {
-    #[schema(example = "ok")]
+    /// `ok` from /healthz, `ready` from /readyz.
+    #[schema(pattern = "^(ok|ready)$", example = "ready")]
     pub status: &'static str,
 }
 

@@ -27,13 +27,7 @@ pub const MAX_ITEMS: usize = 1000;
 pub struct StockSyncRequest {
     #[schema(min_items = 1, max_items = 1000)]
     pub items: Vec<StockSyncItemRequest>,
-    /// `best_effort` (the default) applies every item that can be applied;
-    /// `atomic` applies all or nothing.
-    #[schema(
-        nullable = false,
-        pattern = "^(best_effort|atomic)$",
-        example = "best_effort"
-    )]
+    #[schema(nullable = false, schema_with = sync_mode)]
     pub mode: Option<String>,
     /// Why, recorded in each updated product's history.
     #[schema(nullable = false, schema_with = crate::openapi::text_rules::reason)]
@@ -84,6 +78,17 @@ pub struct ForcedStockCount {
     pub stock: i64,
     #[schema(schema_with = only_true)]
     pub force: bool,
+}
+
+fn sync_mode() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "`best_effort` (the default) applies every item that can be applied; `atomic` applies all or nothing.",
+        ))
+        .enum_values(Some(["best_effort", "atomic"]))
+        .examples(["best_effort"])
+        .build()
 }
 
 fn only_false() -> Object {

@@ -76,7 +76,8 @@ pub fn document() -> Result<Value, serde_json::Error> {
     // utoipa copies Cargo.toml's license, and writes an empty one when the
     // package names none.
     if let Some(info) = document.get_mut("info").and_then(Value::as_object_mut) {
-        if info["license"]["name"] == "" {
+        let license_name = info.get("license").and_then(|license| license.get("name"));
+        if license_name.is_some_and(|name| name == "") {
             info.shift_remove("license");
         }
     }
