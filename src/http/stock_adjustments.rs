@@ -104,7 +104,7 @@ impl StockAdjustmentRequest {
         (status = 200, description = "Applied: the product with its new stock and version", body = crate::domain::product::Product, headers(
             ("ETag" = String, description = "The product's new version as a strong ETag"),
         )),
-        (status = 400, description = "Invalid JSON, id, If-Match or Idempotency-Key, or expected_version and If-Match disagree", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid JSON, id, If-Match or Idempotency-Key, expected_version and If-Match disagreeing, or a query parameter (this operation takes none)", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = crate::openapi::AdjustmentConflictProblem, content_type = "application/problem+json", examples(
             ("insufficient-stock" = (summary = "The delta would take stock below 0", value = json!(crate::openapi::examples::insufficient_stock()))),

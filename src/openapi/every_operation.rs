@@ -199,16 +199,25 @@ fn add_idempotency(operation: &mut Operation) {
             continue;
         };
         match status.as_str() {
-            success if success.starts_with('2') => {
-                let mut replayed = string_header();
-                replayed.description = Some("\"true\" when this is the recorded response of an earlier request with the same Idempotency-Key".into());
-                response
-                    .headers
-                    .insert("Idempotent-Replayed".into(), replayed);
-            }
             "409" => add_alternative(response, "IdempotencyKeyInUseProblem"),
             "422" => add_alternative(response, "IdempotencyKeyReusedProblem"),
             _ => {}
+        }
+        // The answers the write itself gives are recorded, refusals too;
+        // the others come before the key is looked at.
+        let recorded =
+            status.starts_with('2') || ["404", "409", "412", "422"].contains(&status.as_str());
+        if recorded {
+            let mut replayed = Header::new(Schema::Object(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["true"]))
+                    .build(),
+            ));
+            replayed.description = Some("\"true\" when this is the recorded answer to an earlier request with the same Idempotency-Key".into());
+            response
+                .headers
+                .insert("Idempotent-Replayed".into(), replayed);
         }
     }
     for (status, problem) in [

@@ -99,7 +99,7 @@ impl UpdateProductRequest {
         (status = 200, description = "Updated (or unchanged: nothing differed)", body = crate::domain::product::Product, headers(
             ("ETag" = String, description = "The product's version as a strong ETag"),
         )),
-        (status = 400, description = "Invalid JSON, a bad id or If-Match, or body and If-Match name different versions", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid JSON, a bad id or If-Match, body and If-Match naming different versions, or a query parameter (this operation takes none)", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The body's version is stale (stale-version), or the new SKU is taken (duplicate-sku)", body = crate::openapi::UpdateConflictProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag (stale-version only)"),
