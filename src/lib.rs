@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod live_feed;
 pub mod openapi;
 pub mod problem;
 pub mod startup;

@@ -14,6 +14,7 @@ use crate::http::json_body::MAX_BODY_BYTES;
 use crate::http::limits::Limits;
 use crate::http::openapi_documents::OpenApiDocuments;
 use crate::http::request_context::{request_context, REQUEST_ID};
+use crate::live_feed::LiveFeed;
 use crate::{http, openapi, upkeep};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
@@ -40,6 +41,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
         upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
+        let live_feed = web::Data::new(LiveFeed::start(database.clone(), &settings.database_url)?);
         let documents = web::Data::new(OpenApiDocuments {
             json: openapi::json()?.into(),
             yaml: openapi::yaml()?.into(),
@@ -61,6 +63,7 @@ impl Application {
                 .app_data(database.clone())
                 .app_data(limits.clone())
                 .app_data(documents.clone())
+                .app_data(live_feed.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .configure(http::routes)
         })

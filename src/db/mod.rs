@@ -7,7 +7,7 @@ mod pool;
 pub mod schema;
 mod transaction;
 
-pub use connection::{Backend, DbConnection};
+pub use connection::{connect, Backend, DbConnection};
 pub use migrations::run_migrations;
 pub use pool::Database;
 pub use transaction::write_transaction;

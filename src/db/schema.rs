@@ -29,8 +29,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    product_events (id) {
+        id -> BigInt,
+        product_id -> Text,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(product_history -> products (product_id));
-diesel::allow_tables_to_appear_in_same_query!(products, product_history, idempotency_keys, tokens);
+diesel::joinable!(product_events -> products (product_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    products,
+    product_history,
+    product_events,
+    idempotency_keys,
+    tokens
+);
 
 diesel::table! {
     idempotency_keys (scope, key) {

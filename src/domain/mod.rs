@@ -4,6 +4,7 @@ pub mod access;
 pub mod changes;
 pub mod conflict;
 pub mod currency;
+pub mod events;
 pub mod fields;
 mod hex;
 pub mod history;

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod api_reference;
 pub mod body_fields;
 pub mod cursor;
+pub mod events;
 pub mod health;
 pub mod history;
 pub mod idempotency;
@@ -18,6 +19,7 @@ pub mod query;
 pub mod request_context;
 pub mod stock_adjustments;
 pub mod stock_sync;
+pub mod web_ui;
 
 use actix_web::{guard, web, HttpResponse, Route};
 
@@ -53,6 +55,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(read().to(history::product_history))
                 .default_service(method_not_allowed("GET, HEAD")),
         )
+        .service(read_only("/v1/events", read().to(events::product_events)))
         .service(read_only("/healthz", read().to(health::healthz)))
         .service(read_only("/readyz", read().to(health::readyz)))
         .service(read_only(
@@ -67,6 +70,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
             "/problems/{slug}",
             read().to(problems::explain_problem),
         ))
+        .service(read_only("/", read().to(web_ui::index)))
+        .service(read_only("/ui/{file}", read().to(web_ui::file)))
         .service(read_only("/docs", read().to(api_reference::to_swagger_ui)))
         .service(api_reference::swagger_ui())
         .default_service(web::to(no_such_route));

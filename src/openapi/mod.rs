@@ -36,6 +36,7 @@ pub use schemas::*;
         http::products::update::update_product,
         http::products::delete::delete_product,
         http::history::product_history,
+        http::events::product_events,
         http::stock_adjustments::adjust_stock,
         http::stock_sync::sync_stock,
         http::health::healthz,
@@ -59,6 +60,7 @@ pub use schemas::*;
         CurrencyCode,
         ProblemSlug,
         crate::domain::changes::FieldChange,
+        crate::domain::events::ProductChange,
     )),
     modifiers(&EveryOperation, &ProductLinks),
     tags(

@@ -7,8 +7,9 @@ use crate::db::DbConnection;
 use crate::domain::history::HistoryEntry;
 use crate::error::ApiError;
 
-/// Records one version. Called inside the transaction of the write that
-/// made the version, so history and product never disagree.
+/// Records one version, and numbers it in the feed of changes. Called
+/// inside the transaction of the write that made the version, so history,
+/// feed and product never disagree.
 pub fn insert(
     conn: &mut DbConnection,
     product_id: &Uuid,
@@ -18,7 +19,7 @@ pub fn insert(
     diesel::insert_into(dsl::product_history)
         .values(&row)
         .execute(conn)?;
-    Ok(())
+    super::events::record(conn, &[(row.product_id, row.version)])
 }
 
 /// Up to `limit` versions, newest first, older than `before_version` when given.

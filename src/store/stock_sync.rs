@@ -55,6 +55,11 @@ pub fn sync(
                 DbConnection::Pg(pg) => insert.execute(pg)?,
                 DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
             };
+            let versions: Vec<(String, i64)> = history
+                .into_iter()
+                .map(|row| (row.product_id, row.version))
+                .collect();
+            super::events::record(conn, &versions)?;
         }
         Ok(outcome)
     })

@@ -50,6 +50,7 @@ fn rules() -> Vec<Rule> {
         rule(Method::PATCH, "/v1/products/{id}", Role::Sync, 200),
         rule(Method::DELETE, "/v1/products/{id}", Role::Manager, 204),
         rule(Method::GET, "/v1/products/{id}/history", Role::Viewer, 200),
+        rule(Method::GET, "/v1/events", Role::Viewer, 200),
         rule(
             Method::POST,
             "/v1/products/{id}/stock-adjustments",

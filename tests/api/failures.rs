@@ -30,7 +30,9 @@ async fn health_checks_answer(app: TestApp) {
 async fn broken_database_is_500_without_internals(app: TestApp) {
     let product = app.create_product("BROKEN-1", 1).await;
     let mut conn = app.direct_connection();
-    conn.batch_execute("DROP TABLE product_history").unwrap();
+    // The feed refers to history, so it goes first.
+    conn.batch_execute("DROP TABLE product_events; DROP TABLE product_history")
+        .unwrap();
 
     let response = app
         .patch_json(&product_path(&product), &json!({"version": 1, "stock": 2}))

@@ -163,6 +163,20 @@ impl TestApp {
         app
     }
 
+    /// The address of another server on this test's database, as a second
+    /// instance behind a load balancer would be.
+    pub fn another_server(&self) -> String {
+        let mut settings = Settings::for_database(&self.database.url());
+        settings.bind = "127.0.0.1:0".into();
+        settings.workers = Some(2);
+        settings.rate_limit = 0;
+        settings.auth_failure_limit = 0;
+        let application = Application::build(&settings).expect("build the second server");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped());
+        address
+    }
+
     /// Makes a token of this role, as `inventory-api token create` does.
     pub fn make_token(&self, role: Role, name: &str) -> TestToken {
         let mut conn = self.direct_connection();

@@ -16,7 +16,7 @@ api_tests!(
 
 async fn unknown_route_is_404_problem(app: TestApp) {
     for path in [
-        "/",
+        "/index.html",
         "/v2/products",
         "/v1/products/extra/deep/path",
         "/problems",

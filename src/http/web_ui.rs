@@ -1,0 +1,70 @@
+//! The store-manager page at `/`: plain HTML, CSS and JavaScript modules
+//! from `web/`, built into the binary, so `cargo run` serves it with
+//! nothing to build or install. Served with a Content-Security-Policy that
+//! allows no inline script and no other origin.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{web, HttpResponse};
+
+use crate::error::ApiError;
+
+/// Scripts, styles and requests from this origin only; no inline script,
+/// no plugins, never framed.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+const INDEX: &str = include_str!("../../web/index.html");
+
+/// The files under `/ui/`, by name.
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/app.js"),
+    ),
+    (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/api.js"),
+    ),
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/live.js"),
+    ),
+    (
+        "money.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/money.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../web/app.css"),
+    ),
+];
+
+fn page_response(content_type: &str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        // The page is small and changes with the binary: always revalidate.
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+pub async fn index() -> HttpResponse {
+    page_response(&ContentType::html().to_string(), INDEX)
+}
+
+pub async fn file(name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (_, content_type, body) = FILES
+        .iter()
+        .find(|(file, _, _)| *file == name.as_str())
+        .ok_or_else(|| ApiError::NotFound(format!("There is no file /ui/{name}.")))?;
+    Ok(page_response(content_type, body))
+}

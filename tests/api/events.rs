@@ -1,0 +1,174 @@
+//! `GET /v1/events`: the live feed of product changes, read as a browser's
+//! EventSource reads it.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::api_tests;
+use crate::helpers::{problem, TestApp, ADMIN_NAME};
+
+api_tests!(
+    the_stream_starts_ready_then_carries_each_change,
+    a_stream_resumes_after_last_event_id,
+    changes_through_another_server_reach_the_stream,
+    a_bad_last_event_id_is_400,
+);
+
+struct Event {
+    name: String,
+    id: i64,
+    data: Value,
+}
+
+/// Reads a `text/event-stream` response event by event.
+struct EventReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventReader {
+    async fn open(
+        client: &reqwest::Client,
+        url: String,
+        last_event_id: Option<i64>,
+    ) -> EventReader {
+        let mut request = client.get(url);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        EventReader {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (comments skipped), failing the test after 10 s.
+    async fn next(&mut self) -> Event {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if let Some(event) = parse(&block) {
+                    return event;
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
+                .await
+                .expect("an event within 10 s")
+                .unwrap()
+                .expect("the stream to stay open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+fn parse(block: &str) -> Option<Event> {
+    let (mut name, mut id, mut data) = (None, None, None);
+    for line in block.lines() {
+        match line.split_once(": ") {
+            Some(("event", value)) => name = Some(value.to_owned()),
+            Some(("id", value)) => id = Some(value.parse().unwrap()),
+            Some(("data", value)) => data = Some(serde_json::from_str(value).unwrap()),
+            _ => {}
+        }
+    }
+    Some(Event {
+        name: name?,
+        id: id?,
+        data: data?,
+    })
+}
+
+async fn patch_price(app: &TestApp, product: &Value, version: i64, price: i64) {
+    let path = format!("/v1/products/{}", product["id"].as_str().unwrap());
+    let response = app
+        .patch_json(&path, &json!({"version": version, "price_minor": price}))
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+async fn the_stream_starts_ready_then_carries_each_change(app: TestApp) {
+    let before = app.create_product("EVENTS-0", 1).await;
+    let url = format!("{}/v1/events", app.address);
+    let mut stream = EventReader::open(&app.client, url, None).await;
+    let ready = stream.next().await;
+    assert_eq!(ready.name, "ready");
+    assert_eq!(ready.data["last_event_id"], ready.id);
+    assert!(ready.id >= 1, "the create before the stream has a number");
+
+    let product = app.create_product("EVENTS-1", 5).await;
+    patch_price(&app, &product, 1, 990).await;
+
+    let created = stream.next().await;
+    assert_eq!(created.name, "product");
+    assert_eq!(created.data["id"], product["id"]);
+    assert_eq!(created.data["version"], 1);
+    assert_eq!(created.data["operation"], "create");
+    assert_eq!(created.data["actor"], ADMIN_NAME);
+    assert_eq!(created.data["product"]["sku"], "EVENTS-1");
+    let updated = stream.next().await;
+    assert_eq!(updated.data["version"], 2);
+    assert_eq!(updated.data["operation"], "update");
+    assert_eq!(updated.data["changes"]["price_minor"]["to"], 990);
+    assert_eq!(updated.data["product"]["price_minor"], 990);
+    assert!(ready.id < created.id && created.id < updated.id);
+    assert_ne!(
+        created.data["id"], before["id"],
+        "changes before the stream are not sent again"
+    );
+}
+
+async fn a_stream_resumes_after_last_event_id(app: TestApp) {
+    let product = app.create_product("EVENTS-2", 5).await;
+    let url = format!("{}/v1/events", app.address);
+    let mut first = EventReader::open(&app.client, url.clone(), None).await;
+    let seen = first.next().await.id;
+    drop(first);
+
+    // Missed while no stream was open.
+    patch_price(&app, &product, 1, 100).await;
+    patch_price(&app, &product, 2, 200).await;
+
+    let mut resumed = EventReader::open(&app.client, url, Some(seen)).await;
+    assert_eq!(resumed.next().await.id, seen);
+    let missed = [resumed.next().await, resumed.next().await];
+    let versions: Vec<&Value> = missed.iter().map(|event| &event.data["version"]).collect();
+    assert_eq!(versions, [2, 3]);
+    assert!(seen < missed[0].id && missed[0].id < missed[1].id);
+}
+
+async fn changes_through_another_server_reach_the_stream(app: TestApp) {
+    let other = app.another_server();
+    let url = format!("{}/v1/events", app.address);
+    let mut stream = EventReader::open(&app.client, url, None).await;
+    stream.next().await;
+
+    let created = app
+        .client
+        .post(format!("{other}/v1/products"))
+        .json(&json!({"sku": "EVENTS-3", "name": "Elsewhere", "price_minor": 1, "currency": "EUR"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let event = stream.next().await;
+    assert_eq!(event.data["product"]["sku"], "EVENTS-3");
+    assert_eq!(event.data["operation"], "create");
+}
+
+async fn a_bad_last_event_id_is_400(app: TestApp) {
+    for bad in ["x", "-1", "1.5", "9999999999999999999"] {
+        let response = app
+            .client
+            .get(format!("{}/v1/events", app.address))
+            .header("Last-Event-ID", bad)
+            .send()
+            .await
+            .unwrap();
+        problem(response, 400, "malformed-request").await;
+    }
+}
