@@ -23,8 +23,8 @@ pg_databases=()
 stop_server() {
   if [ -n "$server_pid" ]; then
     kill "$server_pid" 2>/dev/null || true
-    # An open event stream holds a graceful stop for its full timeout; these
-    # checks need the port, not the grace.
+    # SIGTERM stops it gracefully (event streams end at once); one that
+    # has not exited after 5 s is killed: these checks need the port.
     for _ in $(seq 1 50); do
       kill -0 "$server_pid" 2>/dev/null || break
       sleep 0.1

@@ -15,6 +15,7 @@ pub mod live_feed;
 pub mod openapi;
 pub mod problem;
 pub mod startup;
+pub mod stopping;
 pub mod store;
 pub mod telemetry;
 pub mod token_commands;

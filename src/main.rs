@@ -16,7 +16,7 @@ async fn main() -> Result<(), StartupError> {
             token_commands::ensure_first_admin(&database)?;
             let application = Application::with_database(&cli.settings, database)?;
             tracing::info!(port = application.port(), "listening");
-            application.run_until_stopped().await?;
+            application.run_until_signalled().await?;
         }
         Command::Migrate => {
             Database::open(&cli.settings.database_url, 1)?;

@@ -6,16 +6,18 @@ use actix_web::dev::Server;
 use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
+use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::db::Database;
+use crate::http::events::LAST_EVENT_ID;
 use crate::http::idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 use crate::http::json_body::MAX_BODY_BYTES;
 use crate::http::limits::Limits;
 use crate::http::openapi_documents::OpenApiDocuments;
 use crate::http::request_context::{request_context, REQUEST_ID};
 use crate::live_feed::LiveFeed;
-use crate::{http, openapi, upkeep};
+use crate::{http, openapi, stopping, upkeep};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -23,6 +25,7 @@ pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Application {
     port: u16,
     server: Server,
+    stop_switch: watch::Sender<bool>,
 }
 
 impl Application {
@@ -42,6 +45,8 @@ impl Application {
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
         upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
         let live_feed = web::Data::new(LiveFeed::start(database.clone(), &settings.database_url)?);
+        let (stop_switch, stopping) = stopping::switch();
+        let stopping = web::Data::new(stopping);
         let documents = web::Data::new(OpenApiDocuments {
             json: openapi::json()?.into(),
             yaml: openapi::yaml()?.into(),
@@ -64,6 +69,7 @@ impl Application {
                 .app_data(limits.clone())
                 .app_data(documents.clone())
                 .app_data(live_feed.clone())
+                .app_data(stopping.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .configure(http::routes)
         })
@@ -72,9 +78,16 @@ impl Application {
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         )
+        // Signals are handled in `run_until_signalled`, which ends event
+        // streams before the graceful stop would wait on them.
+        .disable_signals()
         .listen(listener)?
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            stop_switch,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -82,6 +95,12 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Runs until SIGINT or SIGTERM, then stops gracefully.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        actix_web::rt::spawn(stopping::on_signal(self.stop_switch, self.server.handle()));
         self.server.await
     }
 }
@@ -105,6 +124,7 @@ fn cors(origins: &[String]) -> Cors {
         header::IF_MATCH,
         header::IF_NONE_MATCH,
         IDEMPOTENCY_KEY,
+        LAST_EVENT_ID,
         REQUEST_ID,
     ])
     .expose_headers([

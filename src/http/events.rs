@@ -18,9 +18,10 @@ use crate::db::Database;
 use crate::domain::events::ProductEvent;
 use crate::error::{ApiError, FieldError};
 use crate::live_feed::LiveFeed;
+use crate::stopping::Stopping;
 use crate::store;
 
-const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// Most changes sent in one read of the feed.
 const BATCH: i64 = 100;
@@ -95,6 +96,7 @@ pub async fn product_events(
     _auth: Authorized<roles::Viewer>,
     db: web::Data<Database>,
     feed: web::Data<LiveFeed>,
+    stopping: web::Data<Stopping>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
@@ -112,6 +114,7 @@ pub async fn product_events(
     let changes = Changes {
         db: db.into_inner(),
         newest: feed.subscribe(),
+        stopping: stopping.get_ref().clone(),
         after: start,
     };
     let first = stream::once(async move { Ok::<_, ApiError>(Bytes::from(ready)) });
@@ -149,6 +152,7 @@ fn last_event_id(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
 struct Changes {
     db: std::sync::Arc<Database>,
     newest: watch::Receiver<i64>,
+    stopping: Stopping,
     after: i64,
 }
 
@@ -156,7 +160,8 @@ impl Changes {
     /// The next chunk to write: changes after the last one sent, or a
     /// keep-alive comment when none came for a while. `None` ends the
     /// stream: the server is stopping, or the database failed (the client
-    /// reconnects with Last-Event-ID and loses nothing).
+    /// reconnects, to this server or another, with Last-Event-ID and loses
+    /// nothing).
     async fn next_chunk(&mut self) -> Option<Bytes> {
         loop {
             // Marked before reading, so a change committed after the read
@@ -178,10 +183,16 @@ impl Changes {
                 self.after = last.number;
                 return Some(Bytes::from(written(&events)));
             }
-            match tokio::time::timeout(KEEP_ALIVE, self.newest.changed()).await {
-                Ok(Ok(())) => continue,
-                Ok(Err(_)) => return None,
-                Err(_) => return Some(Bytes::from_static(b": keep-alive\n\n")),
+            tokio::select! {
+                changed = self.newest.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                }
+                () = self.stopping.started() => return None,
+                () = tokio::time::sleep(KEEP_ALIVE) => {
+                    return Some(Bytes::from_static(b": keep-alive\n\n"));
+                }
             }
         }
     }

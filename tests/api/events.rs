@@ -37,6 +37,10 @@ impl EventReader {
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
+        EventReader::open_request(request).await
+    }
+
+    async fn open_request(request: reqwest::RequestBuilder) -> EventReader {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -171,4 +175,37 @@ async fn a_bad_last_event_id_is_400(app: TestApp) {
             .unwrap();
         problem(response, 400, "malformed-request").await;
     }
+}
+
+/// Stopping must not wait for open streams: they end, and the process
+/// exits well within actix's 30 s graceful timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_open_streams_and_the_server_exits() {
+    let (url, _cleanup) = crate::process::database_url();
+    let server = crate::process::Server::start(&url);
+    server.wait_until_ready().await;
+    let token = server
+        .stdout
+        .recv_timeout(Duration::from_secs(10))
+        .into_iter()
+        .chain(server.stdout.iter().take(5))
+        .find(|line| line.trim().starts_with("inv_"))
+        .expect("the first start prints an admin token");
+    let client = reqwest::Client::new();
+    let request = client
+        .get(format!("{}/v1/events", server.address))
+        .bearer_auth(token.trim());
+    let mut stream = EventReader::open_request(request).await;
+    assert_eq!(stream.next().await.name, "ready");
+
+    let exited = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let status = exited.expect("the server exits within 10 s of SIGTERM");
+    assert!(status.success(), "{status}");
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.response.chunk()).await;
+    assert!(
+        matches!(end, Ok(Ok(None)) | Ok(Err(_))),
+        "the stream ended with the server"
+    );
 }

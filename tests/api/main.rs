@@ -18,6 +18,7 @@ mod listing;
 mod migrations;
 mod openapi;
 mod problems;
+mod process;
 mod stock_adjustments;
 mod stock_sync;
 mod token_commands;

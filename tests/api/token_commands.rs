@@ -1,21 +1,10 @@
 //! The binary's token commands and first start, run as a store operator
 //! would: as processes, reading what they print.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use uuid::Uuid;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_inventory-api");
-
-fn database_url() -> (String, impl Drop) {
-    let path = std::env::temp_dir().join(format!("inventory-cli-{}.db", Uuid::now_v7()));
-    let url = format!("sqlite://{}", path.display());
-    (url, crate::helpers::TestDatabase::Sqlite { path })
-}
+use crate::process::{database_url, Server, BINARY};
 
 fn cli(database_url: &str, args: &[&str]) -> Output {
     Command::new(BINARY)
@@ -67,77 +56,6 @@ fn token_create_list_and_revoke() {
             .status
             .success()
     );
-}
-
-/// A server process whose standard output and error are collected.
-struct Server {
-    child: Child,
-    address: String,
-    stdout: mpsc::Receiver<String>,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-impl Server {
-    fn start(database_url: &str) -> Server {
-        // A port the OS just handed out is free for the server to take.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(BINARY)
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--database-url",
-                database_url,
-            ])
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (lines, stdout) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let mut err = child.stderr.take().unwrap();
-        let stderr = std::thread::spawn(move || {
-            let mut logs = String::new();
-            let _ = err.read_to_string(&mut logs);
-            logs
-        });
-        Server {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-            stdout,
-            stderr,
-        }
-    }
-
-    async fn wait_until_ready(&self) {
-        for _ in 0..100 {
-            if let Ok(response) = reqwest::get(format!("{}/readyz", self.address)).await {
-                if response.status() == 200 {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not start");
-    }
-
-    /// Stops the server; returns everything it printed and logged.
-    fn stop(mut self) -> (String, String) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let printed: Vec<String> = self.stdout.try_iter().collect();
-        (printed.join("\n"), self.stderr.join().unwrap())
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
