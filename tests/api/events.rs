@@ -184,17 +184,11 @@ async fn sigterm_ends_open_streams_and_the_server_exits() {
     let (url, _cleanup) = crate::process::database_url();
     let server = crate::process::Server::start(&url);
     server.wait_until_ready().await;
-    let token = server
-        .stdout
-        .recv_timeout(Duration::from_secs(10))
-        .into_iter()
-        .chain(server.stdout.iter().take(5))
-        .find(|line| line.trim().starts_with("inv_"))
-        .expect("the first start prints an admin token");
+    let token = server.printed_admin_token();
     let client = reqwest::Client::new();
     let request = client
         .get(format!("{}/v1/events", server.address))
-        .bearer_auth(token.trim());
+        .bearer_auth(token);
     let mut stream = EventReader::open_request(request).await;
     assert_eq!(stream.next().await.name, "ready");
 

@@ -80,6 +80,18 @@ impl Server {
         panic!("the server did not start");
     }
 
+    /// The admin token a first start prints on its standard output.
+    pub fn printed_admin_token(&self) -> String {
+        let line = self
+            .stdout
+            .recv_timeout(Duration::from_secs(10))
+            .into_iter()
+            .chain(self.stdout.iter().take(5))
+            .find(|line| line.trim().starts_with("inv_"))
+            .expect("the first start prints an admin token");
+        line.trim().to_owned()
+    }
+
     /// Stops the server; returns everything it printed and logged.
     pub fn stop(mut self) -> (String, String) {
         let _ = self.child.kill();

@@ -2,7 +2,6 @@
 //! would: as processes, reading what they print.
 
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use crate::process::{database_url, Server, BINARY};
 
@@ -63,14 +62,7 @@ async fn first_start_prints_one_admin_token_and_no_log_or_response_shows_a_token
     let (url, _cleanup) = database_url();
     let server = Server::start(&url);
     server.wait_until_ready().await;
-    let admin_line = server
-        .stdout
-        .recv_timeout(Duration::from_secs(10))
-        .into_iter()
-        .chain(server.stdout.iter().take(5))
-        .find(|line| line.trim().starts_with("inv_"))
-        .expect("the first start prints an admin token");
-    let secret = admin_line.trim().to_owned();
+    let secret = server.printed_admin_token();
 
     let client = reqwest::Client::new();
     let mut bodies = Vec::new();
