@@ -107,6 +107,23 @@ test("sign in, create a product, edit it, see its history", async () => {
   await page.context().close();
 });
 
+test("a refused save shows each error beside its field", async () => {
+  const page = await signedIn("alice");
+  await page.getByRole("button", { name: "New product" }).click();
+  const editor = page.getByRole("dialog", { name: "New product" });
+  await editor.getByLabel("SKU").fill("-bad sku");
+  await editor.getByLabel("Name").fill("Odd mug");
+  await editor.getByLabel("Price").fill("1.00");
+  await editor.getByLabel("Currency").fill("XYZ");
+  await editor.getByRole("button", { name: "Save" }).click();
+  await page.locator("#edit-currency-error", { hasText: "ISO 4217" }).waitFor();
+  assert.match(await page.locator("#edit-sku-error").textContent(), /^SKU must start with a letter or digit/);
+  assert.equal(await editor.getByLabel("Currency").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.locator("#edit-name-error").textContent(), "");
+  await editor.getByRole("button", { name: "Cancel" }).click();
+  await page.context().close();
+});
+
 test("a stale save meets the conflict dialog and applies on top", async () => {
   const sku = unique("UI-CONFLICT");
   const product = await createProduct({ sku, name: "Red mug" });
