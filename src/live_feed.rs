@@ -17,7 +17,7 @@ use crate::store;
 const LOOK_EVERY: Duration = Duration::from_millis(100);
 
 /// The newest change number this server knows of; streams wait on it.
-#[derive(Clone)]
+/// Not `Clone`: the watcher counts receivers beyond this one as open streams.
 pub struct LiveFeed {
     newest: watch::Receiver<i64>,
 }
