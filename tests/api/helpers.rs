@@ -113,6 +113,26 @@ fn database_url(admin_url: &str, name: &str) -> String {
     format!("{base}/{name}{query}")
 }
 
+/// A server's settings for a test: any free port, a small pool, no limits.
+fn test_settings(database_url: &str) -> Settings {
+    let mut settings = Settings::for_database(database_url);
+    settings.bind = "127.0.0.1:0".into();
+    settings.workers = Some(2);
+    settings.pool_size = 8;
+    // Limits are tested on their own; elsewhere they would only add noise.
+    settings.rate_limit = 0;
+    settings.auth_failure_limit = 0;
+    settings
+}
+
+/// Builds and runs a server; its address.
+fn serve(settings: &Settings) -> String {
+    let application = Application::build(settings).expect("build the application");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    address
+}
+
 impl TestApp {
     /// A server on a fresh SQLite file, with `customize` applied to its settings.
     pub async fn sqlite_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
@@ -138,17 +158,9 @@ impl TestApp {
         if std::env::var("TEST_LOG").is_ok() {
             inventory_api::telemetry::init("debug");
         }
-        let mut settings = Settings::for_database(&database.url());
-        settings.bind = "127.0.0.1:0".into();
-        settings.workers = Some(2);
-        settings.pool_size = 8;
-        // Limits are tested on their own; elsewhere they would only add noise.
-        settings.rate_limit = 0;
-        settings.auth_failure_limit = 0;
+        let mut settings = test_settings(&database.url());
         customize(&mut settings);
-        let application = Application::build(&settings).expect("build the application");
-        let address = format!("http://127.0.0.1:{}", application.port());
-        tokio::spawn(application.run_until_stopped());
+        let address = serve(&settings);
         let mut app = TestApp {
             address,
             client: reqwest::Client::new(),
@@ -166,15 +178,7 @@ impl TestApp {
     /// The address of another server on this test's database, as a second
     /// instance behind a load balancer would be.
     pub fn another_server(&self) -> String {
-        let mut settings = Settings::for_database(&self.database.url());
-        settings.bind = "127.0.0.1:0".into();
-        settings.workers = Some(2);
-        settings.rate_limit = 0;
-        settings.auth_failure_limit = 0;
-        let application = Application::build(&settings).expect("build the second server");
-        let address = format!("http://127.0.0.1:{}", application.port());
-        tokio::spawn(application.run_until_stopped());
-        address
+        serve(&test_settings(&self.database.url()))
     }
 
     /// Makes a token of this role, as `inventory-api token create` does.
