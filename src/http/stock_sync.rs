@@ -47,12 +47,7 @@ pub enum StockSyncItemRequest {
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VersionedStockCount {
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        example = "MUG-BLUE-01"
-    )]
+    #[schema(schema_with = crate::openapi::text_rules::sku)]
     pub sku: String,
     #[schema(minimum = 0, maximum = 1_000_000_000, example = 35)]
     pub stock: i64,
@@ -67,12 +62,7 @@ pub struct VersionedStockCount {
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForcedStockCount {
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        example = "MUG-RED-01"
-    )]
+    #[schema(schema_with = crate::openapi::text_rules::sku)]
     pub sku: String,
     #[schema(minimum = 0, maximum = 1_000_000_000, example = 12)]
     pub stock: i64,

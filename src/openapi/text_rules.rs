@@ -5,7 +5,7 @@
 
 use utoipa::openapi::{Object, ObjectBuilder, Type};
 
-use crate::domain::fields::{NAME_MAX_CHARS, REASON_MAX_CHARS};
+use crate::domain::fields::{NAME_MAX_CHARS, REASON_MAX_CHARS, SKU_MAX_CHARS};
 
 /// Unicode's control characters (general category Cc).
 const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
@@ -30,6 +30,18 @@ fn text(pattern: String, description: &str, example: &str) -> Object {
         .description(Some(description))
         .pattern(Some(pattern))
         .examples([example])
+        .build()
+}
+
+/// A letter or digit, then letters, digits, `.`, `_` and `-`: ASCII only,
+/// so that SKUs compare alike ignoring case on both databases.
+pub fn sku() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(SKU_MAX_CHARS))
+        .pattern(Some("^[A-Za-z0-9][A-Za-z0-9._-]*$"))
+        .examples(["MUG-BLUE-01"])
         .build()
 }
 
@@ -94,10 +106,20 @@ mod tests {
             format!("  {long}\t"),
             format!("{long}x"),
             "x".repeat(2001),
+            "MUG-BLUE_01.v2".to_owned(),
+            "-dash-first".to_owned(),
+            "x".repeat(SKU_MAX_CHARS),
+            "x".repeat(SKU_MAX_CHARS + 1),
         ];
         let (name, reason, description) =
             (pattern(name()), pattern(reason()), pattern(description()));
+        let sku = pattern(sku());
         for sample in &samples {
+            assert_eq!(
+                sku.is_match(sample) && sample.chars().count() <= SKU_MAX_CHARS,
+                fields::sku(sample).is_ok(),
+                "sku {sample:?}"
+            );
             assert_eq!(
                 name.is_match(sample),
                 fields::name(sample).is_ok(),

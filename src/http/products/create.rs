@@ -18,12 +18,7 @@ use crate::store;
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        example = "MUG-BLUE-01"
-    )]
+    #[schema(schema_with = crate::openapi::text_rules::sku)]
     pub sku: String,
     #[schema(schema_with = crate::openapi::text_rules::name)]
     pub name: String,

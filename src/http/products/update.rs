@@ -29,12 +29,7 @@ pub struct UpdateProductRequest {
         example = 3
     )]
     pub version: Option<i64>,
-    #[schema(
-        nullable = false,
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    )]
+    #[schema(nullable = false, schema_with = crate::openapi::text_rules::sku)]
     pub sku: Option<String>,
     #[schema(nullable = false, schema_with = crate::openapi::text_rules::name)]
     pub name: Option<String>,
