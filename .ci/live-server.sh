@@ -1,9 +1,9 @@
-# Sourced by .ci/clients and .ci/contract: start the built server on a fresh
+# Sourced by .ci/clients, .ci/contract and bench/run.sh: start the built server on a fresh
 # SQLite or PostgreSQL database with a fresh token, and clean up after it.
 # The caller sets `set -euo pipefail`, `cd`s to the repository and names
 # itself in $check (for messages).
 
-server=target/debug/inventory-api
+server="${server:-target/debug/inventory-api}"
 # The database PostgreSQL runs start from; each run makes its own and drops it.
 pg_admin_url="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 

@@ -1,19 +1,18 @@
 //! Wakes the event streams (`GET /v1/events`) when a change is committed,
-//! through this server or another: on PostgreSQL by LISTEN on the channel
-//! every write NOTIFYs when it commits, on SQLite (one server) by looking
-//! at the newest change number now and then.
+//! through this server or another, by looking at the newest change number
+//! now and then. On PostgreSQL the look also numbers what was committed
+//! since (`store::events::newest`). Writers send no notification: NOTIFY
+//! takes a lock every commit queues behind.
 
 use std::time::Duration;
 
-use diesel::RunQueryDsl;
 use tokio::sync::watch;
 
-use crate::db::{connect, Backend, Database, DbConnection};
-use crate::error::ApiError;
+use crate::db::Database;
 use crate::store;
 
-/// How often the watcher looks: for notifications on PostgreSQL, at the
-/// newest number on SQLite. Streams learn of a change within about this.
+/// How often the watcher looks while a stream is open. Streams learn of a
+/// change within about this.
 const LOOK_EVERY: Duration = Duration::from_millis(100);
 
 /// The newest change number this server knows of; streams wait on it.
@@ -24,12 +23,11 @@ pub struct LiveFeed {
 
 impl LiveFeed {
     /// Starts the watcher thread. It ends when the last `LiveFeed` is gone.
-    pub fn start(database: Database, url: &str) -> std::io::Result<LiveFeed> {
+    pub fn start(database: Database) -> std::io::Result<LiveFeed> {
         let (sender, newest) = watch::channel(0);
-        let url = url.to_owned();
         std::thread::Builder::new()
             .name("live-feed".into())
-            .spawn(move || watch_changes(&database, &url, &sender))?;
+            .spawn(move || watch_changes(&database, &sender))?;
         Ok(LiveFeed { newest })
     }
 
@@ -39,29 +37,26 @@ impl LiveFeed {
     }
 }
 
-fn watch_changes(database: &Database, url: &str, sender: &watch::Sender<i64>) {
-    let mut backoff = LOOK_EVERY;
+fn watch_changes(database: &Database, sender: &watch::Sender<i64>) {
+    let mut pause = LOOK_EVERY;
     while !sender.is_closed() {
-        if !streams_open(sender) {
-            std::thread::sleep(LOOK_EVERY);
-            continue;
-        }
-        let result = match Backend::of_url(url) {
-            Backend::Postgres => listen(url, sender),
-            Backend::Sqlite => database
-                .run_here(store::events::newest)
-                .map(|newest| publish(sender, newest)),
-        };
-        match result {
-            Ok(()) => backoff = LOOK_EVERY,
-            Err(error) => {
-                // The database may be away for a while; streams keep their
-                // place and catch up once it is back.
-                tracing::warn!(%error, "could not watch for product changes");
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+        if streams_open(sender) {
+            match database.run_here(store::events::newest) {
+                Ok(newest) => {
+                    publish(sender, newest);
+                    pause = LOOK_EVERY;
+                }
+                Err(error) => {
+                    // The database may be away for a while; streams keep
+                    // their place and catch up once it is back.
+                    tracing::warn!(%error, "could not watch for product changes");
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
             }
+        } else {
+            pause = LOOK_EVERY;
         }
-        std::thread::sleep(backoff);
+        std::thread::sleep(pause);
     }
 }
 
@@ -69,33 +64,6 @@ fn watch_changes(database: &Database, url: &str, sender: &watch::Sender<i64>) {
 /// With none, the watcher leaves the database alone.
 fn streams_open(sender: &watch::Sender<i64>) -> bool {
     sender.receiver_count() > 1
-}
-
-/// Listens on a connection of its own (a pooled one would carry the LISTEN
-/// to other work) until it fails or no stream is open. The newest number
-/// is read on connecting (notifications sent while no connection listened
-/// are lost) and after each notification.
-fn listen(url: &str, sender: &watch::Sender<i64>) -> Result<(), ApiError> {
-    let mut conn = connect(url).map_err(ApiError::internal)?;
-    if let DbConnection::Pg(pg) = &mut conn {
-        diesel::sql_query(format!("LISTEN {}", store::events::CHANNEL)).execute(pg)?;
-    }
-    publish(sender, store::events::newest(&mut conn)?);
-    while streams_open(sender) {
-        let DbConnection::Pg(pg) = &mut conn else {
-            return Ok(());
-        };
-        let mut notified = false;
-        for notification in pg.notifications_iter() {
-            notification?;
-            notified = true;
-        }
-        if notified {
-            publish(sender, store::events::newest(&mut conn)?);
-        }
-        std::thread::sleep(LOOK_EVERY);
-    }
-    Ok(())
 }
 
 fn publish(sender: &watch::Sender<i64>, newest: i64) {

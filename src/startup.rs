@@ -13,6 +13,7 @@ use crate::db::Database;
 use crate::http::events::LAST_EVENT_ID;
 use crate::http::idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 use crate::http::json_body::MAX_BODY_BYTES;
+use crate::http::known_tokens::KnownTokens;
 use crate::http::limits::Limits;
 use crate::http::openapi_documents::OpenApiDocuments;
 use crate::http::request_context::{request_context, REQUEST_ID};
@@ -44,7 +45,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
         upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
-        let live_feed = web::Data::new(LiveFeed::start(database.clone(), &settings.database_url)?);
+        let live_feed = web::Data::new(LiveFeed::start(database.clone())?);
         let (stop_switch, stopping) = stopping::switch();
         let stopping = web::Data::new(stopping);
         let documents = web::Data::new(OpenApiDocuments {
@@ -57,7 +58,11 @@ impl Application {
             settings.rate_limit_burst,
             settings.auth_failure_limit,
         ));
+        let known_tokens = web::Data::new(KnownTokens::default());
         let cors_origins = settings.cors_origins.clone();
+        let workers = settings
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Condition::new(
@@ -67,17 +72,21 @@ impl Application {
                 .wrap(from_fn(request_context))
                 .app_data(database.clone())
                 .app_data(limits.clone())
+                .app_data(known_tokens.clone())
                 .app_data(documents.clone())
                 .app_data(live_feed.clone())
                 .app_data(stopping.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .configure(http::routes)
         })
-        .workers(
-            settings
-                .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        )
+        .workers(workers)
+        // Answers go out as soon as they are written, never held back to
+        // be merged with a later write (Nagle's algorithm).
+        .tcp_nodelay(true)
+        // Database work runs on these threads, one connection each: a
+        // thread beyond the pool's size would only wait for a connection,
+        // and each busy thread keeps an allocator arena of its own.
+        .worker_max_blocking_threads((settings.pool_size as usize).div_ceil(workers).max(1))
         // Signals are handled in `run_until_signalled`, which ends event
         // streams before the graceful stop would wait on them.
         .disable_signals()

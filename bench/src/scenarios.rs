@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 use reqwest::StatusCode;
@@ -82,9 +82,13 @@ impl Scenario {
     /// Creates the scenario's products, 32 requests at a time.
     pub async fn prepare(self, api: &Api, asked: usize) -> Result<Vec<Product>, String> {
         let count = self.product_count(asked);
+        // Unique per run, so that runs on one database never share a SKU.
         let run = format!(
             "{:x}",
-            Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id())
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_micros()
         );
         let next = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();

@@ -9,5 +9,5 @@ mod transaction;
 
 pub use connection::{connect, Backend, DbConnection};
 pub use migrations::run_migrations;
-pub use pool::Database;
+pub use pool::{open_connection, Database};
 pub use transaction::write_transaction;

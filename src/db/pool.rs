@@ -1,10 +1,12 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use parking_lot::Mutex;
 
-use super::connection::{connect, DbConnection};
+use super::connection::{connect, Backend, DbConnection};
 use super::migrations::run_migrations;
 use crate::error::ApiError;
 
@@ -31,6 +33,11 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
+    /// On SQLite, writes through this pool take turns here. SQLite lets one
+    /// writer in at a time anyway; queued here (fairly, in about arrival
+    /// order) they neither hold a connection while they wait nor poll the
+    /// file lock with `busy_timeout`'s growing sleeps. `None` on PostgreSQL.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
 }
 
 impl Database {
@@ -42,15 +49,25 @@ impl Database {
         let manager = ConnectionManager {
             url: url.to_owned(),
         };
-        run_migrations(&mut manager.connect()?)?;
+        run_migrations(&mut open_connection(url)?)?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             // Connections are made on demand, so a database that goes away
             // and comes back needs no restart.
             .min_idle(Some(0))
+            // No ping before each use: it would double the round trips of
+            // a read. A connection found dead is discarded instead (see
+            // `with_connection`), so after a database restart each stale
+            // one fails one request with a 503 and is replaced.
+            .test_on_check_out(false)
             .connection_timeout(CHECKOUT_TIMEOUT)
             .build_unchecked(manager);
-        Ok(Database { pool })
+        let sqlite_writer =
+            (Backend::of_url(url) == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Database {
+            pool,
+            sqlite_writer,
+        })
     }
 
     /// Runs `work` with a pooled connection on this thread, for work outside
@@ -59,8 +76,7 @@ impl Database {
         &self,
         work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut conn = self.pool.get()?;
-        work(&mut conn)
+        with_connection(&self.pool, work)
     }
 
     /// Runs `work` with a pooled connection on actix's blocking thread pool,
@@ -72,16 +88,71 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        self.run_in_turn(None, work).await
+    }
+
+    /// `run` for work that writes: on SQLite it first waits its turn,
+    /// before taking a connection.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_in_turn(self.sqlite_writer.clone(), work).await
+    }
+
+    async fn run_in_turn<T, F>(&self, turn: Option<Arc<Mutex<()>>>, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         web::block(move || {
             span.in_scope(|| {
-                let mut conn = pool.get()?;
-                work(&mut conn)
+                let _turn = turn.as_ref().map(|writer| writer.lock());
+                with_connection(&pool, work)
             })
         })
         .await?
     }
+}
+
+/// Runs `work` with a pooled connection. When it fails in a way a lost
+/// connection would explain, one ping tells whether the connection is dead,
+/// so that the pool replaces it rather than lend it out again.
+fn with_connection<T>(
+    pool: &r2d2::Pool<ConnectionManager>,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut pooled = pool.get()?;
+    let result = work(&mut pooled.conn);
+    if matches!(
+        result,
+        Err(ApiError::Unavailable(_) | ApiError::Internal(_))
+    ) {
+        pooled.dead = pooled.conn.ping().is_err();
+    }
+    result
+}
+
+/// A pooled connection, and whether it was found dead.
+struct PooledConnection {
+    conn: DbConnection,
+    dead: bool,
+}
+
+/// A connection to the URL's database with the settings every pooled
+/// connection has (timeouts; SQLite's durability and locking pragmas).
+pub fn open_connection(url: &str) -> Result<DbConnection, r2d2::Error> {
+    let mut conn = connect(url).map_err(r2d2::Error::ConnectionError)?;
+    let settings = match conn {
+        DbConnection::Pg(_) => POSTGRES_SETTINGS,
+        DbConnection::Sqlite(_) => SQLITE_PRAGMAS,
+    };
+    conn.batch_execute(settings)
+        .map_err(r2d2::Error::QueryError)?;
+    Ok(conn)
 }
 
 /// Opens connections of the URL's backend, with that backend's settings applied.
@@ -90,25 +161,23 @@ struct ConnectionManager {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PooledConnection;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        let mut conn = connect(&self.url).map_err(r2d2::Error::ConnectionError)?;
-        let settings = match conn {
-            DbConnection::Pg(_) => POSTGRES_SETTINGS,
-            DbConnection::Sqlite(_) => SQLITE_PRAGMAS,
-        };
-        conn.batch_execute(settings)
-            .map_err(r2d2::Error::QueryError)?;
-        Ok(conn)
+    fn connect(&self) -> Result<PooledConnection, r2d2::Error> {
+        Ok(PooledConnection {
+            conn: open_connection(&self.url)?,
+            dead: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+    fn is_valid(&self, pooled: &mut PooledConnection) -> Result<(), r2d2::Error> {
+        pooled.conn.ping().map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+    /// diesel knows only of a broken transaction; a connection whose server
+    /// went away is caught by `with_connection`.
+    fn has_broken(&self, pooled: &mut PooledConnection) -> bool {
+        pooled.dead || pooled.conn.is_broken()
     }
 }

@@ -34,6 +34,7 @@ diesel::table! {
         id -> BigInt,
         product_id -> Text,
         version -> BigInt,
+        number -> Nullable<BigInt>,
     }
 }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::history::HistoryEntry;
 use super::product::Product;
 
-/// One product version in the feed, numbered in commit order.
+/// One product version in the feed, numbered in the order it became visible.
 #[derive(Debug, Clone)]
 pub struct ProductEvent {
     /// The feed's number for this change: the `id:` of the SSE event, and

@@ -10,9 +10,10 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use super::known_tokens::KnownTokens;
 use super::limits::Limits;
 use crate::db::Database;
-use crate::domain::access::{Caller, Role};
+use crate::domain::access::{secret_hash, Caller, Role};
 use crate::error::ApiError;
 use crate::store;
 
@@ -53,21 +54,20 @@ impl<R: MinimumRole> FromRequest for Authorized<R> {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let database = request.app_data::<web::Data<Database>>().cloned();
         let limits = request.app_data::<web::Data<Limits>>().cloned();
+        let known_tokens = request.app_data::<web::Data<KnownTokens>>().cloned();
         let address = request.peer_addr().map(|address| address.ip());
         let secret = bearer_secret(request);
         Box::pin(async move {
-            let (Some(database), Some(limits)) = (database, limits) else {
+            let (Some(database), Some(limits), Some(known_tokens)) =
+                (database, limits, known_tokens)
+            else {
                 return Err(ApiError::internal(
-                    "the database or limits are not configured",
+                    "the database, limits or known tokens are not configured",
                 ));
             };
             limits.check_address(address)?;
             let caller = match secret {
-                Some(secret) => {
-                    database
-                        .run(move |conn| store::tokens::caller(conn, &secret))
-                        .await?
-                }
+                Some(secret) => look_up(&database, &known_tokens, secret_hash(&secret)).await?,
                 None => None,
             };
             let Some(caller) = caller else {
@@ -92,6 +92,25 @@ impl<R: MinimumRole> FromRequest for Authorized<R> {
             })
         })
     }
+}
+
+/// The caller a live token names: remembered from a moment ago, or looked up.
+async fn look_up(
+    database: &Database,
+    known_tokens: &KnownTokens,
+    secret_hash: String,
+) -> Result<Option<Caller>, ApiError> {
+    if let Some(caller) = known_tokens.get(&secret_hash) {
+        return Ok(Some(caller));
+    }
+    let hash = secret_hash.clone();
+    let caller = database
+        .run(move |conn| store::tokens::caller(conn, &hash))
+        .await?;
+    if let Some(caller) = &caller {
+        known_tokens.remember(secret_hash, caller.clone());
+    }
+    Ok(caller)
 }
 
 /// The secret of `Authorization: Bearer <secret>`, if well-formed.

@@ -56,7 +56,7 @@ where
     W: FnOnce(&mut DbConnection) -> Result<RecordedResponse, ApiError> + Send + 'static,
 {
     let Some(Retryable { key, fingerprint }) = retryable else {
-        return db.run(write).await.map(into_response);
+        return db.write(write).await.map(into_response);
     };
     // Keys are per token: two callers never see each other's responses.
     let scope = caller.token_id.to_string();
@@ -64,7 +64,7 @@ where
     // the write runs to its end even if the client goes away, so no key is
     // left claimed with nothing running.
     let (recorded, replayed) = db
-        .run(
+        .write(
             move |conn| match store::idempotency::claim(conn, &scope, &key, &fingerprint)? {
                 Claimed::Replay(recorded) => Ok((recorded, true)),
                 Claimed::Run(claim) => {

@@ -10,6 +10,7 @@ pub mod health;
 pub mod history;
 pub mod idempotency;
 pub mod json_body;
+pub mod known_tokens;
 pub mod limits;
 pub mod openapi_documents;
 pub mod preconditions;

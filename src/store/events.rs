@@ -1,5 +1,5 @@
-//! The feed of product changes: each version written gets a number, in
-//! commit order, in the same transaction as its history entry.
+//! The feed of product changes: each version written is recorded with its
+//! history entry, and numbered in the order it became visible.
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -10,13 +10,16 @@ use crate::db::DbConnection;
 use crate::domain::events::{ProductChange, ProductEvent};
 use crate::error::ApiError;
 
-/// The PostgreSQL channel that tells every server a change was committed.
-pub const CHANNEL: &str = "product_events";
-
-/// Any fixed number: the advisory lock writers take to number events.
+/// Any fixed number: the advisory lock that readers of the feed take to
+/// number committed events. Writers never take it.
 const NUMBERING_LOCK: i64 = 0x1_4E_7E_47;
 
-/// Numbers these new versions, inside the transaction that wrote them.
+/// At most this many events are numbered at once, so that a long backlog
+/// (no stream was open while writes went on) is numbered in short steps.
+const NUMBERING_BATCH: i64 = 10_000;
+
+/// Records these new versions in the feed, inside the transaction that
+/// wrote them.
 pub fn record(conn: &mut DbConnection, versions: &[(String, i64)]) -> Result<(), ApiError> {
     if versions.is_empty() {
         return Ok(());
@@ -30,33 +33,71 @@ pub fn record(conn: &mut DbConnection, versions: &[(String, i64)]) -> Result<(),
             )
         })
         .collect();
-    let insert = diesel::insert_into(product_events::table).values(&rows);
-    match conn {
-        DbConnection::Pg(pg) => {
-            // Sequence numbers are handed out at insert, not at commit: held
-            // until commit, this lock makes the two orders the same, so a
-            // reader that has seen number n has seen every number below it.
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                .bind::<BigInt, _>(NUMBERING_LOCK)
-                .execute(pg)?;
-            insert.execute(pg)?;
-            // Delivered to every listening server when the transaction commits.
-            diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(pg)?;
-        }
-        // SQLite's one writer at a time already numbers in commit order.
-        DbConnection::Sqlite(sqlite) => {
-            insert.execute(sqlite)?;
-        }
+    // Left unnumbered on PostgreSQL: `number_committed` numbers them once
+    // committed. Numbering here would need a lock held until commit, which
+    // would queue every write behind every other.
+    if let [row] = rows.as_slice() {
+        // One row (every write but a stock sync): diesel keeps this
+        // statement prepared, where a batch INSERT is parsed every time.
+        diesel::insert_into(product_events::table)
+            .values(*row)
+            .execute(conn)?;
+    } else {
+        // Batch INSERT is backend-specific in diesel.
+        let insert = diesel::insert_into(product_events::table).values(&rows);
+        match conn {
+            DbConnection::Pg(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+        };
+    }
+    // SQLite's one writer at a time already commits in id order.
+    if let DbConnection::Sqlite(sqlite) = conn {
+        diesel::update(product_events::table.filter(product_events::number.is_null()))
+            .set(product_events::number.eq(product_events::id.nullable()))
+            .execute(sqlite)?;
     }
     Ok(())
 }
 
-/// The number of the newest change, or 0 when there is none.
+/// The number of the newest change, or 0 when there is none. On PostgreSQL
+/// it first numbers the changes committed since the last look.
 pub fn newest(conn: &mut DbConnection) -> Result<i64, ApiError> {
+    if let DbConnection::Pg(pg) = conn {
+        number_committed(pg)?;
+    }
     let newest: Option<i64> = product_events::table
-        .select(diesel::dsl::max(product_events::id))
+        .select(diesel::dsl::max(product_events::number))
         .first(conn)?;
     Ok(newest.unwrap_or(0))
+}
+
+/// Numbers committed, unnumbered events after the newest number, oldest
+/// insert first (so one product's versions stay in order). One reader at a
+/// time does it; the others skip and see its numbers once it commits, so
+/// numbers become visible in increasing order and a reader that has seen
+/// number n has seen every number below it.
+fn number_committed(pg: &mut PgConnection) -> Result<(), ApiError> {
+    pg.transaction(|pg| {
+        let locked = diesel::select(pg_try_advisory_xact_lock(NUMBERING_LOCK)).get_result(pg)?;
+        if locked {
+            diesel::sql_query(
+                "WITH pending AS ( \
+                     SELECT id, row_number() OVER (ORDER BY id) AS position \
+                     FROM product_events WHERE number IS NULL ORDER BY id LIMIT $1), \
+                 newest AS (SELECT coalesce(max(number), 0) AS number FROM product_events) \
+                 UPDATE product_events SET number = newest.number + pending.position \
+                 FROM pending, newest WHERE product_events.id = pending.id",
+            )
+            .bind::<BigInt, _>(NUMBERING_BATCH)
+            .execute(pg)?;
+        }
+        Ok(())
+    })
+}
+
+diesel::define_sql_function! {
+    /// Takes the advisory lock until the transaction ends, if it is free.
+    fn pg_try_advisory_xact_lock(key: BigInt) -> Bool;
 }
 
 /// Up to `limit` changes numbered after `after`, oldest first.
@@ -72,11 +113,11 @@ pub fn after(
                 .and(product_history::version.eq(product_events::version))),
         )
         .inner_join(products::table)
-        .filter(product_events::id.gt(after))
-        .order(product_events::id.asc())
+        .filter(product_events::number.gt(after))
+        .order(product_events::number.asc())
         .limit(limit)
         .select((
-            product_events::id,
+            product_events::number.assume_not_null(),
             HistoryRow::as_select(),
             ProductRow::as_select(),
         ))

@@ -97,9 +97,9 @@ pub fn revoke(conn: &mut DbConnection, id: &Uuid) -> Result<bool, ApiError> {
 }
 
 /// The caller whose live token has this secret.
-pub fn caller(conn: &mut DbConnection, secret: &str) -> Result<Option<Caller>, ApiError> {
+pub fn caller(conn: &mut DbConnection, secret_hash: &str) -> Result<Option<Caller>, ApiError> {
     let row = dsl::tokens
-        .filter(dsl::secret_hash.eq(secret_hash(secret)))
+        .filter(dsl::secret_hash.eq(secret_hash))
         .filter(dsl::revoked_at.is_null())
         .first::<TokenRow>(conn)
         .optional()?;

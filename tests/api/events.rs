@@ -1,17 +1,19 @@
 //! `GET /v1/events`: the live feed of product changes, read as a browser's
 //! EventSource reads it.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::api_tests;
-use crate::helpers::{problem, TestApp, ADMIN_NAME};
+use crate::helpers::{problem, product_path, TestApp, ADMIN_NAME};
 
 api_tests!(
     the_stream_starts_ready_then_carries_each_change,
     a_stream_resumes_after_last_event_id,
     changes_through_another_server_reach_the_stream,
+    concurrent_writes_through_two_servers_reach_the_stream_once_each_in_order,
     a_bad_last_event_id_is_400,
 );
 
@@ -162,6 +164,74 @@ async fn changes_through_another_server_reach_the_stream(app: TestApp) {
     let event = stream.next().await;
     assert_eq!(event.data["product"]["sku"], "EVENTS-3");
     assert_eq!(event.data["operation"], "create");
+}
+
+/// Writers commit in any order and number nothing themselves; the stream
+/// must still carry every version once, one product's versions in order,
+/// under growing ids, and a stream resumed from the start must say the same.
+async fn concurrent_writes_through_two_servers_reach_the_stream_once_each_in_order(app: TestApp) {
+    const PRODUCTS: usize = 4;
+    const WRITERS: usize = 8;
+    const ADJUSTMENTS_EACH: usize = 10;
+    let servers = [app.address.clone(), app.another_server()];
+    let url = format!("{}/v1/events", app.address);
+    let mut stream = EventReader::open(&app.client, url.clone(), None).await;
+    let start = stream.next().await.id;
+
+    let mut products = Vec::new();
+    for n in 0..PRODUCTS {
+        products.push(app.create_product(&format!("EVENTS-RACE-{n}"), 0).await);
+    }
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let client = app.client.clone();
+            let server = servers[writer % 2].clone();
+            let paths: Vec<String> = products.iter().map(product_path).collect();
+            tokio::spawn(async move {
+                for n in 0..ADJUSTMENTS_EACH {
+                    let path = &paths[(writer + n) % paths.len()];
+                    let response = client
+                        .post(format!("{server}{path}/stock-adjustments"))
+                        .json(&json!({"delta": 1, "reason": "count"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), 200);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let expected = PRODUCTS + WRITERS * ADJUSTMENTS_EACH;
+    let mut live = Vec::new();
+    for _ in 0..expected {
+        live.push(stream.next().await);
+    }
+    let mut last_version: HashMap<String, i64> = HashMap::new();
+    let mut last_id = start;
+    for event in &live {
+        assert!(event.id > last_id, "ids grow: {} after {last_id}", event.id);
+        last_id = event.id;
+        let product = event.data["id"].as_str().unwrap().to_owned();
+        let version = event.data["version"].as_i64().unwrap();
+        let previous = last_version.insert(product, version).unwrap_or(0);
+        assert_eq!(version, previous + 1, "each version once, in order");
+    }
+    let per_product = (WRITERS * ADJUSTMENTS_EACH / PRODUCTS) as i64 + 1;
+    assert!(last_version.values().all(|&version| version == per_product));
+
+    let mut resumed = EventReader::open(&app.client, url, Some(start)).await;
+    resumed.next().await;
+    for event in &live {
+        let again = resumed.next().await;
+        assert_eq!(
+            (again.id, &again.data["version"]),
+            (event.id, &event.data["version"])
+        );
+    }
 }
 
 async fn a_bad_last_event_id_is_400(app: TestApp) {

@@ -50,7 +50,7 @@ pub async fn delete_product(
         version.map(|v| (v, VersionSource::Query)),
         "?version",
     )?;
-    db.run(move |conn| store::products::delete(conn, &id, expected, &auth.caller.name))
+    db.write(move |conn| store::products::delete(conn, &id, expected, &auth.caller.name))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

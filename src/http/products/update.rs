@@ -131,7 +131,7 @@ pub async fn update_product(
         "/version",
     )?;
     let product = db
-        .run(move |conn| store::products::update(conn, &id, expected, &patch, &auth.caller.name))
+        .write(move |conn| store::products::update(conn, &id, expected, &patch, &auth.caller.name))
         .await?;
     Ok(product_response(StatusCode::OK, &product))
 }

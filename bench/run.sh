@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The load benchmark: every scenario against a release server on
+# PostgreSQL and on SQLite, each beside the database's own limit measured
+# in the same run, on the same machine, at the same concurrency (pgbench
+# running the API's statements; on SQLite the store's functions in a
+# loop). Then latency at half the peak rate, the server's memory over a
+# long run, a concurrency sweep plotted to docs/benchmark.svg, and the
+# 1000-item stock sync against 1000 single PATCHes. Prints one table;
+# everything measured is kept in target/bench/.
+#
+#   bench/run.sh              # about 25 minutes
+#   BENCH_QUICK=1 bench/run.sh  # every step, briefly (checks the script)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=${BENCH_QUICK:-}
+seconds=${BENCH_SECONDS:-$([ -n "$quick" ] && echo 2 || echo 10)}
+clients=${BENCH_CLIENTS:-16}
+memory_seconds=${BENCH_MEMORY_SECONDS:-$([ -n "$quick" ] && echo 5 || echo 300)}
+sweep_seconds=${BENCH_SWEEP_SECONDS:-$([ -n "$quick" ] && echo 1 || echo 5)}
+sweep_clients=${BENCH_SWEEP_CLIENTS:-$([ -n "$quick" ] && echo "1 16" || echo "1 2 4 8 16 32 64")}
+products=${BENCH_PRODUCTS:-$([ -n "$quick" ] && echo 500 || echo 10000)}
+out=target/bench
+plot=${BENCH_PLOT:-$([ -n "$quick" ] && echo "$out/benchmark.svg" || echo docs/benchmark.svg)}
+
+check=bench
+server=target/release/inventory-api
+load=target/release/inventory-load
+sqlite_limit=target/release/inventory-sqlite-limit
+
+command -v pgbench >/dev/null || NEED_PGBENCH=1
+cargo build --release --locked -p inventory-api -p inventory-load
+# shellcheck source=../.ci/live-server.sh
+. .ci/live-server.sh
+[ -z "${NEED_PGBENCH:-}" ] || apt_install postgresql-client
+ensure_postgresql
+mkdir -p "$out"
+: >"$out/results.jsonl"
+: >"$out/sweep.jsonl"
+
+# Prints the server's resident memory now and its peak so far, in KiB.
+memory_of_server() {
+  awk '/^VmRSS/ {now = $2} /^VmHWM/ {peak = $2} END {print now, peak}' "/proc/$server_pid/status"
+}
+
+# Runs the load generator; appends its JSON line (with the backend and the
+# server's peak memory so far) to file $1.
+run_load() {
+  local file=$1 backend=$2
+  shift 2
+  local line
+  # A broken invariant fails the tool; its JSON line still says so, for the table.
+  line=$("$load" --url "$INVENTORY_URL" --products "$products" --json "$@" | tail -n 1) || true
+  read -r _ peak <<<"$(memory_of_server)"
+  echo "${line%\}},\"backend\":\"$backend\",\"server_peak_kib\":$peak}" | tee -a "$file"
+}
+
+# Half the API's rate in the last run of scenario $1 on backend $2.
+half_peak() {
+  python3 -c '
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+last = [r for r in runs if r["scenario"] == sys.argv[2] and r["backend"] == sys.argv[3]][-1]
+print(round(last["per_second"] / 2))' "$out/results.jsonl" "$1" "$2"
+}
+
+# Appends a database-limit figure for scenario $1 on backend $2.
+limit() {
+  echo "{\"kind\":\"database\",\"scenario\":\"$1\",\"backend\":\"$2\",\"clients\":$3,\"per_second\":$4}" \
+    | tee -a "$out/results.jsonl"
+}
+
+# pgbench on script $1 with $2 clients; prints transactions per second.
+pgbench_tps() {
+  pgbench -n -M prepared -c "$2" -j 2 -T "$seconds" -D products="$products" \
+    -f "bench/pgbench/$1.sql" "$database_url" 2>&1 |
+    awk '/^tps = / {print $3}'
+}
+
+# The versions the 10 hot products hold in all.
+hot_versions() {
+  psql "$database_url" -tAc "SELECT sum(p.version) FROM products p JOIN bench_hot_ids h ON h.id = p.id"
+}
+
+for backend in postgresql sqlite; do
+  database_url=$(fresh_database "$backend")
+  start_server "$database_url" manager
+  echo "== $backend: the API"
+  for scenario in read cas hot adjust sync; do
+    run_load "$out/results.jsonl" "$backend" --scenario "$scenario" --clients "$clients" --seconds "$seconds"
+  done
+  for scenario in read cas; do
+    half=$(half_peak "$scenario" "$backend")
+    run_load "$out/results.jsonl" "$backend" --scenario "$scenario" --clients "$clients" \
+      --seconds "$seconds" --rate "$half"
+    # Marked so the table tells it from the run at full speed.
+    sed -i '$ s/"scenario":"'"$scenario"'"/"scenario":"'"$scenario"'-half-peak"/' "$out/results.jsonl"
+  done
+  for scenario in read cas; do
+    for n in $sweep_clients; do
+      run_load "$out/sweep.jsonl" "$backend" --scenario "$scenario" --clients "$n" --seconds "$sweep_seconds"
+    done
+  done
+  echo "== $backend: memory over ${memory_seconds} s of cas with 64 clients"
+  "$load" --url "$INVENTORY_URL" --token "$INVENTORY_TOKEN" --products "$products" \
+    --scenario cas --clients 64 --seconds "$memory_seconds" >"$out/memory-$backend.txt" &
+  load_pid=$!
+  : >"$out/memory-$backend.tsv"
+  while kill -0 "$load_pid" 2>/dev/null; do
+    echo "$SECONDS $(memory_of_server)" >>"$out/memory-$backend.tsv"
+    sleep 1
+  done
+  wait "$load_pid"
+  stop_server
+
+  echo "== $backend: the database's own limit"
+  if [ "$backend" = postgresql ]; then
+    psql "$database_url" -qc "
+      CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM products
+        WHERE deleted_at IS NULL AND sku LIKE 'LOAD-%' LIMIT $products;
+      ALTER TABLE bench_ids ADD PRIMARY KEY (n);
+      CREATE TABLE bench_hot_ids AS SELECT n, id FROM bench_ids WHERE n <= 10;
+      ALTER TABLE bench_hot_ids ADD PRIMARY KEY (n);"
+    limit read postgresql "$clients" "$(pgbench_tps read "$clients")"
+    limit cas postgresql "$clients" "$(pgbench_tps cas "$clients")"
+    before=$(hot_versions)
+    pgbench_tps hot 8 >/dev/null
+    limit hot postgresql 8 "$(python3 -c "print(round(($(hot_versions) - $before) / $seconds, 1))")"
+  else
+    for scenario in read cas hot; do
+      "$sqlite_limit" --database-url "$database_url" --scenario "$scenario" \
+        --clients "$clients" --seconds "$seconds" | sed 's/^{/{"kind":"database",/' |
+        tee -a "$out/results.jsonl"
+    done
+  fi
+done
+
+echo "== stock sync against single PATCHes"
+TEST_DATABASE_URL=$pg_admin_url cargo bench --locked --bench stock_sync 2>/dev/null |
+  grep -E '^(SQLite|PostgreSQL):' | tee "$out/stock-sync.txt"
+
+python3 bench/plot.py "$out/sweep.jsonl" "$plot"
+python3 bench/table.py "$out"

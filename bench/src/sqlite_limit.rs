@@ -1,0 +1,139 @@
+//! The database's own limit on SQLite, for bench/run.sh: the store's own
+//! functions (so the very statements and transactions the API runs, through
+//! diesel, on connections with the server's pragmas) in a tight loop on N
+//! threads, with no HTTP in between. Prints one JSON line.
+//!
+//!     inventory-sqlite-limit --database-url sqlite://bench.db --scenario cas --clients 16 --seconds 10
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use diesel::prelude::*;
+use inventory_api::db::schema::products;
+use inventory_api::db::{open_connection, DbConnection};
+use inventory_api::domain::patch::ProductPatch;
+use inventory_api::domain::precondition::{Precondition, VersionSource};
+use inventory_api::error::ApiError;
+use inventory_api::store;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(about)]
+struct Options {
+    /// A database the server has made (and the load generator filled).
+    #[arg(long)]
+    database_url: String,
+    #[arg(long, value_enum)]
+    scenario: Scenario,
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// What GET /v1/products/{id} runs.
+    Read,
+    /// What a GET and then a stock PATCH with the version read run.
+    Cas,
+    /// `cas` on the 10 oldest products (8 clients), counting swaps made.
+    Hot,
+}
+
+fn main() {
+    let options = Options::parse();
+    if let Err(error) = run(&options) {
+        eprintln!("inventory-sqlite-limit: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let mut conn = open_connection(&options.database_url).map_err(|e| e.to_string())?;
+    let limit = match options.scenario {
+        Scenario::Hot => 10,
+        Scenario::Read | Scenario::Cas => i64::MAX,
+    };
+    let ids: Vec<String> = products::table
+        .filter(products::deleted_at.is_null())
+        .order(products::id)
+        .limit(limit)
+        .select(products::id)
+        .load(&mut conn)
+        .map_err(|e| e.to_string())?;
+    let ids: Arc<Vec<Uuid>> = Arc::new(
+        ids.iter()
+            .map(|id| Uuid::parse_str(id).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?,
+    );
+    if ids.is_empty() {
+        return Err("the database holds no products".into());
+    }
+    let clients = match options.scenario {
+        Scenario::Hot => 8,
+        Scenario::Read | Scenario::Cas => options.clients,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..clients)
+        .map(|client| {
+            let (ids, stop, done) = (ids.clone(), stop.clone(), done.clone());
+            let url = options.database_url.clone();
+            let scenario = options.scenario;
+            std::thread::spawn(move || -> Result<(), String> {
+                let mut conn = open_connection(&url).map_err(|e| e.to_string())?;
+                let mut random = client as u64 * 0x9E37_79B9_7F4A_7C15 + 1;
+                while !stop.load(Ordering::Relaxed) {
+                    // xorshift: enough to spread picks, no dependency.
+                    random ^= random << 13;
+                    random ^= random >> 7;
+                    random ^= random << 17;
+                    let id = &ids[(random % ids.len() as u64) as usize];
+                    if step(&mut conn, scenario, id).map_err(|e| e.to_string())? {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(options.seconds));
+    stop.store(true, Ordering::Relaxed);
+    for thread in threads {
+        thread.join().map_err(|_| "a client thread panicked")??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let done = done.load(Ordering::Relaxed);
+    println!(
+        "{{\"scenario\":\"{}\",\"backend\":\"sqlite\",\"clients\":{clients},\"operations\":{done},\"per_second\":{:.1}}}",
+        options.scenario.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned()),
+        done as f64 / elapsed
+    );
+    Ok(())
+}
+
+/// One operation; whether it counts (a read, or a swap that was made).
+fn step(conn: &mut DbConnection, scenario: Scenario, id: &Uuid) -> Result<bool, ApiError> {
+    let product =
+        store::products::find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
+    if let Scenario::Read = scenario {
+        return Ok(true);
+    }
+    let patch = ProductPatch {
+        stock: Some(product.fields.stock + 1),
+        ..ProductPatch::default()
+    };
+    let expected = Precondition {
+        version: product.version,
+        source: VersionSource::Body,
+    };
+    match store::products::update(conn, id, Some(expected), &patch, "sqlite-limit") {
+        Ok(_) => Ok(true),
+        Err(ApiError::StaleVersion(_)) => Ok(false),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,139 @@
+"""Prints bench/run.sh's table from what it measured in target/bench/:
+each scenario's API figure beside the database's own limit and the ratio,
+latency at half the peak rate, the server's memory over the long run, and
+the stock sync's speed-up; each against its target.
+
+    python3 bench/table.py target/bench
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+# The least ratio to the database's limit each (scenario, backend) must reach.
+RATIO_TARGETS = {
+    ("read", "postgresql"): 0.35,
+    ("cas", "postgresql"): 0.6,
+    ("cas", "sqlite"): 0.5,
+    ("hot", "postgresql"): 0.8,
+    ("hot", "sqlite"): 0.8,
+}
+HALF_PEAK_P99_MS = 5.0
+PEAK_MEMORY_MIB = 64.0
+# Memory is flat when the last minute's RSS exceeds the second minute's by
+# less than this share.
+FLAT_GROWTH = 0.10
+STOCK_SYNC_SPEEDUP = 20.0
+
+
+def read_lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def verdict(holds):
+    return "ok" if holds else "MISSED"
+
+
+def ratio_rows(results):
+    api = {(r["scenario"], r["backend"]): r for r in results if r.get("kind", "api") == "api"}
+    database = {(r["scenario"], r["backend"]): r for r in results if r.get("kind") == "database"}
+    rows = []
+    for key, run in api.items():
+        scenario, backend = key
+        if scenario.endswith("-half-peak"):
+            continue
+        limit = database.get(key)
+        ratio = run["per_second"] / limit["per_second"] if limit else None
+        target = RATIO_TARGETS.get(key)
+        notes = []
+        if run["server_errors"] or run["other_errors"]:
+            notes.append(f'{run["server_errors"]} 5xx, {run["other_errors"]} other errors')
+        if not run["invariants_hold"]:
+            notes.append("INVARIANTS BROKEN")
+        status = ""
+        if target is not None:
+            status = f"≥{target}x {verdict(ratio is not None and ratio >= target)}"
+        rows.append((
+            scenario, backend, f'{run["per_second"]:,.0f}/s',
+            f'{limit["per_second"]:,.0f}/s' if limit else "-",
+            f"{ratio:.2f}x" if ratio is not None else "-",
+            f'{run["p99_ms"]:.1f} ms', status, "; ".join(notes),
+        ))
+    return rows
+
+
+def print_table(headers, rows):
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    for row in [headers, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print()
+
+
+def half_peak_rows(results):
+    rows = []
+    for run in results:
+        if run["scenario"].endswith("-half-peak"):
+            p99 = run["p99_ms"]
+            rows.append((
+                run["scenario"].removesuffix("-half-peak"), run["backend"],
+                f'{run["rate"]:,.0f}/s', f"{p99:.2f} ms",
+                f"≤{HALF_PEAK_P99_MS:g} ms {verdict(p99 <= HALF_PEAK_P99_MS)}",
+            ))
+    return rows
+
+
+def memory_rows(folder, results):
+    rows = []
+    for backend in ("postgresql", "sqlite"):
+        path = folder / f"memory-{backend}.tsv"
+        if not path.exists():
+            continue
+        # Each line: seconds since start, RSS KiB, peak RSS KiB.
+        samples = [tuple(map(int, line.split())) for line in path.read_text().splitlines() if len(line.split()) == 3]
+        if not samples:
+            continue
+        start = samples[0][0]
+        second_minute = [rss for at, rss, _ in samples if 60 <= at - start < 120] or [samples[0][1]]
+        last_minute = [rss for at, rss, _ in samples if at - start >= samples[-1][0] - start - 60]
+        peak = max(max(peak for _, _, peak in samples),
+                   max((r["server_peak_kib"] for r in results if r["backend"] == backend), default=0))
+        growth = max(last_minute) / max(second_minute) - 1
+        rows.append((
+            backend, f"{samples[-1][0] - start} s", f"{peak / 1024:.1f} MiB",
+            f"{max(second_minute) / 1024:.1f} -> {max(last_minute) / 1024:.1f} MiB ({growth:+.0%})",
+            f"≤{PEAK_MEMORY_MIB:g} MiB {verdict(peak / 1024 <= PEAK_MEMORY_MIB)}, "
+            f"flat {verdict(growth < FLAT_GROWTH)}",
+        ))
+    return rows
+
+
+def stock_sync_rows(folder):
+    path = folder / "stock-sync.txt"
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            found = re.match(r"(\w+): .*?([\d.]+) ms, one .*?([\d.]+) ms, batch is ([\d.]+)x", line)
+            if found:
+                backend, single, batch, speedup = found.groups()
+                rows.append((
+                    backend, f"{single} ms", f"{batch} ms", f"{speedup}x",
+                    f"≥{STOCK_SYNC_SPEEDUP:g}x {verdict(float(speedup) >= STOCK_SYNC_SPEEDUP)}",
+                ))
+    return rows
+
+
+def main():
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "target/bench")
+    results = read_lines(folder / "results.jsonl")
+    print_table(("scenario", "backend", "API", "database", "ratio", "API p99", "target", "notes"),
+                ratio_rows(results))
+    print_table(("at half the peak", "backend", "rate", "p99", "target"), half_peak_rows(results))
+    print_table(("memory", "run", "peak RSS", "2nd minute -> last minute", "target"),
+                memory_rows(folder, results))
+    print_table(("stock sync", "1000 PATCHes", "one 1000-item batch", "speed-up", "target"),
+                stock_sync_rows(folder))
+
+
+if __name__ == "__main__":
+    main()
