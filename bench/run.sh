@@ -55,13 +55,14 @@ run_load() {
   echo "${line%\}},\"backend\":\"$backend\",\"server_peak_kib\":$peak}" | tee -a "$file"
 }
 
-# Half the API's rate in the last run of scenario $1 on backend $2.
-half_peak() {
+# Field $3 of the API's last run of scenario $1 on backend $2, as an integer.
+api_figure() {
   python3 -c '
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-last = [r for r in runs if r["scenario"] == sys.argv[2] and r["backend"] == sys.argv[3]][-1]
-print(round(last["per_second"] / 2))' "$out/results.jsonl" "$1" "$2"
+last = [r for r in runs if r.get("kind", "api") == "api"
+        and r["scenario"] == sys.argv[2] and r["backend"] == sys.argv[3]][-1]
+print(round(last[sys.argv[4]]))' "$out/results.jsonl" "$1" "$2" "$3"
 }
 
 # Appends a database-limit figure for scenario $1 on backend $2.
@@ -90,7 +91,7 @@ for backend in postgresql sqlite; do
     run_load "$out/results.jsonl" "$backend" --scenario "$scenario" --clients "$clients" --seconds "$seconds"
   done
   for scenario in read cas; do
-    half=$(half_peak "$scenario" "$backend")
+    half=$(($(api_figure "$scenario" "$backend" per_second) / 2))
     run_load "$out/results.jsonl" "$backend" --scenario "$scenario" --clients "$clients" \
       --seconds "$seconds" --rate "$half"
     # Marked so the table tells it from the run at full speed.
@@ -101,9 +102,10 @@ for backend in postgresql sqlite; do
       run_load "$out/sweep.jsonl" "$backend" --scenario "$scenario" --clients "$n" --seconds "$sweep_seconds"
     done
   done
-  echo "== $backend: memory over ${memory_seconds} s of cas with 64 clients"
-  "$load" --url "$INVENTORY_URL" --token "$INVENTORY_TOKEN" --products "$products" \
-    --scenario cas --clients 64 --seconds "$memory_seconds" >"$out/memory-$backend.txt" &
+  # The heaviest scenario for memory: 1000-item batches, 16 at a time.
+  echo "== $backend: memory over ${memory_seconds} s of sync with $clients clients"
+  "$load" --url "$INVENTORY_URL" --token "$INVENTORY_TOKEN" \
+    --scenario sync --clients "$clients" --seconds "$memory_seconds" >"$out/memory-$backend.txt" &
   load_pid=$!
   : >"$out/memory-$backend.tsv"
   while kill -0 "$load_pid" 2>/dev/null; do
@@ -123,6 +125,16 @@ for backend in postgresql sqlite; do
       ALTER TABLE bench_hot_ids ADD PRIMARY KEY (n);"
     limit read postgresql "$clients" "$(pgbench_tps read "$clients")"
     limit cas postgresql "$clients" "$(pgbench_tps cas "$clients")"
+    # The database's own latency at the API's half-peak rates.
+    for scenario in read cas; do
+      rate=$(api_figure "$scenario-half-peak" postgresql rate)
+      rm -f "$out"/pgbench-log.*
+      pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -R "$rate" -l \
+        --log-prefix="$out/pgbench-log" -D products="$products" \
+        -f "bench/pgbench/$scenario.sql" "$database_url" >/dev/null 2>&1
+      python3 bench/pgbench_latency.py "$scenario-half-peak" "$rate" "$out"/pgbench-log.* |
+        tee -a "$out/results.jsonl"
+    done
     before=$(hot_versions)
     pgbench_tps hot 8 >/dev/null
     limit hot postgresql 8 "$(python3 -c "print(round(($(hot_versions) - $before) / $seconds, 1))")"

@@ -15,6 +15,7 @@ api_tests!(
     sync_may_patch_stock_alone,
     the_token_name_is_the_actor,
     public_routes_need_no_token,
+    a_token_revoked_while_in_use_stops_working_within_a_second,
 );
 
 /// Who sends the request.
@@ -80,6 +81,20 @@ async fn send(app: &TestApp, rule: &Rule, client: &reqwest::Client, n: usize) ->
         _ => request,
     };
     request.send().await.unwrap()
+}
+
+/// The server trusts a token it checked for one second (README, tokens):
+/// a token revoked while in use is refused once that second has passed.
+async fn a_token_revoked_while_in_use_stops_working_within_a_second(app: TestApp) {
+    let token = app.make_token(Role::Viewer, "soon-revoked");
+    let client = app.client_for(&token.secret);
+    let list = format!("{}/v1/products", app.address);
+    assert_eq!(client.get(&list).send().await.unwrap().status(), 200);
+    let mut conn = app.direct_connection();
+    assert!(inventory_api::store::tokens::revoke(&mut conn, &token.id).unwrap());
+
+    tokio::time::sleep(inventory_api::http::known_tokens::REMEMBER_FOR).await;
+    problem(client.get(&list).send().await.unwrap(), 401, "unauthorized").await;
 }
 
 async fn every_route_answers_every_role_as_the_contract_says(app: TestApp) {
