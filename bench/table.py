@@ -100,7 +100,7 @@ def memory_rows(folder, results):
         second_minute = [rss for at, rss, _ in samples if 60 <= at - start < 120] or [samples[0][1]]
         last_minute = [rss for at, rss, _ in samples if at - start >= samples[-1][0] - start - 60]
         peak = max(max(peak for _, _, peak in samples),
-                   max((r["server_peak_kib"] for r in results if r["backend"] == backend), default=0))
+                   max((r.get("server_peak_kib", 0) for r in results if r["backend"] == backend), default=0))
         growth = max(last_minute) / max(second_minute) - 1
         rows.append((
             backend, f"{samples[-1][0] - start} s", f"{peak / 1024:.1f} MiB",
