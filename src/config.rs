@@ -1,5 +1,7 @@
 use clap::Args;
 
+use crate::telemetry::LogFormat;
+
 // The defaults, named once for the flags and for `Settings::for_database`.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://inventory.db";
@@ -71,6 +73,15 @@ pub struct Settings {
         global = true
     )]
     pub cors_origins: Vec<String>,
+    /// Log lines as readable text or as one JSON object per line.
+    #[arg(
+        long,
+        env = "INVENTORY_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "INVENTORY_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -88,6 +99,7 @@ impl Settings {
             rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
             auth_failure_limit: DEFAULT_AUTH_FAILURE_LIMIT,
             cors_origins: Vec::new(),
+            log_format: LogFormat::Text,
             workers: None,
         }
     }

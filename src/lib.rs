@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod live_feed;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod startup;

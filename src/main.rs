@@ -34,17 +34,18 @@ fn limit_allocator_arenas() {}
 #[actix_web::main]
 async fn serve_or_run_command() -> Result<(), StartupError> {
     let cli = Cli::parse();
-    telemetry::init("info");
+    telemetry::init("info", cli.settings.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let database = Database::open(&cli.settings.database_url, cli.settings.pool_size)?;
+            let database =
+                Database::open_when_reachable(&cli.settings.database_url, cli.settings.pool_size)?;
             token_commands::ensure_first_admin(&database)?;
             let application = Application::with_database(&cli.settings, database)?;
             tracing::info!(port = application.port(), "listening");
             application.run_until_signalled().await?;
         }
         Command::Migrate => {
-            Database::open(&cli.settings.database_url, 1)?;
+            Database::open_when_reachable(&cli.settings.database_url, 1)?;
             tracing::info!("migrations applied");
         }
         Command::Openapi => print!("{}", openapi::yaml()?),

@@ -18,6 +18,7 @@ use crate::http::limits::Limits;
 use crate::http::openapi_documents::OpenApiDocuments;
 use crate::http::request_context::{request_context, REQUEST_ID};
 use crate::live_feed::LiveFeed;
+use crate::metrics::Metrics;
 use crate::{http, openapi, stopping, upkeep};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
@@ -59,6 +60,7 @@ impl Application {
             settings.auth_failure_limit,
         ));
         let known_tokens = web::Data::new(KnownTokens::default());
+        let metrics = web::Data::new(Metrics::default());
         let cors_origins = settings.cors_origins.clone();
         let workers = settings
             .workers
@@ -73,6 +75,7 @@ impl Application {
                 .app_data(database.clone())
                 .app_data(limits.clone())
                 .app_data(known_tokens.clone())
+                .app_data(metrics.clone())
                 .app_data(documents.clone())
                 .app_data(live_feed.clone())
                 .app_data(stopping.clone())

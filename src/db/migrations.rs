@@ -1,3 +1,4 @@
+use diesel::connection::SimpleConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::DbConnection;
@@ -10,7 +11,21 @@ pub fn run_migrations(
     conn: &mut DbConnection,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match conn {
-        DbConnection::Pg(conn) => conn.run_pending_migrations(POSTGRES).map(drop),
+        DbConnection::Pg(conn) => {
+            // Instances started together would otherwise both find a
+            // migration pending and both apply it; the second would fail.
+            // A session lock, so it spans the migrations' own transactions.
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATIONS_LOCK})"))?;
+            let applied = conn.run_pending_migrations(POSTGRES).map(drop);
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATIONS_LOCK})"))?;
+            applied
+        }
+        // SQLite's migrations take the file's write lock, so a second
+        // instance waits and then finds nothing pending.
         DbConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE).map(drop),
     }
 }
+
+/// The advisory lock key that serializes PostgreSQL migrations
+/// (distinct from the feed numbering's `NUMBERING_LOCK`).
+const MIGRATIONS_LOCK: i64 = 0x1_4E_7E_48;

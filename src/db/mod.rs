@@ -4,10 +4,11 @@
 mod connection;
 mod migrations;
 mod pool;
+mod reachable;
 pub mod schema;
 mod transaction;
 
 pub use connection::{connect, Backend, DbConnection};
 pub use migrations::run_migrations;
-pub use pool::{open_connection, Database};
+pub use pool::{open_connection, Database, PoolUse};
 pub use transaction::write_transaction;

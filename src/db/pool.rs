@@ -8,7 +8,10 @@ use parking_lot::Mutex;
 
 use super::connection::{connect, Backend, DbConnection};
 use super::migrations::run_migrations;
+use super::reachable::connect_when_reachable;
 use crate::error::ApiError;
+
+type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long a request waits for a pooled connection before it is answered
 /// 503: long enough to ride out a burst, short enough to fail fast while
@@ -41,15 +44,27 @@ pub struct Database {
 }
 
 impl Database {
-    /// Connects, applies pending migrations and builds the pool.
-    pub fn open(
+    /// Connects, applies pending migrations and builds the pool; fails at
+    /// once if the database is unreachable.
+    pub fn open(url: &str, pool_size: u32) -> Result<Database, StartupError> {
+        Database::migrated(url, pool_size, open_connection(url)?)
+    }
+
+    /// `open`, but first waits for a PostgreSQL server that is not up yet
+    /// (see `connect_when_reachable`): what a server starting up does.
+    pub fn open_when_reachable(url: &str, pool_size: u32) -> Result<Database, StartupError> {
+        Database::migrated(url, pool_size, connect_when_reachable(url)?)
+    }
+
+    fn migrated(
         url: &str,
         pool_size: u32,
-    ) -> Result<Database, Box<dyn std::error::Error + Send + Sync>> {
+        mut conn: DbConnection,
+    ) -> Result<Database, StartupError> {
+        run_migrations(&mut conn)?;
         let manager = ConnectionManager {
             url: url.to_owned(),
         };
-        run_migrations(&mut open_connection(url)?)?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             // Connections are made on demand, so a database that goes away
@@ -68,6 +83,15 @@ impl Database {
             pool,
             sqlite_writer,
         })
+    }
+
+    pub fn pool_use(&self) -> PoolUse {
+        let state = self.pool.state();
+        PoolUse {
+            open: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// Runs `work` with a pooled connection on this thread, for work outside
@@ -116,6 +140,14 @@ impl Database {
         })
         .await?
     }
+}
+
+/// How many connections the pool holds, and how many of those are idle.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// Runs `work` with a pooled connection. When it fails in a way a lost

@@ -78,6 +78,7 @@ impl<R: MinimumRole> FromRequest for Authorized<R> {
                         .into(),
                 ));
             };
+            tracing::Span::current().record("actor", caller.name.as_str());
             limits.take(caller.token_id)?;
             if caller.role < R::ROLE {
                 return Err(ApiError::Forbidden(format!(

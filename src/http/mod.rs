@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod json_body;
 pub mod known_tokens;
 pub mod limits;
+pub mod metrics;
 pub mod openapi_documents;
 pub mod preconditions;
 pub mod problems;
@@ -59,6 +60,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(read_only("/v1/events", read().to(events::product_events)))
         .service(read_only("/healthz", read().to(health::healthz)))
         .service(read_only("/readyz", read().to(health::readyz)))
+        .service(read_only("/metrics", read().to(metrics::metrics)))
         .service(read_only(
             "/openapi.json",
             read().to(openapi_documents::openapi_json),

@@ -1,17 +1,20 @@
 //! The middleware every request passes through: it gives the request an id,
-//! runs it inside a tracing span, writes problem bodies, and stamps
-//! `X-Request-Id` on the response.
+//! runs it inside a tracing span, writes problem bodies, stamps
+//! `X-Request-Id` on the response, and logs and counts the answer.
+
+use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{web, Error, HttpMessage};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::{problem_document, ProblemDocument};
+use crate::metrics::{Metrics, UNMATCHED_ROUTE};
 use crate::problem::ProblemType;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -40,13 +43,18 @@ pub async fn request_context(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    let arrived = Instant::now();
     let request_id = RequestId::for_request(&request);
     request.extensions_mut().insert(request_id.clone());
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let method = request.method().clone();
+    // `actor` is filled in by `Authorized` once the token is known.
     let span = tracing::info_span!(
         "request",
         request_id = %request_id.0,
-        method = %request.method(),
+        method = %method,
         path = %request.path(),
+        actor = tracing::field::Empty,
     );
     // Handlers' and extractors' errors arrive as responses; an `Err` here
     // would come from actix itself and is passed on as it is.
@@ -55,9 +63,27 @@ pub async fn request_context(
         .instrument(span.clone())
         .await?
         .map_into_boxed_body();
-    let mut response = with_problem_body(response, &request_id);
+    let (mut response, problem) = with_problem_body(response, &request_id);
     let status = response.status();
-    span.in_scope(|| tracing::info!(status = status.as_u16(), "answered"));
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    let latency = arrived.elapsed();
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            route = %route,
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "answered"
+        )
+    });
+    if let Some(metrics) = metrics {
+        if let Some(slug) = &problem {
+            metrics.record_problem(slug, status);
+        }
+        metrics.record_request(route, &method, status, latency);
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -68,10 +94,11 @@ pub async fn request_context(
 /// left in the response's extensions, or, for an error raised outside this
 /// service's own code, a problem chosen by status. `instance` and
 /// `request_id` are added here because only the request knows them.
+/// Returns the problem type's slug too, for the metrics.
 fn with_problem_body(
     mut response: ServiceResponse<BoxBody>,
     request_id: &RequestId,
-) -> ServiceResponse<BoxBody> {
+) -> (ServiceResponse<BoxBody>, Option<String>) {
     let status = response.status();
     let document = response
         .response_mut()
@@ -87,9 +114,13 @@ fn with_problem_body(
             };
             problem_document(problem, status, detail, Map::new()).0
         }
-        None => return response,
+        None => return (response, None),
     };
     let mut document = document;
+    let slug = document
+        .get("type")
+        .and_then(Value::as_str)
+        .map(|uri| uri.trim_start_matches("/problems/").to_owned());
     document.insert("instance".into(), Value::from(response.request().path()));
     document.insert("request_id".into(), Value::from(request_id.0.as_str()));
     let body = serde_json::to_vec(&Value::Object(document)).unwrap_or_default();
@@ -97,5 +128,5 @@ fn with_problem_body(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.remove(header::CONTENT_LENGTH);
-    response
+    (response, slug)
 }

@@ -41,6 +41,7 @@ pub use schemas::*;
         http::stock_sync::sync_stock,
         http::health::healthz,
         http::health::readyz,
+        http::metrics::metrics,
         http::problems::explain_problem,
         http::openapi_documents::openapi_json,
         http::openapi_documents::openapi_yaml,

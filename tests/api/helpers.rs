@@ -156,7 +156,7 @@ impl TestApp {
 
     fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Settings)) -> TestApp {
         if std::env::var("TEST_LOG").is_ok() {
-            inventory_api::telemetry::init("debug");
+            inventory_api::telemetry::init("debug", inventory_api::telemetry::LogFormat::Text);
         }
         let mut settings = test_settings(&database.url());
         customize(&mut settings);

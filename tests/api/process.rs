@@ -28,12 +28,22 @@ pub struct Server {
 
 impl Server {
     pub fn start(database_url: &str) -> Server {
+        Server::start_with(database_url, &[])
+    }
+
+    /// A server on a free port, with further flags.
+    pub fn start_with(database_url: &str, flags: &[&str]) -> Server {
         // A port the OS just handed out is free for the server to take.
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        Server::start_on(port, database_url, flags)
+    }
+
+    /// A server on `port`, as a restarted process takes its old port.
+    pub fn start_on(port: u16, database_url: &str, flags: &[&str]) -> Server {
         let mut child = Command::new(BINARY)
             .args([
                 "serve",
@@ -42,6 +52,7 @@ impl Server {
                 "--database-url",
                 database_url,
             ])
+            .args(flags)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -92,7 +103,17 @@ impl Server {
         line.trim().to_owned()
     }
 
-    /// Stops the server; returns everything it printed and logged.
+    pub fn port(&self) -> u16 {
+        self.address.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Kills the server with SIGKILL, as a crash or the OOM killer would:
+    /// nothing of it runs after. Returns everything it printed and logged.
     pub fn stop(mut self) -> (String, String) {
         let _ = self.child.kill();
         let _ = self.child.wait();

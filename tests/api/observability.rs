@@ -1,0 +1,147 @@
+//! What operators see: `/metrics` and the structured request log.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use crate::api_tests;
+use crate::helpers::{problem, product_path, TestApp};
+use crate::process::{database_url, Server};
+
+api_tests!(metrics_count_requests_problems_and_pool_use);
+
+/// Each sample of a Prometheus text page, keyed by its name and labels as
+/// written (`name{label="value",...}`).
+fn samples(page: &str) -> HashMap<String, f64> {
+    page.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (key, value) = line.rsplit_once(' ').expect("a sample is `key value`");
+            (
+                key.to_owned(),
+                value.parse().expect("a sample's value is a number"),
+            )
+        })
+        .collect()
+}
+
+async fn metrics_count_requests_problems_and_pool_use(app: TestApp) {
+    let product = app.create_product("METRICS-1", 5).await;
+    let path = product_path(&product);
+    for _ in 0..3 {
+        assert_eq!(app.get(&path).await.status(), 200);
+    }
+    assert_eq!(
+        app.patch_json(&path, &json!({"version": 1, "stock": 6}))
+            .await
+            .status(),
+        200
+    );
+    let stale = app
+        .patch_json(&path, &json!({"version": 1, "stock": 7}))
+        .await;
+    problem(stale, 409, "stale-version").await;
+    let nowhere = app
+        .get(&format!("/v1/no-such-thing-{}", uuid::Uuid::now_v7()))
+        .await;
+    assert_eq!(nowhere.status(), 404);
+
+    let response = reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "no token needed");
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let page = response.text().await.unwrap();
+    let samples = samples(&page);
+    let sample = |key: &str| {
+        *samples
+            .get(key)
+            .unwrap_or_else(|| panic!("no sample {key} in\n{page}"))
+    };
+
+    let reads = r#"route="/v1/products/{id}",method="GET",status="200""#;
+    assert_eq!(
+        sample(&format!("inventory_http_requests_total{{{reads}}}")),
+        3.0
+    );
+    assert_eq!(
+        sample(&format!(
+            "inventory_http_request_duration_seconds_count{{{reads}}}"
+        )),
+        3.0
+    );
+    assert_eq!(
+        sample(&format!(
+            "inventory_http_request_duration_seconds_bucket{{{reads},le=\"+Inf\"}}"
+        )),
+        3.0
+    );
+    assert!(
+        sample(&format!(
+            "inventory_http_request_duration_seconds_sum{{{reads}}}"
+        )) > 0.0
+    );
+    let conflicts = r#"route="/v1/products/{id}",method="PATCH",status="409""#;
+    assert_eq!(
+        sample(&format!("inventory_http_requests_total{{{conflicts}}}")),
+        1.0
+    );
+    assert_eq!(
+        sample(r#"inventory_problems_total{type="stale-version",status="409"}"#),
+        1.0
+    );
+    assert_eq!(
+        sample(r#"inventory_http_requests_total{route="unmatched",method="GET",status="404"}"#),
+        1.0
+    );
+    assert!(
+        !page.contains("no-such-thing"),
+        "paths a client makes up never become labels"
+    );
+    assert_eq!(sample("inventory_db_pool_max_connections"), 8.0);
+    let open = sample(r#"inventory_db_pool_connections{state="in_use"}"#)
+        + sample(r#"inventory_db_pool_connections{state="idle"}"#);
+    assert!((1.0..=8.0).contains(&open), "{open} connections open");
+}
+
+/// `--log-format json`: one JSON object per line, each answer with its
+/// request id, route, status, latency and actor, and never a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_name_the_request_and_never_the_token() {
+    let (url, _cleanup) = database_url();
+    let server = Server::start_with(&url, &["--log-format", "json"]);
+    server.wait_until_ready().await;
+    let token = server.printed_admin_token();
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/products", server.address))
+        .bearer_auth(&token)
+        .header("X-Request-Id", "log-check-1")
+        .json(&json!({"sku": "LOG-1", "name": "Logged", "price_minor": 100, "currency": "EUR", "stock": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let (_, logs) = server.stop();
+
+    assert!(!logs.contains(&token), "the token never reaches the log");
+    let lines: Vec<Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let answered = lines
+        .iter()
+        .find(|line| line["message"] == "answered" && line["span"]["request_id"] == "log-check-1")
+        .unwrap_or_else(|| panic!("no answer logged for the request in\n{logs}"));
+    assert_eq!(answered["status"], 201);
+    assert_eq!(answered["route"], "/v1/products");
+    assert_eq!(answered["span"]["method"], "POST");
+    assert_eq!(
+        answered["span"]["actor"], "admin",
+        "the token's name, not its secret"
+    );
+    assert!(answered["latency_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(answered["level"], "INFO");
+}
