@@ -9,11 +9,6 @@ use super::hex::hex;
 /// How long a key and its response are kept.
 pub const RETENTION_HOURS: i64 = 24;
 
-/// How long a first request may hold its key before a retry may take it
-/// over: far longer than any request runs, so only a request whose process
-/// died loses its key.
-pub const LEASE_SECONDS: i64 = 60;
-
 /// A response as recorded for replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedResponse {

@@ -94,6 +94,7 @@ where
     W: FnOnce(&mut DbConnection) -> Result<RecordedResponse, ApiError>,
 {
     let outcome = write_transaction(conn, |conn| {
+        store::idempotency::hold(conn, claim)?;
         let response = write(conn)?;
         store::idempotency::complete(conn, claim, &response)?;
         Ok(response)
@@ -104,7 +105,8 @@ where
     let recorded =
         refusal && store::idempotency::complete(conn, claim, &recorded_problem(&error)).is_ok();
     if !recorded {
-        // Best effort: a key left behind is taken over once its lease ends.
+        // Best effort: a key left behind is taken over by the next retry,
+        // since no running request holds it.
         let _ = store::idempotency::release(conn, claim);
     }
     Err(error)

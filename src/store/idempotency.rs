@@ -7,7 +7,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::db::schema::idempotency_keys::dsl;
 use crate::db::DbConnection;
-use crate::domain::idempotency::{RecordedResponse, LEASE_SECONDS, RETENTION_HOURS};
+use crate::domain::idempotency::{RecordedResponse, RETENTION_HOURS};
 use crate::domain::timestamp;
 use crate::error::ApiError;
 
@@ -103,15 +103,18 @@ pub fn claim(
             row.is_problem,
         )?));
     }
-    if row.claimed_at > now - LEASE_SECONDS * 1_000_000 {
-        return Err(ApiError::IdempotencyKeyInUse);
-    }
-    // The first request held the key past its lease: its process died.
-    // Take the key over, unless another retry just did.
-    let taken = diesel::update(held_row(scope.to_owned(), key.to_owned(), row.claimed_at))
-        // Renewing created_at keeps the purge away from a running request.
-        .set((dsl::claimed_at.eq(now), dsl::created_at.eq(now)))
-        .execute(conn)?;
+    // Claimed, not answered: take the key over if its holder has stopped
+    // (its process died), unless another retry just did.
+    let taken = conn.transaction(|conn| {
+        if holder_is_running(conn, scope, key)? {
+            return Ok(0);
+        }
+        diesel::update(held_row(scope.to_owned(), key.to_owned(), row.claimed_at))
+            // Renewing created_at keeps the purge away from a running request.
+            .set((dsl::claimed_at.eq(now), dsl::created_at.eq(now)))
+            .execute(conn)
+            .map_err(ApiError::from)
+    })?;
     if taken == 1 {
         Ok(Claimed::Run(Claim {
             scope: scope.to_owned(),
@@ -121,6 +124,51 @@ pub fn claim(
     } else {
         Err(ApiError::IdempotencyKeyInUse)
     }
+}
+
+/// Whether the request holding the key is still running. On PostgreSQL
+/// the holder keeps its key's row locked while its write runs (`hold`), and
+/// a session's locks end with it, so a lock that can be taken means the
+/// holder has stopped. On SQLite the claim and the write run in one turn of
+/// this process's writers (`Database::write`), so a key found unanswered
+/// was claimed by another process; taking it over is safe even if that
+/// process still runs, since `complete` lets only one of the two commit.
+fn holder_is_running(conn: &mut DbConnection, scope: &str, key: &str) -> Result<bool, ApiError> {
+    let DbConnection::Pg(pg) = conn else {
+        return Ok(false);
+    };
+    let locked = dsl::idempotency_keys
+        .filter(dsl::scope.eq(scope))
+        .filter(dsl::key.eq(key))
+        .select(dsl::claimed_at)
+        .for_update()
+        .no_wait()
+        .first::<i64>(pg);
+    match locked {
+        Ok(_) => Ok(false),
+        Err(DieselError::DatabaseError(_, info))
+            if info.message().contains("could not obtain lock") =>
+        {
+            Ok(true)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Locks the key's row until the transaction ends, as the running holder
+/// of `claim` (see `holder_is_running`); fails with `IdempotencyKeyInUse`
+/// if the claim was taken over. Call it first in the write's transaction.
+pub fn hold(conn: &mut DbConnection, claim: &Claim) -> Result<(), ApiError> {
+    let DbConnection::Pg(pg) = conn else {
+        return Ok(());
+    };
+    held(claim)
+        .select(dsl::claimed_at)
+        .for_update()
+        .first::<i64>(pg)
+        .optional()?
+        .map(drop)
+        .ok_or(ApiError::IdempotencyKeyInUse)
 }
 
 /// Records the response under the claimed key. Run it in the transaction

@@ -15,7 +15,8 @@ use crate::helpers::{problem, product_path, TestApp};
 api_tests!(
     first_writer_wins_and_the_second_sees_its_change,
     writers_in_flight_together_see_one_win,
-    storm_of_writers_keeps_every_invariant
+    storm_of_writers_keeps_every_invariant,
+    storm_across_two_servers_keeps_every_invariant
 );
 
 async fn first_writer_wins_and_the_second_sees_its_change(app: TestApp) {
@@ -163,24 +164,39 @@ struct ClientLog {
 }
 
 async fn storm_of_writers_keeps_every_invariant(app: TestApp) {
-    let mut urls = Vec::new();
+    let addresses = [app.address.clone()];
+    storm(&app, &addresses).await;
+}
+
+/// Two instances on one database, as behind a load balancer: clients spread
+/// across both keep the same invariants as on one.
+async fn storm_across_two_servers_keeps_every_invariant(app: TestApp) {
+    let addresses = [app.address.clone(), app.another_server()];
+    storm(&app, &addresses).await;
+}
+
+/// Clients, each sending to one of `addresses` in turn, increment products'
+/// stock with read-modify-write; the products are then checked.
+async fn storm(app: &TestApp, addresses: &[String]) {
+    let mut paths = Vec::new();
     let mut start_stock = Vec::new();
     for n in 0..PRODUCTS {
         let product = app
             .create_product(&format!("STORM-{n}"), 100 * n as i64)
             .await;
-        urls.push(format!("{}{}", app.address, product_path(&product)));
+        paths.push(product_path(&product));
         start_stock.push(product["stock"].as_i64().unwrap());
     }
-
     let mut clients = Vec::new();
     for client_number in 0..CLIENTS {
-        let (urls, client) = (urls.clone(), app.client.clone());
+        let address = addresses[client_number % addresses.len()].clone();
+        let (paths, client) = (paths.clone(), app.client.clone());
         clients.push(tokio::spawn(async move {
             let mut log = ClientLog::default();
             for increment in 0..INCREMENTS_PER_CLIENT {
                 let target = (client_number + increment) % PRODUCTS;
-                increment_stock(&client, &urls[target], target, &mut log).await;
+                let url = format!("{address}{}", paths[target]);
+                increment_stock(&client, &url, target, &mut log).await;
             }
             log
         }));
@@ -214,16 +230,8 @@ async fn storm_of_writers_keeps_every_invariant(app: TestApp) {
     for (target, _) in &successes {
         *per_product.entry(*target).or_default() += 1;
     }
-    for (target, url) in urls.iter().enumerate() {
-        let product: Value = app
-            .client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    for (target, path) in paths.iter().enumerate() {
+        let product: Value = app.get(path).await.json().await.unwrap();
         let applied = per_product.get(&target).copied().unwrap_or(0);
         assert_eq!(
             product["version"].as_i64().unwrap() - 1,
@@ -236,9 +244,7 @@ async fn storm_of_writers_keeps_every_invariant(app: TestApp) {
             "no increment lost or doubled"
         );
 
-        let versions = app
-            .history_versions(url.trim_start_matches(&app.address))
-            .await;
+        let versions = app.history_versions(path).await;
         let expected: Vec<i64> = (1..=applied + 1).rev().collect();
         assert_eq!(
             versions, expected,

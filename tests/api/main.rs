@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 
 mod concurrency;
+mod crash;
 mod create_and_read;
 mod delete;
 mod events;
@@ -18,6 +19,8 @@ mod listing;
 mod migrations;
 mod observability;
 mod openapi;
+mod outage;
+mod private_postgres;
 mod problems;
 mod process;
 mod shutdown;

@@ -29,3 +29,37 @@ fn both_backends_have_the_same_migrations() {
         }
     }
 }
+
+/// Instances started together on a new PostgreSQL database (a rolling
+/// deploy, or a scaled-out start) each find the migrations pending; they
+/// take turns, and every one starts.
+#[test]
+fn instances_started_together_all_migrate() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        assert!(std::env::var_os("CI").is_none(), "CI must test PostgreSQL");
+        return;
+    };
+    let name = format!("inventory_test_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .unwrap();
+    let database = crate::helpers::TestDatabase::Postgres { admin_url, name };
+    let url = database.url();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                inventory_api::db::Database::open(&url, 1)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    for start in starts {
+        assert_eq!(start.join().unwrap(), Ok(()));
+    }
+}

@@ -39,11 +39,6 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        Server::start_on(port, database_url, flags)
-    }
-
-    /// A server on `port`, as a restarted process takes its old port.
-    pub fn start_on(port: u16, database_url: &str, flags: &[&str]) -> Server {
         let mut child = Command::new(BINARY)
             .args([
                 "serve",
