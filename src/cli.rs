@@ -20,6 +20,12 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document (YAML).
     Openapi,
+    /// Copy an SQLite database to a new file while servers use it.
+    Backup {
+        /// The new file to write.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]

@@ -4,7 +4,7 @@ use clap::Parser;
 use inventory_api::cli::{Cli, Command};
 use inventory_api::db::Database;
 use inventory_api::startup::{Application, StartupError};
-use inventory_api::{openapi, telemetry, token_commands};
+use inventory_api::{backup_command, openapi, telemetry, token_commands};
 
 fn main() -> Result<(), StartupError> {
     limit_allocator_arenas();
@@ -49,6 +49,9 @@ async fn serve_or_run_command() -> Result<(), StartupError> {
             tracing::info!("migrations applied");
         }
         Command::Openapi => print!("{}", openapi::yaml()?),
+        Command::Backup { to } => {
+            backup_command::run(&cli.settings.database_url, &to)?;
+        }
         Command::Token { action } => {
             token_commands::run(&Database::open(&cli.settings.database_url, 1)?, &action)?;
         }

@@ -2,6 +2,7 @@
 //! their history. Each public function is one unit of work on one
 //! connection.
 
+pub mod backup;
 pub mod events;
 pub mod history;
 pub mod idempotency;

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod access;
+mod backup;
 
 mod concurrency;
 mod crash;

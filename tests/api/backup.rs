@@ -1,0 +1,134 @@
+//! `inventory-api backup`: an SQLite copy taken while the server writes,
+//! which a server then runs on as it was.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::process::{database_url, Server, BINARY};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_online_sqlite_backup_is_consistent_and_serves() {
+    let (url, _cleanup) = database_url();
+    let server = Server::start_with(&url, &["--rate-limit", "0"]);
+    server.wait_until_ready().await;
+    let token = server.printed_admin_token();
+    let client = reqwest::Client::new();
+    let product: Value = client
+        .post(format!("{}/v1/products", server.address))
+        .bearer_auth(&token)
+        .json(&json!({"sku": "BACKUP-1", "name": "Kept", "price_minor": 100, "currency": "EUR", "stock": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/v1/products/{}", product["id"].as_str().unwrap());
+
+    // Writes go on while the copy is taken.
+    let writer = {
+        let (client, url, token) = (
+            client.clone(),
+            format!("{}{path}/stock-adjustments", server.address),
+            token.clone(),
+        );
+        tokio::spawn(async move {
+            for _ in 0..100 {
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"delta": 1, "reason": "delivery"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let copy = std::env::temp_dir().join(format!("inventory-backup-{}.db", Uuid::now_v7()));
+    let backup = Command::new(BINARY)
+        .args(["backup", "--database-url", &url, "--to"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    writer.await.unwrap();
+    server.stop();
+
+    let again = Command::new(BINARY)
+        .args(["backup", "--database-url", &url, "--to"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "an existing file is never overwritten"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let copy_url = format!("sqlite://{}", copy.display());
+    let restored = Server::start_with(&copy_url, &[]);
+    restored.wait_until_ready().await;
+    let read: Value = client
+        .get(format!("{}{path}", restored.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let version = read["version"].as_i64().unwrap();
+    assert_eq!(read["stock"].as_i64().unwrap(), version - 1, "{read}");
+    let history: Value = client
+        .get(format!("{}{path}/history?limit=200", restored.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let versions: Vec<i64> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        (1..=version).rev().collect::<Vec<_>>(),
+        "history and product agree"
+    );
+    restored.stop();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+    }
+}
+
+#[test]
+fn a_postgres_database_is_pointed_to_pg_dump() {
+    let output = Command::new(BINARY)
+        .args([
+            "backup",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/none",
+            "--to",
+            "/tmp/never-written.db",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("pg_dump") || said.contains("connect"),
+        "{said}"
+    );
+}
