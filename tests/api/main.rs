@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 mod create_and_read;
 mod delete;
+mod documentation;
 mod events;
 mod failures;
 mod history;
