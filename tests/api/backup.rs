@@ -3,9 +3,10 @@
 
 use std::process::Command;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
+use crate::helpers::{bearer_client, create_product_at, get_json};
 use crate::process::{database_url, Server, BINARY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,31 +15,20 @@ async fn an_online_sqlite_backup_is_consistent_and_serves() {
     let server = Server::start_with(&url, &["--rate-limit", "0"]);
     server.wait_until_ready().await;
     let token = server.printed_admin_token();
-    let client = reqwest::Client::new();
-    let product: Value = client
-        .post(format!("{}/v1/products", server.address))
-        .bearer_auth(&token)
-        .json(&json!({"sku": "BACKUP-1", "name": "Kept", "price_minor": 100, "currency": "EUR", "stock": 0}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let client = bearer_client(&token);
+    let product = create_product_at(&client, &server.address, "BACKUP-1", 0).await;
     let path = format!("/v1/products/{}", product["id"].as_str().unwrap());
 
     // Writes go on while the copy is taken.
     let writer = {
-        let (client, url, token) = (
+        let (client, url) = (
             client.clone(),
             format!("{}{path}/stock-adjustments", server.address),
-            token.clone(),
         );
         tokio::spawn(async move {
             for _ in 0..100 {
                 let response = client
                     .post(&url)
-                    .bearer_auth(&token)
                     .json(&json!({"delta": 1, "reason": "delivery"}))
                     .send()
                     .await
@@ -76,26 +66,14 @@ async fn an_online_sqlite_backup_is_consistent_and_serves() {
     let copy_url = format!("sqlite://{}", copy.display());
     let restored = Server::start_with(&copy_url, &[]);
     restored.wait_until_ready().await;
-    let read: Value = client
-        .get(format!("{}{path}", restored.address))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = get_json(&client, &format!("{}{path}", restored.address)).await;
     let version = read["version"].as_i64().unwrap();
     assert_eq!(read["stock"].as_i64().unwrap(), version - 1, "{read}");
-    let history: Value = client
-        .get(format!("{}{path}/history?limit=200", restored.address))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = get_json(
+        &client,
+        &format!("{}{path}/history?limit=200", restored.address),
+    )
+    .await;
     let versions: Vec<i64> = history["items"]
         .as_array()
         .unwrap()

@@ -12,7 +12,7 @@ use inventory_api::domain::access::Role;
 use serde_json::{json, Value};
 
 use crate::api_tests;
-use crate::helpers::{product_path, TestApp};
+use crate::helpers::{bearer_client, get_json, product_path, TestApp};
 use crate::process::Server;
 
 api_tests!(sigkill_mid_storm_loses_nothing_acknowledged_and_retries_apply_once);
@@ -60,7 +60,7 @@ async fn sigkill_mid_storm_loses_nothing_acknowledged_and_retries_apply_once(app
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..WRITERS)
         .map(|writer| {
-            let client = client(&token);
+            let client = bearer_client(&token);
             let address = server.address.clone();
             let adjusted_paths = adjusted_paths.clone();
             let acknowledged = acknowledged.clone();
@@ -111,7 +111,7 @@ async fn sigkill_mid_storm_loses_nothing_acknowledged_and_retries_apply_once(app
 
     let restarted = Server::start_with(&app.database.url(), &FLAGS);
     restarted.wait_until_ready().await;
-    let client = client(&token);
+    let client = bearer_client(&token);
     let base = restarted.address.clone();
 
     // Every acknowledged adjustment is in its product's history.
@@ -151,7 +151,7 @@ async fn sigkill_mid_storm_loses_nothing_acknowledged_and_retries_apply_once(app
         assert_eq!(status, 200, "{sent:?}: {body}");
     }
     for (sent, _) in &log {
-        let response = request(&client, &base, sent).await;
+        let response = resend(&client, &base, sent).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.headers()["idempotent-replayed"],
@@ -166,14 +166,7 @@ async fn sigkill_mid_storm_loses_nothing_acknowledged_and_retries_apply_once(app
             .iter()
             .filter(|(sent, _)| sent.adjusts == Some(target))
             .count() as i64;
-        let product: Value = client
-            .get(format!("{base}{path}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let product = get_json(&client, &format!("{base}{path}")).await;
         assert_eq!(
             product["stock"], sent,
             "every adjustment of {path} applied once"
@@ -222,37 +215,16 @@ fn next_request(writer: usize, n: usize, adjusted_paths: &[String]) -> Sent {
     }
 }
 
-fn client(token: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
-
-async fn request(client: &reqwest::Client, base: &str, sent: &Sent) -> reqwest::Response {
+/// The request as first sent: same path, key and body.
+fn resend(client: &reqwest::Client, base: &str, sent: &Sent) -> reqwest::RequestBuilder {
     client
         .post(format!("{base}{}", sent.path))
         .header("Idempotency-Key", &sent.key)
         .json(&sent.body)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn send(client: &reqwest::Client, base: &str, sent: &Sent) -> Outcome {
-    let response = client
-        .post(format!("{base}{}", sent.path))
-        .header("Idempotency-Key", &sent.key)
-        .json(&sent.body)
-        .send()
-        .await;
-    let Ok(response) = response else {
+    let Ok(response) = resend(client, base, sent).send().await else {
         return Outcome::Unanswered;
     };
     let status = response.status().as_u16();
@@ -267,7 +239,7 @@ async fn history(client: &reqwest::Client, base: &str, path: &str) -> Vec<Value>
     let mut entries = Vec::new();
     let mut url = format!("{base}{path}/history?limit=200");
     loop {
-        let page: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        let page = get_json(client, &url).await;
         entries.extend(page["items"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
             Some(cursor) => url = format!("{base}{path}/history?limit=200&cursor={cursor}"),

@@ -194,14 +194,7 @@ impl TestApp {
 
     /// A client that sends `secret` as its bearer token.
     pub fn client_for(&self, secret: &str) -> reqwest::Client {
-        let mut headers = reqwest::header::HeaderMap::new();
-        let value =
-            reqwest::header::HeaderValue::from_str(&format!("Bearer {secret}")).expect("header");
-        headers.insert(reqwest::header::AUTHORIZATION, value);
-        reqwest::Client::builder()
-            .default_headers(headers)
-            .build()
-            .expect("client")
+        bearer_client(secret)
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -268,11 +261,7 @@ impl TestApp {
 
     /// Creates a product and returns its body.
     pub async fn create_product(&self, sku: &str, stock: i64) -> Value {
-        let response = self
-            .post_json("/v1/products", &product_body(sku, stock))
-            .await;
-        assert_eq!(response.status(), 201, "creating {sku}");
-        response.json().await.expect("product JSON")
+        create_product_at(&self.client, &self.address, sku, stock).await
     }
 
     /// Opens a connection of the test's own to the server's database.
@@ -290,6 +279,43 @@ impl TestApp {
             ),
         }
     }
+}
+
+/// A client that sends `secret` as its bearer token. Its timeout turns a
+/// server that never answers into a failed test rather than a hung one.
+pub fn bearer_client(secret: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {secret}")).expect("header");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+/// Creates a product through the server at `address`; the product.
+pub async fn create_product_at(
+    client: &reqwest::Client,
+    address: &str,
+    sku: &str,
+    stock: i64,
+) -> Value {
+    let response = client
+        .post(format!("{address}/v1/products"))
+        .json(&product_body(sku, stock))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 201, "creating {sku}");
+    response.json().await.expect("product JSON")
+}
+
+/// The JSON answer to a GET of `url`.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    let response = client.get(url).send().await.expect("an answer");
+    response.json().await.expect("a JSON answer")
 }
 
 pub fn product_body(sku: &str, stock: i64) -> Value {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::helpers::{bearer_client, create_product_at, get_json};
 use crate::private_postgres::PrivatePostgres;
 use crate::process::Server;
 
@@ -48,16 +49,8 @@ async fn postgres_down_at_start_and_restarted_under_load() {
     postgres.start();
     server.wait_until_ready().await;
     let token = server.printed_admin_token();
-    let client = client(&token);
-    let created: Value = client
-        .post(format!("{}/v1/products", server.address))
-        .json(&json!({"sku": "OUTAGE-1", "name": "Kept", "price_minor": 100, "currency": "EUR", "stock": 0}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let client = bearer_client(&token);
+    let created = create_product_at(&client, &server.address, "OUTAGE-1", 0).await;
     let adjust_url = format!(
         "{}/v1/products/{}/stock-adjustments",
         server.address,
@@ -168,14 +161,7 @@ async fn postgres_down_at_start_and_restarted_under_load() {
             assert_eq!(retried.status, 200);
         }
     }
-    let product: Value = client
-        .get(adjust_url.trim_end_matches("/stock-adjustments"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let product = get_json(&client, adjust_url.trim_end_matches("/stock-adjustments")).await;
     assert_eq!(
         product["stock"],
         keys.len() as i64,
@@ -211,17 +197,4 @@ async fn adjust(client: &reqwest::Client, url: &str, key: String) -> Answer {
         retry_after,
         problem_type: body["type"].as_str().map(str::to_owned),
     }
-}
-
-fn client(token: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
