@@ -25,7 +25,7 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// Counts since the process started.
 pub struct Metrics {
     requests: Mutex<BTreeMap<RequestKey, Histogram>>,
-    problems: Mutex<BTreeMap<(String, u16), u64>>,
+    problems: Mutex<BTreeMap<(String, StatusCode), u64>>,
     started: SystemTime,
 }
 
@@ -33,7 +33,7 @@ pub struct Metrics {
 struct RequestKey {
     route: String,
     method: &'static str,
-    status: u16,
+    status: StatusCode,
 }
 
 /// Readings taken at the moment of a scrape.
@@ -64,7 +64,7 @@ impl Metrics {
         let key = RequestKey {
             route,
             method: method_label(method),
-            status: status.as_u16(),
+            status,
         };
         self.requests
             .lock()
@@ -78,7 +78,7 @@ impl Metrics {
         *self
             .problems
             .lock()
-            .entry((slug.to_owned(), status.as_u16()))
+            .entry((slug.to_owned(), status))
             .or_default() += 1;
     }
 
@@ -95,19 +95,15 @@ impl Metrics {
     fn write_requests(&self, out: &mut Exposition) {
         // Copied out so that requests being answered never wait on a scrape.
         let requests = self.requests.lock().clone();
-        let statuses: Vec<String> = requests.keys().map(|key| key.status.to_string()).collect();
         let labelled = || {
-            requests
-                .iter()
-                .zip(&statuses)
-                .map(|((key, histogram), status)| {
-                    let labels = [
-                        ("route", key.route.as_str()),
-                        ("method", key.method),
-                        ("status", status.as_str()),
-                    ];
-                    (labels, histogram)
-                })
+            requests.iter().map(|(key, histogram)| {
+                let labels = [
+                    ("route", key.route.as_str()),
+                    ("method", key.method),
+                    ("status", key.status.as_str()),
+                ];
+                (labels, histogram)
+            })
         };
         out.family(
             "inventory_http_requests_total",
@@ -156,7 +152,7 @@ impl Metrics {
         for ((slug, status), count) in &problems {
             out.sample(
                 "inventory_problems_total",
-                &[("type", slug), ("status", &status.to_string())],
+                &[("type", slug), ("status", status.as_str())],
                 count,
             );
         }

@@ -1,7 +1,8 @@
 //! `inventory-api backup`: an SQLite copy taken while the server writes,
 //! which a server then runs on as it was.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use serde_json::json;
 use uuid::Uuid;
@@ -39,11 +40,7 @@ async fn an_online_sqlite_backup_is_consistent_and_serves() {
     };
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let copy = std::env::temp_dir().join(format!("inventory-backup-{}.db", Uuid::now_v7()));
-    let backup = Command::new(BINARY)
-        .args(["backup", "--database-url", &url, "--to"])
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let backup = back_up(&url, &copy);
     assert!(
         backup.status.success(),
         "{}",
@@ -52,11 +49,7 @@ async fn an_online_sqlite_backup_is_consistent_and_serves() {
     writer.await.unwrap();
     server.stop();
 
-    let again = Command::new(BINARY)
-        .args(["backup", "--database-url", &url, "--to"])
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let again = back_up(&url, &copy);
     assert!(
         !again.status.success(),
         "an existing file is never overwritten"
@@ -91,22 +84,22 @@ async fn an_online_sqlite_backup_is_consistent_and_serves() {
     }
 }
 
+/// Runs `inventory-api backup` of the database at `url` to `to`.
+fn back_up(url: &str, to: &Path) -> Output {
+    Command::new(BINARY)
+        .args(["backup", "--database-url", url, "--to"])
+        .arg(to)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_postgres_database_is_pointed_to_pg_dump() {
-    let output = Command::new(BINARY)
-        .args([
-            "backup",
-            "--database-url",
-            "postgres://postgres@127.0.0.1:1/none",
-            "--to",
-            "/tmp/never-written.db",
-        ])
-        .output()
-        .unwrap();
+    let output = back_up(
+        "postgres://postgres@127.0.0.1:1/none",
+        Path::new("/tmp/never-written.db"),
+    );
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        said.contains("pg_dump") || said.contains("connect"),
-        "{said}"
-    );
+    assert!(said.contains("pg_dump"), "{said}");
 }
