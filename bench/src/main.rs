@@ -6,6 +6,7 @@
 //!     inventory-load --url http://127.0.0.1:8080 --token inv_... --scenario cas --clients 16 --seconds 10
 
 mod api;
+mod http1;
 mod report;
 mod scenarios;
 
@@ -46,7 +47,9 @@ pub struct Options {
     json: bool,
 }
 
-#[tokio::main]
+// One thread: every client is a task on it. The machine's cores are
+// better left to the server and the database being measured.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let options = Options::parse();
     if let Err(error) = run(&options).await {
@@ -56,7 +59,7 @@ async fn main() {
 }
 
 async fn run(options: &Options) -> Result<(), String> {
-    let api = api::Api::new(&options.url, &options.token)?;
+    let mut api = api::Api::new(&options.url, &options.token)?;
     let scenario = options.scenario;
     let products = scenario.prepare(&api, options.products).await?;
     let outcome = scenario
@@ -68,7 +71,7 @@ async fn run(options: &Options) -> Result<(), String> {
             options.rate,
         )
         .await;
-    let violations = scenario.check(&api, &products, &outcome).await?;
+    let violations = scenario.check(&mut api, &products, &outcome).await?;
     let report = report::Report::new(scenario, options, &outcome, &violations);
     println!("{report}");
     if options.json {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
-use reqwest::StatusCode;
+use http::StatusCode;
 use serde_json::{json, Value};
+use tokio::sync::Semaphore;
 
 use crate::api::{Answer, Api};
 
@@ -93,7 +94,7 @@ impl Scenario {
         let next = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();
         for _ in 0..32 {
-            let (api, next, run) = (api.clone(), next.clone(), run.clone());
+            let (mut api, next, run) = (api.clone(), next.clone(), run.clone());
             tasks.push(tokio::spawn(async move {
                 let mut made = Vec::new();
                 loop {
@@ -138,15 +139,15 @@ impl Scenario {
         );
         let started = Instant::now();
         let deadline = started + length;
-        let schedule = Arc::new(Schedule::new(started, rate));
+        let schedule = Arc::new(Schedule::new(started, deadline, rate));
         let mut tasks = Vec::new();
         for client in 0..clients {
-            let (api, targets, schedule) = (api.clone(), targets.clone(), schedule.clone());
+            let (mut api, targets, schedule) = (api.clone(), targets.clone(), schedule.clone());
             tasks.push(tokio::spawn(async move {
                 let mut tally = Tally::new(targets.len());
                 let mut random = Random::new(client as u64 + 1);
                 while let Some(due) = schedule.next(deadline).await {
-                    self.step(&api, &targets, &mut random, &mut tally).await;
+                    self.step(&mut api, &targets, &mut random, &mut tally).await;
                     let micros = due.elapsed().as_micros().try_into().unwrap_or(u64::MAX);
                     let _ = tally.latency.record(micros.max(1));
                 }
@@ -174,7 +175,7 @@ impl Scenario {
     /// One operation of one client.
     async fn step(
         self,
-        api: &Api,
+        api: &mut Api,
         targets: &[(String, String)],
         random: &mut Random,
         tally: &mut Tally,
@@ -249,7 +250,7 @@ impl Scenario {
     /// gained exactly the versions and stock its successful writes made.
     pub async fn check(
         self,
-        api: &Api,
+        api: &mut Api,
         products: &[Product],
         outcome: &Outcome,
     ) -> Result<Vec<String>, String> {
@@ -368,35 +369,68 @@ impl Tally {
 /// does not push later requests back.
 struct Schedule {
     started: Instant,
-    interval: Option<Duration>,
+    pace: Option<Pace>,
+}
+
+/// The fixed rate: a thread of its own releases one permit as each
+/// operation falls due, and the clients take them in turn. tokio's timers
+/// tick in whole milliseconds, so a client sleeping until its due time
+/// would wake up to a millisecond late, and that delay, the generator's
+/// own, would be counted as the server's latency.
+struct Pace {
+    interval: Duration,
     issued: AtomicU64,
+    due: Arc<Semaphore>,
 }
 
 impl Schedule {
-    fn new(started: Instant, rate: Option<f64>) -> Schedule {
-        let interval = rate
-            .filter(|rate| *rate > 0.0)
-            .map(|rate| Duration::from_secs_f64(1.0 / rate));
-        Schedule {
-            started,
-            interval,
-            issued: AtomicU64::new(0),
-        }
+    fn new(started: Instant, deadline: Instant, rate: Option<f64>) -> Schedule {
+        let pace = rate.filter(|rate| *rate > 0.0).map(|rate| {
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            let due = Arc::new(Semaphore::new(0));
+            let releaser = due.clone();
+            std::thread::spawn(move || release_on_time(&releaser, started, deadline, interval));
+            Pace {
+                interval,
+                issued: AtomicU64::new(0),
+                due,
+            }
+        });
+        Schedule { started, pace }
     }
 
     /// The time the next operation was due, once it is; None after the deadline.
     async fn next(&self, deadline: Instant) -> Option<Instant> {
-        let Some(interval) = self.interval else {
+        let Some(pace) = &self.pace else {
             let now = Instant::now();
             return (now < deadline).then_some(now);
         };
-        let n = self.issued.fetch_add(1, Ordering::Relaxed);
-        let due = self.started + interval.mul_f64(n as f64);
-        if due >= deadline {
-            return None;
+        // Closed at the deadline.
+        pace.due.acquire().await.ok()?.forget();
+        let n = pace.issued.fetch_add(1, Ordering::Relaxed);
+        Some(self.started + pace.interval.mul_f64(n as f64))
+    }
+}
+
+/// Releases one permit per operation due (the n-th at `started + n *
+/// interval`) until the deadline, then closes the semaphore. Each wake-up
+/// releases every operation that fell due meanwhile.
+fn release_on_time(due: &Semaphore, started: Instant, deadline: Instant, interval: Duration) {
+    let mut released: u64 = 0;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            due.close();
+            return;
         }
-        tokio::time::sleep_until(due.into()).await;
-        Some(due)
+        let due_by_now = (now - started).as_secs_f64() / interval.as_secs_f64();
+        let due_by_now = due_by_now as u64 + 1;
+        if due_by_now > released {
+            due.add_permits((due_by_now - released) as usize);
+            released = due_by_now;
+        }
+        let next = started + interval.mul_f64(released as f64);
+        std::thread::sleep(next.min(deadline).saturating_duration_since(Instant::now()));
     }
 }
 
