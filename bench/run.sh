@@ -38,9 +38,12 @@ mkdir -p "$out"
 : >"$out/results.jsonl"
 : >"$out/sweep.jsonl"
 
-# Prints the server's resident memory now and its peak so far, in KiB.
+# Prints the server's resident memory now, its peak so far, and of the
+# memory now its heap (anonymous) and its mapped files (SQLite's shared
+# WAL index among them), in KiB.
 memory_of_server() {
-  awk '/^VmRSS/ {now = $2} /^VmHWM/ {peak = $2} END {print now, peak}' "/proc/$server_pid/status"
+  awk '/^VmRSS/ {now = $2} /^VmHWM/ {peak = $2} /^RssAnon/ {heap = $2}
+       /^Rss(File|Shmem)/ {files += $2} END {print now, peak, heap, files}' "/proc/$server_pid/status"
 }
 
 # Runs the load generator; appends its JSON line (with the backend and the
@@ -51,7 +54,7 @@ run_load() {
   local line
   # A broken invariant fails the tool; its JSON line still says so, for the table.
   line=$("$load" --url "$INVENTORY_URL" --products "$products" --json "$@" | tail -n 1) || true
-  read -r _ peak <<<"$(memory_of_server)"
+  read -r _ peak _ <<<"$(memory_of_server)"
   echo "${line%\}},\"backend\":\"$backend\",\"server_peak_kib\":$peak}" | tee -a "$file"
 }
 

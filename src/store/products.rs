@@ -8,6 +8,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
 use super::history;
+use super::prepared_swap::SetEveryField;
 use super::rows::ProductRow;
 use super::sql::{contains_pattern, lower};
 use crate::db::schema::products::dsl;
@@ -140,19 +141,16 @@ pub fn update(
     }
     let now = timestamp::now();
     let entry = HistoryEntry::new(expected.version + 1, now, actor, Operation::Update, changes);
+    let id_text = id.to_string();
     let swapped = swap(conn, id, &entry, |conn| {
-        diesel::update(live_at_version(id.to_string(), expected.version))
-            .set((
-                dsl::sku.eq(&wanted.sku),
-                dsl::name.eq(&wanted.name),
-                dsl::description.eq(&wanted.description),
-                dsl::price_minor.eq(wanted.price_minor),
-                dsl::currency.eq(&wanted.currency),
-                dsl::stock.eq(wanted.stock),
-                dsl::version.eq(entry.version),
-                dsl::updated_at.eq(timestamp::to_micros(now)),
-            ))
-            .execute(conn)
+        SetEveryField {
+            id: &id_text,
+            expected_version: expected.version,
+            fields: &wanted,
+            version: entry.version,
+            updated_at: timestamp::to_micros(now),
+        }
+        .execute_on(conn)
     });
     match swapped {
         Ok(true) => Ok(Product {

@@ -1,0 +1,80 @@
+//! A PATCH's compare-and-swap as a statement the database keeps prepared.
+//!
+//! diesel never reuses an UPDATE it built: its changesets may leave columns
+//! out, so it marks every UPDATE unsafe to cache, and PostgreSQL parses and
+//! plans each one anew. This statement always sets every field, so its text
+//! never changes, and each connection prepares it once for every PATCH.
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text};
+use diesel::{QueryResult, RunQueryDsl};
+
+use crate::db::DbConnection;
+use crate::domain::product::ProductFields;
+
+/// `UPDATE products SET <every field> WHERE id = ? AND version = ? AND
+/// deleted_at IS NULL`: the same row `products::live_at_version` targets.
+pub struct SetEveryField<'a> {
+    pub id: &'a str,
+    pub expected_version: i64,
+    pub fields: &'a ProductFields,
+    pub version: i64,
+    pub updated_at: i64,
+}
+
+impl SetEveryField<'_> {
+    /// Runs the statement; the number of rows it changed (0 or 1).
+    pub fn execute_on(self, conn: &mut DbConnection) -> QueryResult<usize> {
+        // The statement is written for each backend's own connection:
+        // diesel's connection over both backends has a backend type of
+        // its own, for which no hand-written statement can be spelled.
+        match conn {
+            DbConnection::Pg(pg) => self.execute(pg),
+            DbConnection::Sqlite(sqlite) => self.execute(sqlite),
+        }
+    }
+}
+
+impl<DB> QueryFragment<DB> for SetEveryField<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt>,
+    str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let fields = self.fields;
+        out.push_sql("UPDATE products SET sku = ");
+        out.push_bind_param::<Text, str>(&fields.sku)?;
+        out.push_sql(", name = ");
+        out.push_bind_param::<Text, str>(&fields.name)?;
+        out.push_sql(", description = ");
+        out.push_bind_param::<Text, str>(&fields.description)?;
+        out.push_sql(", price_minor = ");
+        out.push_bind_param::<BigInt, i64>(&fields.price_minor)?;
+        out.push_sql(", currency = ");
+        out.push_bind_param::<Text, str>(&fields.currency)?;
+        out.push_sql(", stock = ");
+        out.push_bind_param::<BigInt, i64>(&fields.stock)?;
+        out.push_sql(", version = ");
+        out.push_bind_param::<BigInt, i64>(&self.version)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<BigInt, i64>(&self.updated_at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, str>(self.id)?;
+        out.push_sql(" AND version = ");
+        out.push_bind_param::<BigInt, i64>(&self.expected_version)?;
+        out.push_sql(" AND deleted_at IS NULL");
+        Ok(())
+    }
+}
+
+/// No static id: diesel then keys its cache of prepared statements by the
+/// SQL text, which is the same for every PATCH.
+impl QueryId for SetEveryField<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for SetEveryField<'_> {}
