@@ -46,6 +46,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
         upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
+        upkeep::checkpoint_sqlite_log(database.clone())?;
         let live_feed = web::Data::new(LiveFeed::start(database.clone())?);
         let (stop_switch, stopping) = stopping::switch();
         let stopping = web::Data::new(stopping);

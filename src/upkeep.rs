@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::db::Database;
+use crate::db::{self, Database, DbConnection};
 use crate::store;
 
 /// Purges idempotency keys past their retention, now and then every
@@ -18,6 +18,40 @@ pub fn purge_idempotency_keys(database: Database, interval: Duration) -> std::io
                 Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
             }
             std::thread::sleep(interval);
+        })?;
+    Ok(())
+}
+
+/// How often SQLite's write-ahead log is checkpointed. Between two rounds
+/// the log grows by what was written meanwhile; each round copies only the
+/// newest version of each page changed.
+const SQLITE_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// On SQLite, checkpoints the write-ahead log every
+/// `SQLITE_CHECKPOINT_INTERVAL`, on a thread of its own for the life of the
+/// process, so that no write has to (see `db::checkpoint_sqlite_log`).
+pub fn checkpoint_sqlite_log(database: Database) -> std::io::Result<()> {
+    if !database.is_sqlite() {
+        return Ok(());
+    }
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || loop {
+            // The bulk of the copying while writes go on; then, in the
+            // writers' turn, the few pages written meanwhile, so that the
+            // log is copied to its end and the next write can start it
+            // over from its beginning (it does when no read is still
+            // reading from the log). Checkpointed only outside the turn,
+            // the log would never be copied to its end (writes land
+            // meanwhile), never start over, and grow without end.
+            let checkpoint = |conn: &mut DbConnection| Ok(db::checkpoint_sqlite_log(conn)?);
+            let checkpointed = database
+                .run_here(checkpoint)
+                .and_then(|()| database.write_here(checkpoint));
+            if let Err(error) = checkpointed {
+                tracing::warn!(%error, "could not checkpoint the SQLite log");
+            }
+            std::thread::sleep(SQLITE_CHECKPOINT_INTERVAL);
         })?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The database: one connection type for PostgreSQL and SQLite, its pool,
 //! its migrations and the helpers that run work on the blocking pool.
 
+mod checkpoint;
 mod connection;
 mod migrations;
 mod pool;
@@ -8,6 +9,7 @@ mod reachable;
 pub mod schema;
 mod transaction;
 
+pub use checkpoint::checkpoint_sqlite_log;
 pub use connection::{connect, Backend, DbConnection};
 pub use migrations::run_migrations;
 pub use pool::{open_connection, Database, PoolUse};

@@ -26,11 +26,14 @@ const POSTGRES_SETTINGS: &str = "SET lock_timeout = '5s'; SET statement_timeout 
 /// SQLite's settings, applied to every new connection. `busy_timeout` comes
 /// first so that switching to WAL waits for a concurrent opener instead of
 /// failing; `synchronous=FULL` makes an acknowledged write survive power
-/// loss, as PostgreSQL's defaults do.
+/// loss, as PostgreSQL's defaults do. No commit checkpoints the log: a
+/// background thread does (see `checkpoint_sqlite_log`), and SQLite does
+/// when the last connection to the file closes.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
      PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON;";
+     PRAGMA foreign_keys = ON; \
+     PRAGMA wal_autocheckpoint = 0;";
 
 /// The pool of connections to the database the URL names.
 #[derive(Clone)]
@@ -85,6 +88,10 @@ impl Database {
         })
     }
 
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite_writer.is_some()
+    }
+
     pub fn pool_use(&self) -> PoolUse {
         let state = self.pool.state();
         PoolUse {
@@ -100,6 +107,16 @@ impl Database {
         &self,
         work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
+        with_connection(&self.pool, work)
+    }
+
+    /// `run_here` for upkeep that must not overlap a write: on SQLite it
+    /// first waits its turn among the writers.
+    pub fn write_here<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let _turn = self.sqlite_writer.as_ref().map(|writer| writer.lock());
         with_connection(&self.pool, work)
     }
 

@@ -26,6 +26,7 @@ mod private_postgres;
 mod problems;
 mod process;
 mod shutdown;
+mod sqlite_log;
 mod stock_adjustments;
 mod stock_sync;
 mod token_commands;
