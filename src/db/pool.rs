@@ -88,6 +88,7 @@ impl Database {
         })
     }
 
+    /// Whether the URL named an SQLite file (else PostgreSQL).
     pub fn is_sqlite(&self) -> bool {
         self.sqlite_writer.is_some()
     }

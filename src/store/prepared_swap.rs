@@ -47,20 +47,27 @@ where
         let fields = self.fields;
         out.push_sql("UPDATE products SET sku = ");
         out.push_bind_param::<Text, str>(&fields.sku)?;
-        out.push_sql(", name = ");
-        out.push_bind_param::<Text, str>(&fields.name)?;
-        out.push_sql(", description = ");
-        out.push_bind_param::<Text, str>(&fields.description)?;
-        out.push_sql(", price_minor = ");
-        out.push_bind_param::<BigInt, i64>(&fields.price_minor)?;
-        out.push_sql(", currency = ");
-        out.push_bind_param::<Text, str>(&fields.currency)?;
-        out.push_sql(", stock = ");
-        out.push_bind_param::<BigInt, i64>(&fields.stock)?;
-        out.push_sql(", version = ");
-        out.push_bind_param::<BigInt, i64>(&self.version)?;
-        out.push_sql(", updated_at = ");
-        out.push_bind_param::<BigInt, i64>(&self.updated_at)?;
+        for (column, value) in [
+            ("name", &fields.name),
+            ("description", &fields.description),
+            ("currency", &fields.currency),
+        ] {
+            out.push_sql(", ");
+            out.push_sql(column);
+            out.push_sql(" = ");
+            out.push_bind_param::<Text, str>(value)?;
+        }
+        for (column, value) in [
+            ("price_minor", &fields.price_minor),
+            ("stock", &fields.stock),
+            ("version", &self.version),
+            ("updated_at", &self.updated_at),
+        ] {
+            out.push_sql(", ");
+            out.push_sql(column);
+            out.push_sql(" = ");
+            out.push_bind_param::<BigInt, i64>(value)?;
+        }
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<Text, str>(self.id)?;
         out.push_sql(" AND version = ");
