@@ -117,8 +117,7 @@ impl Database {
         &self,
         work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let _turn = self.sqlite_writer.as_ref().map(|writer| writer.lock());
-        with_connection(&self.pool, work)
+        with_connection_in_turn(self.sqlite_writer.as_deref(), &self.pool, work)
     }
 
     /// Runs `work` with a pooled connection on actix's blocking thread pool,
@@ -150,13 +149,8 @@ impl Database {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
-        web::block(move || {
-            span.in_scope(|| {
-                let _turn = turn.as_ref().map(|writer| writer.lock());
-                with_connection(&pool, work)
-            })
-        })
-        .await?
+        web::block(move || span.in_scope(|| with_connection_in_turn(turn.as_deref(), &pool, work)))
+            .await?
     }
 }
 
@@ -184,6 +178,17 @@ fn with_connection<T>(
         pooled.dead = pooled.conn.ping().is_err();
     }
     result
+}
+
+/// `with_connection`, after waiting for `turn` when there is one: the turn
+/// comes first, so that a writer waiting for it holds no connection.
+fn with_connection_in_turn<T>(
+    turn: Option<&Mutex<()>>,
+    pool: &r2d2::Pool<ConnectionManager>,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let _turn = turn.map(Mutex::lock);
+    with_connection(pool, work)
 }
 
 /// A pooled connection, and whether it was found dead.
