@@ -35,6 +35,8 @@ cargo build --release --locked -p inventory-api -p inventory-load
 [ -z "${NEED_PGBENCH:-}" ] || apt_install postgresql-client
 ensure_postgresql
 mkdir -p "$out"
+# A command prefix that runs the load (or pgbench) on chosen cores; none by default.
+on_core=()
 : >"$out/results.jsonl"
 : >"$out/sweep.jsonl"
 
@@ -53,7 +55,7 @@ run_load() {
   shift 2
   local line
   # A broken invariant fails the tool; its JSON line still says so, for the table.
-  line=$("$load" --url "$INVENTORY_URL" --products "$products" --json "$@" | tail -n 1) || true
+  line=$("${on_core[@]}" "$load" --url "$INVENTORY_URL" --products "$products" --json "$@" | tail -n 1) || true
   read -r _ peak _ <<<"$(memory_of_server)"
   echo "${line%\}},\"backend\":\"$backend\",\"server_peak_kib\":$peak}" | tee -a "$file"
 }
@@ -77,9 +79,36 @@ limit() {
 # pgbench on script $1 with $2 clients, over the first $3 products
 # (default: all); prints transactions per second.
 pgbench_tps() {
-  pgbench -n -M prepared -c "$2" -j 2 -T "$seconds" -D products="${3:-$products}" \
+  "${on_core[@]}" pgbench -n -M prepared -c "$2" -j 2 -T "$seconds" -D products="${3:-$products}" \
     -f "bench/pgbench/$1.sql" "$database_url" 2>&1 |
     awk '/^tps = / {print $3}'
+}
+
+# Numbers the load's products 1..N in bench_ids, for pgbench's scripts.
+number_products() {
+  psql "$database_url" -qc "
+    CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM products
+      WHERE deleted_at IS NULL AND sku LIKE 'LOAD-%' LIMIT $products;
+    ALTER TABLE bench_ids ADD PRIMARY KEY (n);"
+}
+
+# Appends pgbench's hot figure for backend $1: cas.sql with 8 clients on
+# 10 rows, counted as the versions those rows gained (a swap that lost
+# its race changes nothing).
+pgbench_hot() {
+  local before
+  before=$(hot_versions)
+  pgbench_tps cas 8 10 >/dev/null
+  limit hot "$1" 8 "$(python3 -c "print(round(($(hot_versions) - $before) / $seconds, 1))")"
+}
+
+# Sets the CPU affinity of every PostgreSQL process, the postmaster
+# among them (the backends it starts later inherit it), to cores $1.
+pin_postgresql() {
+  local pid
+  for pid in $(pgrep -x postgres); do
+    taskset -a -cp "$1" "$pid" >/dev/null
+  done
 }
 
 # The versions the first 10 products (pgbench's hot rows) hold in all.
@@ -121,10 +150,7 @@ for backend in postgresql sqlite; do
 
   echo "== $backend: the database's own limit"
   if [ "$backend" = postgresql ]; then
-    psql "$database_url" -qc "
-      CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM products
-        WHERE deleted_at IS NULL AND sku LIKE 'LOAD-%' LIMIT $products;
-      ALTER TABLE bench_ids ADD PRIMARY KEY (n);"
+    number_products
     limit read postgresql "$clients" "$(pgbench_tps read "$clients")"
     limit cas postgresql "$clients" "$(pgbench_tps cas "$clients")"
     # The database's own latency at the API's half-peak rates.
@@ -137,10 +163,7 @@ for backend in postgresql sqlite; do
       python3 bench/pgbench_latency.py "$scenario-half-peak" "$rate" "$out"/pgbench-log.* |
         tee -a "$out/results.jsonl"
     done
-    before=$(hot_versions)
-    # hot: cas.sql on 10 rows; a swap that lost its race changes nothing.
-    pgbench_tps cas 8 10 >/dev/null
-    limit hot postgresql 8 "$(python3 -c "print(round(($(hot_versions) - $before) / $seconds, 1))")"
+    pgbench_hot postgresql
   else
     for scenario in read cas hot; do
       "$sqlite_limit" --database-url "$database_url" --scenario "$scenario" \
@@ -149,6 +172,33 @@ for backend in postgresql sqlite; do
     done
   fi
 done
+
+# PostgreSQL once more, with the database on core 0 and all else (the
+# server and the load generator, or pgbench) on core 1. Above, pgbench
+# leaves both cores to the database while the server takes a share of
+# them; here the database has one core in both runs, so the ratio shows
+# what the HTTP layer keeps of the database's speed, not how the machine
+# shared its cores.
+if [ "$(nproc)" -ge 2 ]; then
+  echo "== postgresql with the database on a core of its own"
+  all_cores="0-$(($(nproc) - 1))"
+  trap 'pin_postgresql "$all_cores"; cleanup' EXIT
+  pin_postgresql 0
+  on_core=(taskset -c 1)
+  database_url=$(fresh_database postgresql)
+  start_server "$database_url" manager
+  taskset -a -cp 1 "$server_pid" >/dev/null
+  for scenario in read cas hot; do
+    run_load "$out/results.jsonl" postgresql-pinned --scenario "$scenario" --clients "$clients" --seconds "$seconds"
+  done
+  stop_server
+  number_products
+  limit read postgresql-pinned "$clients" "$(pgbench_tps read "$clients")"
+  limit cas postgresql-pinned "$clients" "$(pgbench_tps cas "$clients")"
+  pgbench_hot postgresql-pinned
+  pin_postgresql "$all_cores"
+  on_core=()
+fi
 
 echo "== stock sync against single PATCHes"
 TEST_DATABASE_URL=$pg_admin_url cargo bench --locked --bench stock_sync 2>/dev/null |
