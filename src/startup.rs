@@ -87,7 +87,8 @@ impl Application {
         // Answers go out as soon as they are written, never held back to
         // be merged with a later write (Nagle's algorithm).
         .tcp_nodelay(true)
-        // Database work runs on these threads, one connection each: a
+        // Database work runs on these threads (except SQLite's writes,
+        // which have a thread of their own), one pooled connection each: a
         // thread beyond the pool's size would only wait for a connection,
         // and each busy thread keeps an allocator arena of its own.
         .worker_max_blocking_threads((settings.pool_size as usize).div_ceil(workers).max(1))

@@ -11,7 +11,7 @@ pub fn purge_idempotency_keys(database: Database, interval: Duration) -> std::io
     std::thread::Builder::new()
         .name("idempotency-purge".into())
         .spawn(move || loop {
-            match database.run_here(store::idempotency::purge_expired) {
+            match database.write_here(store::idempotency::purge_expired) {
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
                 // The database may be away for a while; the next round retries.
@@ -37,12 +37,12 @@ pub fn checkpoint_sqlite_log(database: Database) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || loop {
-            // The bulk of the copying while writes go on; then, in the
-            // writers' turn, the few pages written meanwhile, so that the
+            // The bulk of the copying while writes go on; then, with
+            // writes held, the few pages written meanwhile, so that the
             // log is copied to its end and the next write can start it
             // over from its beginning (it does when no read is still
-            // reading from the log). Checkpointed only outside the turn,
-            // the log would never be copied to its end (writes land
+            // reading from the log). Checkpointed only while writes go
+            // on, the log would never be copied to its end (writes land
             // meanwhile), never start over, and grow without end.
             let checkpoint = |conn: &mut DbConnection| Ok(db::checkpoint_sqlite_log(conn)?);
             let checkpointed = database

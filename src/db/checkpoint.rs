@@ -1,9 +1,8 @@
 //! SQLite's write-ahead log is copied back into the database file by a
 //! checkpoint. Left to itself, SQLite runs one inside whichever commit
-//! takes the log past 1000 pages: that write then holds the one writer's
-//! turn while it copies megabytes and syncs the file, and every write and
-//! (once the blocking threads all wait for the turn) every read stalls,
-//! measured at 100-440 ms. Pooled connections therefore never checkpoint
+//! takes the log past 1000 pages: every write queued behind that one then
+//! waits while it copies megabytes and syncs the file (measured at
+//! 100-440 ms). Pooled connections therefore never checkpoint
 //! (`wal_autocheckpoint = 0` in their pragmas); the server's upkeep does
 //! (`upkeep::checkpoint_sqlite_log`).
 

@@ -7,6 +7,7 @@ mod migrations;
 mod pool;
 mod reachable;
 pub mod schema;
+mod sqlite_writer;
 mod transaction;
 
 pub use checkpoint::checkpoint_sqlite_log;

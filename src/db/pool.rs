@@ -1,14 +1,13 @@
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
-use parking_lot::Mutex;
 
 use super::connection::{connect, Backend, DbConnection};
 use super::migrations::run_migrations;
 use super::reachable::connect_when_reachable;
+use super::sqlite_writer::SqliteWriter;
 use crate::error::ApiError;
 
 type StartupError = Box<dyn std::error::Error + Send + Sync>;
@@ -39,11 +38,11 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
-    /// On SQLite, writes through this pool take turns here. SQLite lets one
-    /// writer in at a time anyway; queued here (fairly, in about arrival
-    /// order) they neither hold a connection while they wait nor poll the
-    /// file lock with `busy_timeout`'s growing sleeps. `None` on PostgreSQL.
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// On SQLite, the thread that runs every write, in arrival order: one
+    /// at a time, as SQLite allows, with no waiting thread holding a
+    /// connection or polling the file lock with `busy_timeout`'s growing
+    /// sleeps. `None` on PostgreSQL, where writes run side by side.
+    sqlite_writer: Option<SqliteWriter>,
 }
 
 impl Database {
@@ -80,8 +79,10 @@ impl Database {
             .test_on_check_out(false)
             .connection_timeout(CHECKOUT_TIMEOUT)
             .build_unchecked(manager);
-        let sqlite_writer =
-            (Backend::of_url(url) == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let sqlite_writer = match Backend::of_url(url) {
+            Backend::Sqlite => Some(SqliteWriter::start(url)?),
+            Backend::Postgres => None,
+        };
         Ok(Database {
             pool,
             sqlite_writer,
@@ -112,12 +113,13 @@ impl Database {
     }
 
     /// `run_here` for upkeep that must not overlap a write: on SQLite it
-    /// first waits its turn among the writers.
+    /// first waits for the write running now, and the next waits for it.
     pub fn write_here<T>(
         &self,
         work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        with_connection_in_turn(self.sqlite_writer.as_deref(), &self.pool, work)
+        let _writes_held = self.sqlite_writer.as_ref().map(SqliteWriter::hold_writes);
+        with_connection(&self.pool, work)
     }
 
     /// Runs `work` with a pooled connection on actix's blocking thread pool,
@@ -129,28 +131,23 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run_in_turn(None, work).await
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        web::block(move || span.in_scope(|| with_connection(&pool, work))).await?
     }
 
-    /// `run` for work that writes: on SQLite it first waits its turn,
-    /// before taking a connection.
+    /// `run` for work that writes: on SQLite it runs on the writer thread,
+    /// with the writer's connection, after the writes that came before it.
     pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run_in_turn(self.sqlite_writer.clone(), work).await
-    }
-
-    async fn run_in_turn<T, F>(&self, turn: Option<Arc<Mutex<()>>>, work: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
+        let Some(writer) = &self.sqlite_writer else {
+            return self.run(work).await;
+        };
         let span = tracing::Span::current();
-        web::block(move || span.in_scope(|| with_connection_in_turn(turn.as_deref(), &pool, work)))
-            .await?
+        writer.run(move |conn| span.in_scope(|| work(conn))).await
     }
 }
 
@@ -178,17 +175,6 @@ fn with_connection<T>(
         pooled.dead = pooled.conn.ping().is_err();
     }
     result
-}
-
-/// `with_connection`, after waiting for `turn` when there is one: the turn
-/// comes first, so that a writer waiting for it holds no connection.
-fn with_connection_in_turn<T>(
-    turn: Option<&Mutex<()>>,
-    pool: &r2d2::Pool<ConnectionManager>,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let _turn = turn.map(Mutex::lock);
-    with_connection(pool, work)
 }
 
 /// A pooled connection, and whether it was found dead.

@@ -1,0 +1,154 @@
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{mpsc, Arc};
+
+use diesel::r2d2::R2D2Connection;
+use parking_lot::{Mutex, MutexGuard};
+use tokio::sync::oneshot;
+
+use super::pool::open_connection;
+use super::DbConnection;
+use crate::error::ApiError;
+
+/// A write waiting for the writer thread, given the thread's connection
+/// (or why there is none); it sends its own answer.
+type Job = Box<dyn FnOnce(Result<&mut DbConnection, ApiError>) + Send>;
+
+/// On SQLite, the one thread that runs every write of this server, one
+/// after another in the order they arrived.
+///
+/// SQLite lets one writer in at a time anyway. Writers on many threads
+/// would each wait for the one before and then be woken to go on: a
+/// wake-up and a context switch between any two writes, with SQLite's lock
+/// (or a turn taken before it) held meanwhile. On one thread each write
+/// starts as the last one ends, and no thread of the blocking pool sits
+/// waiting for its turn. The thread has a connection of its own, outside
+/// the pool, so that reads can never keep it from one.
+#[derive(Clone)]
+pub struct SqliteWriter {
+    jobs: mpsc::Sender<Job>,
+    /// Held by the writer thread for each write, and by upkeep that must
+    /// not overlap a write (see `hold_writes`).
+    turn: Arc<Mutex<()>>,
+}
+
+impl SqliteWriter {
+    /// Opens the writer's connection to the SQLite file `url` names and
+    /// starts the writer thread. The thread ends when the last
+    /// `SqliteWriter` clone is dropped, after the writes already sent.
+    pub fn start(url: &str) -> Result<SqliteWriter, Box<dyn std::error::Error + Send + Sync>> {
+        let mut connection = Some(open_connection(url)?);
+        let url = url.to_owned();
+        let (jobs, arrived) = mpsc::channel::<Job>();
+        let turn = Arc::new(Mutex::new(()));
+        let writer_turn = turn.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                for job in arrived {
+                    let _turn = writer_turn.lock();
+                    if connection.is_none() {
+                        connection = open_connection(&url).ok();
+                    }
+                    let conn = connection.as_mut().ok_or_else(|| {
+                        ApiError::Unavailable("The SQLite database could not be opened.".into())
+                    });
+                    // A write that panics fails its own request (its answer
+                    // is never sent), not the writes queued behind it.
+                    let _ = panic::catch_unwind(AssertUnwindSafe(|| job(conn)));
+                    // A write that panicked inside a transaction leaves it
+                    // open; a new connection starts clean.
+                    if connection.as_mut().is_some_and(|conn| conn.is_broken()) {
+                        connection = None;
+                    }
+                }
+            })?;
+        Ok(SqliteWriter { jobs, turn })
+    }
+
+    /// Sends `write` to the writer thread now, behind the writes sent
+    /// before it; the future waits for its answer.
+    pub fn run<T, F>(&self, write: F) -> impl Future<Output = Result<T, ApiError>> + Send + 'static
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            // The request may have gone (its client hung up); the write
+            // has happened all the same, as it would have on any thread.
+            let _ = answer.send(conn.and_then(write));
+        });
+        let sent = self.jobs.send(job);
+        async move {
+            sent.map_err(|_| ApiError::internal("the SQLite writer thread has stopped"))?;
+            answered
+                .await
+                .map_err(|_| ApiError::internal("the write panicked on the SQLite writer thread"))?
+        }
+    }
+
+    /// Keeps writes from running while the guard lives: the write running
+    /// now finishes first, and the next waits.
+    pub fn hold_writes(&self) -> MutexGuard<'_, ()> {
+        self.turn.lock()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_run_one_at_a_time_in_the_order_they_came() {
+        let writer = SqliteWriter::start(":memory:").unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let writes: Vec<_> = (0..50)
+            .map(|n| {
+                let seen = seen.clone();
+                // Sent now, in this order; awaited together below.
+                let write = writer.run(move |_| {
+                    seen.lock().push(n);
+                    std::thread::sleep(Duration::from_micros(200));
+                    Ok(n)
+                });
+                tokio::spawn(write)
+            })
+            .collect();
+        for (n, write) in writes.into_iter().enumerate() {
+            assert_eq!(write.await.unwrap().unwrap(), n);
+        }
+        assert_eq!(*seen.lock(), (0..50).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_write_that_panics_fails_alone() {
+        let writer = SqliteWriter::start(":memory:").unwrap();
+        let failed = writer.run(|_| -> Result<(), ApiError> { panic!("a bug in one write") });
+        assert!(matches!(failed.await, Err(ApiError::Internal(_))));
+        assert_eq!(writer.run(|_| Ok(7)).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn no_write_runs_while_writes_are_held() {
+        let writer = SqliteWriter::start(":memory:").unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let held = writer.hold_writes();
+        let write = {
+            let ran = ran.clone();
+            tokio::spawn(writer.run(move |_| {
+                ran.store(true, Ordering::SeqCst);
+                Ok(())
+            }))
+        };
+        // The write was sent when `run` was called; it waits on its thread.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!ran.load(Ordering::SeqCst));
+        drop(held);
+        write.await.unwrap().unwrap();
+        assert!(ran.load(Ordering::SeqCst));
+    }
+}
