@@ -1,8 +1,9 @@
 """Prints bench/run.sh's table from what it measured in target/bench/:
 each scenario's API figure beside the database's own limit and the ratio
 (backend "postgresql-pinned": both measured with PostgreSQL on a core of
-its own and all else on another), latency at half the peak rate, the server's memory over the long run, and
-the stock sync's speed-up; each against its target.
+its own and all else on another), latency at half the peak rate, the
+server's memory over the long run, and the stock sync's speed-up; each
+against its target.
 
     python3 bench/table.py target/bench
 """

@@ -48,10 +48,13 @@ impl SqliteWriter {
                 for job in arrived {
                     let _turn = writer_turn.lock();
                     if connection.is_none() {
-                        connection = open_connection(&url).ok();
+                        connection = reopen(&url);
                     }
                     let conn = connection.as_mut().ok_or_else(|| {
-                        ApiError::Unavailable("The SQLite database could not be opened.".into())
+                        ApiError::Unavailable(
+                            "The SQLite database could not be opened for writing. Retry shortly."
+                                .into(),
+                        )
                     });
                     // A write that panics fails its own request (its answer
                     // is never sent), not the writes queued behind it.
@@ -92,6 +95,17 @@ impl SqliteWriter {
     /// now finishes first, and the next waits.
     pub fn hold_writes(&self) -> MutexGuard<'_, ()> {
         self.turn.lock()
+    }
+}
+
+/// A new connection for the writer, after the last was dropped as broken.
+fn reopen(url: &str) -> Option<DbConnection> {
+    match open_connection(url) {
+        Ok(conn) => Some(conn),
+        Err(error) => {
+            tracing::warn!(%error, "could not reopen the SQLite writer's connection");
+            None
+        }
     }
 }
 
