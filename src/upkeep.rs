@@ -25,7 +25,7 @@ pub fn purge_idempotency_keys(database: Database, interval: Duration) -> std::io
 /// How often SQLite's write-ahead log is checkpointed. Between two rounds
 /// the log grows by what was written meanwhile; each round copies only the
 /// newest version of each page changed.
-const SQLITE_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+const SQLITE_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// On SQLite, checkpoints the write-ahead log every
 /// `SQLITE_CHECKPOINT_INTERVAL`, on a thread of its own for the life of the
