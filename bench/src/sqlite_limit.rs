@@ -122,8 +122,8 @@ fn run(options: &Options) -> Result<(), String> {
 /// log past 1000 pages copies it after releasing the write lock, so the
 /// other threads here write on meanwhile: the database's own way, and its
 /// best here. (The server checkpoints from a thread of its own instead:
-/// its writers take turns in the server, and the copying commit would
-/// hold that turn.)
+/// its writes run one after another on one thread, and every write queued
+/// behind the copying commit would wait for it.)
 fn connect(url: &str) -> Result<DbConnection, String> {
     let mut conn = open_connection(url).map_err(|e| e.to_string())?;
     conn.batch_execute("PRAGMA wal_autocheckpoint = 1000")

@@ -10,7 +10,7 @@ use super::reachable::connect_when_reachable;
 use super::sqlite_writer::SqliteWriter;
 use crate::error::ApiError;
 
-type StartupError = Box<dyn std::error::Error + Send + Sync>;
+pub(super) type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long a request waits for a pooled connection before it is answered
 /// 503: long enough to ride out a burst, short enough to fail fast while

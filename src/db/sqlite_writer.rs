@@ -6,7 +6,7 @@ use diesel::r2d2::R2D2Connection;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
-use super::pool::open_connection;
+use super::pool::{open_connection, StartupError};
 use super::DbConnection;
 use crate::error::ApiError;
 
@@ -36,7 +36,7 @@ impl SqliteWriter {
     /// Opens the writer's connection to the SQLite file `url` names and
     /// starts the writer thread. The thread ends when the last
     /// `SqliteWriter` clone is dropped, after the writes already sent.
-    pub fn start(url: &str) -> Result<SqliteWriter, Box<dyn std::error::Error + Send + Sync>> {
+    pub fn start(url: &str) -> Result<SqliteWriter, StartupError> {
         let mut connection = Some(open_connection(url)?);
         let url = url.to_owned();
         let (jobs, arrived) = mpsc::channel::<Job>();
