@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod connection;
+mod group_commit;
 mod migrations;
 mod pool;
 mod reachable;

@@ -1,18 +1,15 @@
+use std::collections::VecDeque;
 use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 
 use diesel::r2d2::R2D2Connection;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
+use super::group_commit::{commit_together, refuse, Job, Reply};
 use super::pool::{open_connection, StartupError};
 use super::DbConnection;
 use crate::error::ApiError;
-
-/// A write waiting for the writer thread, given the thread's connection
-/// (or why there is none); it sends its own answer.
-type Job = Box<dyn FnOnce(Result<&mut DbConnection, ApiError>) + Send>;
 
 /// On SQLite, the one thread that runs every write of this server, one
 /// after another in the order they arrived.
@@ -22,13 +19,14 @@ type Job = Box<dyn FnOnce(Result<&mut DbConnection, ApiError>) + Send>;
 /// wake-up and a context switch between any two writes, with SQLite's lock
 /// (or a turn taken before it) held meanwhile. On one thread each write
 /// starts as the last one ends, and no thread of the blocking pool sits
-/// waiting for its turn. The thread has a connection of its own, outside
-/// the pool, so that reads can never keep it from one.
+/// waiting for its turn. The writes that queue up meanwhile share one
+/// commit (see `group_commit`). The thread has a connection of its own,
+/// outside the pool, so that reads can never keep it from one.
 #[derive(Clone)]
 pub struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
-    /// Held by the writer thread for each write, and by upkeep that must
-    /// not overlap a write (see `hold_writes`).
+    /// Held by the writer thread for each transaction, and by upkeep that
+    /// must not overlap a write (see `hold_writes`).
     turn: Arc<Mutex<()>>,
 }
 
@@ -45,22 +43,27 @@ impl SqliteWriter {
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                for job in arrived {
+                let mut waiting = VecDeque::new();
+                loop {
+                    if waiting.is_empty() {
+                        let Ok(job) = arrived.recv() else { return };
+                        waiting.push_back(job);
+                    }
                     let _turn = writer_turn.lock();
+                    waiting.extend(arrived.try_iter());
                     if connection.is_none() {
                         connection = reopen(&url);
                     }
-                    let conn = connection.as_mut().ok_or_else(|| {
-                        ApiError::Unavailable(
-                            "The SQLite database could not be opened for writing. Retry shortly."
-                                .into(),
-                        )
-                    });
-                    // A write that panics fails its own request (its answer
-                    // is never sent), not the writes queued behind it.
-                    let _ = panic::catch_unwind(AssertUnwindSafe(|| job(conn)));
-                    // A write that panicked inside a transaction leaves it
-                    // open; a new connection starts clean.
+                    match connection.as_mut() {
+                        Some(conn) => commit_together(conn, &mut waiting),
+                        None => {
+                            for job in waiting.drain(..) {
+                                refuse(job, no_connection());
+                            }
+                        }
+                    }
+                    // A transaction that could not be ended leaves the
+                    // connection broken; a new one starts clean.
                     if connection.as_mut().is_some_and(|conn| conn.is_broken()) {
                         connection = None;
                     }
@@ -70,7 +73,8 @@ impl SqliteWriter {
     }
 
     /// Sends `write` to the writer thread now, behind the writes sent
-    /// before it; the future waits for its answer.
+    /// before it; the future waits for its answer, which comes once the
+    /// write is committed.
     pub fn run<T, F>(&self, write: F) -> impl Future<Output = Result<T, ApiError>> + Send + 'static
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
@@ -78,9 +82,13 @@ impl SqliteWriter {
     {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            // The request may have gone (its client hung up); the write
-            // has happened all the same, as it would have on any thread.
-            let _ = answer.send(conn.and_then(write));
+            let result = conn.and_then(write);
+            let reply: Reply = Box::new(move |ended| {
+                // The request may have gone (its client hung up); the
+                // write has happened all the same, as on any thread.
+                let _ = answer.send(ended.and(result));
+            });
+            reply
         });
         let sent = self.jobs.send(job);
         async move {
@@ -91,11 +99,17 @@ impl SqliteWriter {
         }
     }
 
-    /// Keeps writes from running while the guard lives: the write running
-    /// now finishes first, and the next waits.
+    /// Keeps writes from running while the guard lives: the transaction
+    /// running now finishes first, and the next waits.
     pub fn hold_writes(&self) -> MutexGuard<'_, ()> {
         self.turn.lock()
     }
+}
+
+fn no_connection() -> ApiError {
+    ApiError::Unavailable(
+        "The SQLite database could not be opened for writing. Retry shortly.".into(),
+    )
 }
 
 /// A new connection for the writer, after the last was dropped as broken.

@@ -1,5 +1,5 @@
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::Connection;
+use diesel::{Connection, QueryResult};
 
 use super::DbConnection;
 
@@ -26,12 +26,7 @@ where
         // this work becomes a savepoint of it.
         return conn.transaction(work);
     }
-    match conn {
-        DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction(pg)?,
-        DbConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
-        }
-    }
+    begin_write_transaction(conn)?;
     match work(conn) {
         Ok(value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
@@ -42,6 +37,17 @@ where
             // marks the connection broken and the pool discards it.
             let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
             Err(error)
+        }
+    }
+}
+
+/// Opens a transaction that holds the write lock from its first statement
+/// (see `write_transaction`); outside any other transaction only.
+pub(super) fn begin_write_transaction(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction(pg),
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
         }
     }
 }
