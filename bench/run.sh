@@ -170,6 +170,14 @@ for backend in postgresql sqlite; do
         --clients "$clients" --seconds "$seconds" | sed 's/^{/{"kind":"database",/' |
         tee -a "$out/results.jsonl"
     done
+    # The database's own latency at the API's half-peak rates.
+    for scenario in read cas; do
+      rate=$(api_figure "$scenario-half-peak" sqlite rate)
+      "$sqlite_limit" --database-url "$database_url" --scenario "$scenario" \
+        --clients "$clients" --seconds "$seconds" --rate "$rate" |
+        sed 's/^{/{"kind":"database",/; s/"scenario":"'"$scenario"'"/"scenario":"'"$scenario"'-half-peak"/' |
+        tee -a "$out/results.jsonl"
+    done
   fi
 done
 

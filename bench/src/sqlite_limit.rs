@@ -1,9 +1,12 @@
 //! The database's own limit on SQLite, for bench/run.sh: the store's own
 //! functions (so the very statements and transactions the API runs, through
 //! diesel, on connections with the server's pragmas) in a tight loop on N
-//! threads, with no HTTP in between. Prints one JSON line.
+//! threads, with no HTTP in between. Prints one JSON line: throughput, or
+//! with `--rate` the latency at that rate (the database's own latency at
+//! the API's half-peak rate).
 //!
 //!     inventory-sqlite-limit --database-url sqlite://bench.db --scenario cas --clients 16 --seconds 10
+//!     inventory-sqlite-limit --database-url sqlite://bench.db --scenario cas --rate 900
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use hdrhistogram::Histogram;
 use inventory_api::db::schema::products;
 use inventory_api::db::{open_connection, DbConnection};
 use inventory_api::domain::patch::ProductPatch;
@@ -32,6 +36,11 @@ struct Options {
     clients: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Operations per second across all clients, each client on its own
+    /// schedule; latency is counted from when each operation was due, as
+    /// inventory-load counts it (no coordinated omission).
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,15 +88,28 @@ fn run(options: &Options) -> Result<(), String> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
+    // Each client's operations fall due one interval apart, the clients'
+    // schedules staggered across it.
+    let interval = options
+        .rate
+        .map(|rate| Duration::from_secs_f64(clients as f64 / rate));
+    let began = Instant::now();
     let threads: Vec<_> = (0..clients)
         .map(|client| {
             let (ids, stop, done) = (ids.clone(), stop.clone(), done.clone());
             let url = options.database_url.clone();
             let scenario = options.scenario;
-            std::thread::spawn(move || -> Result<(), String> {
+            std::thread::spawn(move || -> Result<Histogram<u64>, String> {
                 let mut conn = connect(&url)?;
+                let mut latency = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)
+                    .map_err(|e| e.to_string())?;
+                let mut due =
+                    interval.map(|interval| began + interval * client as u32 / clients as u32);
                 let mut random = client as u64 * 0x9E37_79B9_7F4A_7C15 + 1;
                 while !stop.load(Ordering::Relaxed) {
+                    if let Some(due) = due {
+                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    }
                     // xorshift: enough to spread picks, no dependency.
                     random ^= random << 13;
                     random ^= random >> 7;
@@ -96,23 +118,43 @@ fn run(options: &Options) -> Result<(), String> {
                     if step(&mut conn, scenario, id).map_err(|e| e.to_string())? {
                         done.fetch_add(1, Ordering::Relaxed);
                     }
+                    if let (Some(when), Some(interval)) = (due.as_mut(), interval) {
+                        latency.saturating_record(when.elapsed().as_micros() as u64);
+                        *when += interval;
+                    }
                 }
-                Ok(())
+                Ok(latency)
             })
         })
         .collect();
-    let started = Instant::now();
     std::thread::sleep(Duration::from_secs(options.seconds));
     stop.store(true, Ordering::Relaxed);
+    let mut latency =
+        Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string())?;
     for thread in threads {
-        thread.join().map_err(|_| "a client thread panicked")??;
+        let client_latency = thread.join().map_err(|_| "a client thread panicked")??;
+        latency.add(client_latency).map_err(|e| e.to_string())?;
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = began.elapsed().as_secs_f64();
     let done = done.load(Ordering::Relaxed);
+    let scenario = options
+        .scenario
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned());
+    let figures = match options.rate {
+        None => format!("\"per_second\":{:.1}", done as f64 / elapsed),
+        Some(rate) => {
+            let ms = |micros: u64| micros as f64 / 1000.0;
+            format!(
+                "\"rate\":{rate},\"p50_ms\":{},\"p99_ms\":{},\"max_ms\":{}",
+                ms(latency.value_at_quantile(0.50)),
+                ms(latency.value_at_quantile(0.99)),
+                ms(latency.max())
+            )
+        }
+    };
     println!(
-        "{{\"scenario\":\"{}\",\"backend\":\"sqlite\",\"clients\":{clients},\"operations\":{done},\"per_second\":{:.1}}}",
-        options.scenario.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned()),
-        done as f64 / elapsed
+        "{{\"scenario\":\"{scenario}\",\"backend\":\"sqlite\",\"clients\":{clients},\"operations\":{done},{figures}}}"
     );
     Ok(())
 }
