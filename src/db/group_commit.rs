@@ -60,8 +60,9 @@ pub(super) fn commit_together(conn: &mut DbConnection, waiting: &mut VecDeque<Jo
     }
     let committed = intact && commit(conn);
     if !intact {
-        // Already ended when SQLite rolled it back itself; a connection
-        // whose rollback fails is broken, and the writer replaces it.
+        // Ends the shared transaction or, when SQLite had ended that, the
+        // one the check opened. A connection whose rollback fails is
+        // broken, and the writer replaces it.
         let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
     }
     for reply in replies {
