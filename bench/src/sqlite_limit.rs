@@ -101,8 +101,7 @@ fn run(options: &Options) -> Result<(), String> {
             let scenario = options.scenario;
             std::thread::spawn(move || -> Result<Histogram<u64>, String> {
                 let mut conn = connect(&url)?;
-                let mut latency = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)
-                    .map_err(|e| e.to_string())?;
+                let mut latency = latency_histogram()?;
                 let mut due =
                     interval.map(|interval| began + interval * client as u32 / clients as u32);
                 let mut random = client as u64 * 0x9E37_79B9_7F4A_7C15 + 1;
@@ -129,8 +128,7 @@ fn run(options: &Options) -> Result<(), String> {
         .collect();
     std::thread::sleep(Duration::from_secs(options.seconds));
     stop.store(true, Ordering::Relaxed);
-    let mut latency =
-        Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string())?;
+    let mut latency = latency_histogram()?;
     for thread in threads {
         let client_latency = thread.join().map_err(|_| "a client thread panicked")??;
         latency.add(client_latency).map_err(|e| e.to_string())?;
@@ -157,6 +155,12 @@ fn run(options: &Options) -> Result<(), String> {
         "{{\"scenario\":\"{scenario}\",\"backend\":\"sqlite\",\"clients\":{clients},\"operations\":{done},{figures}}}"
     );
     Ok(())
+}
+
+/// Latencies in microseconds, from 1 µs to an hour, to 3 significant
+/// digits (as inventory-load keeps them).
+fn latency_histogram() -> Result<Histogram<u64>, String> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string())
 }
 
 /// A connection with the server's pragmas, except that its commits
