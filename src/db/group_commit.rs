@@ -8,9 +8,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{SimpleConnection, TransactionManager};
-use diesel::Connection;
 
-use super::transaction::begin_write_transaction;
+use super::transaction::{begin_write_transaction, Transactions};
 use super::DbConnection;
 use crate::error::ApiError;
 
@@ -63,7 +62,7 @@ pub(super) fn commit_together(conn: &mut DbConnection, waiting: &mut VecDeque<Jo
         // Ends the shared transaction or, when SQLite had ended that, the
         // one the check opened. A connection whose rollback fails is
         // broken, and the writer replaces it.
-        let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+        let _ = Transactions::rollback_transaction(conn);
     }
     for reply in replies {
         reply(if committed {
@@ -83,15 +82,11 @@ pub(super) fn refuse(job: Job, why: ApiError) {
 /// tells whether the shared transaction is still open and fit to go on.
 fn back_at_transaction_level(conn: &mut DbConnection) -> bool {
     loop {
-        let depth =
-            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-                .transaction_depth();
+        let depth = Transactions::transaction_manager_status_mut(conn).transaction_depth();
         match depth {
             Ok(Some(depth)) if depth.get() == 1 => return still_in_transaction(conn),
             Ok(Some(_)) => {
-                if <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
-                    .is_err()
-                {
+                if Transactions::rollback_transaction(conn).is_err() {
                     return false;
                 }
             }
@@ -112,7 +107,7 @@ fn still_in_transaction(conn: &mut DbConnection) -> bool {
 }
 
 fn commit(conn: &mut DbConnection) -> bool {
-    match <DbConnection as Connection>::TransactionManager::commit_transaction(conn) {
+    match Transactions::commit_transaction(conn) {
         Ok(()) => true,
         Err(error) => {
             tracing::warn!(%error, "could not commit writes on SQLite");

@@ -3,6 +3,9 @@ use diesel::{Connection, QueryResult};
 
 use super::DbConnection;
 
+/// diesel's transaction manager for `DbConnection` (both backends').
+pub(super) type Transactions = <DbConnection as Connection>::TransactionManager;
+
 /// Runs `work` in a transaction that takes the write lock up front.
 ///
 /// On SQLite a deferred transaction that reads first and writes later fails
@@ -18,9 +21,7 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    let depth =
-        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-            .transaction_depth()?;
+    let depth = Transactions::transaction_manager_status_mut(conn).transaction_depth()?;
     if depth.is_some() {
         // Already inside a caller's write transaction (which holds the lock):
         // this work becomes a savepoint of it.
@@ -29,13 +30,13 @@ where
     begin_write_transaction(conn)?;
     match work(conn) {
         Ok(value) => {
-            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Transactions::commit_transaction(conn)?;
             Ok(value)
         }
         Err(error) => {
             // The work's error is the one worth reporting; a failed rollback
             // marks the connection broken and the pool discards it.
-            let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            let _ = Transactions::rollback_transaction(conn);
             Err(error)
         }
     }
