@@ -17,7 +17,7 @@ use inventory_api::startup::Application;
 use serde_json::{json, Value};
 
 const PRODUCTS: usize = 1000;
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 #[tokio::main]
 async fn main() {

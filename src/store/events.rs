@@ -43,11 +43,12 @@ pub fn record(conn: &mut DbConnection, versions: &[(String, i64)]) -> Result<(),
             .values(*row)
             .execute(conn)?;
     } else {
-        // Batch INSERT is backend-specific in diesel.
-        let insert = diesel::insert_into(product_events::table).values(&rows);
         match conn {
-            DbConnection::Pg(pg) => insert.execute(pg)?,
-            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+            DbConnection::Pg(pg) => super::pg_arrays::insert_events(pg, versions)?,
+            // Batch INSERT is backend-specific in diesel.
+            DbConnection::Sqlite(sqlite) => diesel::insert_into(product_events::table)
+                .values(&rows)
+                .execute(sqlite)?,
         };
     }
     // SQLite's one writer at a time already commits in id order.

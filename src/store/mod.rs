@@ -6,6 +6,7 @@ pub mod backup;
 pub mod events;
 pub mod history;
 pub mod idempotency;
+mod pg_arrays;
 mod prepared_swap;
 pub mod products;
 pub(crate) mod rows;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::pg_arrays;
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::lower;
 use crate::db::schema::{product_history, products::dsl};
@@ -48,12 +49,12 @@ pub fn sync(
             .map(|(product, stock)| history_row(product, *stock, now, actor, batch.reason.clone()))
             .collect::<Result<_, _>>()?;
         if !history.is_empty() {
-            // Batch INSERT is backend-specific in diesel: run it on the
-            // connection of the backend at hand.
-            let insert = diesel::insert_into(product_history::table).values(&history);
             match conn {
-                DbConnection::Pg(pg) => insert.execute(pg)?,
-                DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+                DbConnection::Pg(pg) => pg_arrays::insert_history(pg, &history)?,
+                // Batch INSERT is backend-specific in diesel.
+                DbConnection::Sqlite(sqlite) => diesel::insert_into(product_history::table)
+                    .values(&history)
+                    .execute(sqlite)?,
             };
             let versions: Vec<(String, i64)> = history
                 .into_iter()
@@ -129,12 +130,8 @@ fn decide(item: &SyncItem, product: Option<&Product>) -> (SyncItemResult, Option
     (result, Some((product.clone(), item.stock)))
 }
 
-/// One UPDATE for every changed stock, joined to the batch's values on the
-/// primary key (`UPDATE .. FROM (VALUES ..)`, which both backends speak;
-/// a `CASE id WHEN ..` would compare every row with every item).
-/// The values are written into the SQL text rather than bound, because
-/// the number of binds would vary with the batch; that is safe only because
-/// every value is a server-formatted UUID or an integer.
+/// One UPDATE for every changed stock, joined to the batch on the primary
+/// key (a `CASE id WHEN ..` would compare every row with every item).
 fn write_stock(
     conn: &mut DbConnection,
     updates: &[(Product, i64)],
@@ -143,18 +140,31 @@ fn write_stock(
     if updates.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = updates
-        .iter()
-        .map(|(product, stock)| format!("('{}', {stock})", product.id))
-        .collect();
-    let sql = format!(
-        "UPDATE products SET stock = batch.stock, version = version + 1, updated_at = {} \
-         FROM (SELECT column1 AS id, column2 AS stock FROM (VALUES {}) AS v) AS batch \
-         WHERE products.id = batch.id AND products.deleted_at IS NULL",
-        timestamp::to_micros(now),
-        values.join(", ")
-    );
-    let updated = diesel::sql_query(sql).execute(conn)?;
+    let updated_at = timestamp::to_micros(now);
+    let updated = match conn {
+        DbConnection::Pg(pg) => {
+            let ids: Vec<String> = updates.iter().map(|(p, _)| p.id.to_string()).collect();
+            let stocks: Vec<i64> = updates.iter().map(|(_, stock)| *stock).collect();
+            pg_arrays::update_stocks(pg, &ids, &stocks, updated_at)?
+        }
+        // SQLite has no arrays. The values are written into the SQL text
+        // rather than bound, because the number of binds would vary with
+        // the batch; that is safe only because every value is a
+        // server-formatted UUID or an integer.
+        DbConnection::Sqlite(sqlite) => {
+            let values: Vec<String> = updates
+                .iter()
+                .map(|(product, stock)| format!("('{}', {stock})", product.id))
+                .collect();
+            let sql = format!(
+                "UPDATE products SET stock = batch.stock, version = version + 1, updated_at = {updated_at} \
+                 FROM (SELECT column1 AS id, column2 AS stock FROM (VALUES {}) AS v) AS batch \
+                 WHERE products.id = batch.id AND products.deleted_at IS NULL",
+                values.join(", ")
+            );
+            diesel::sql_query(sql).execute(sqlite)?
+        }
+    };
     if updated != updates.len() {
         // The rows were locked when read; anything else is a bug.
         return Err(ApiError::internal(format!(

@@ -14,6 +14,7 @@ api_tests!(
     a_stream_resumes_after_last_event_id,
     changes_through_another_server_reach_the_stream,
     concurrent_writes_through_two_servers_reach_the_stream_once_each_in_order,
+    a_stock_sync_reaches_the_stream_as_one_change_per_updated_item,
     a_bad_last_event_id_is_400,
 );
 
@@ -231,6 +232,39 @@ async fn concurrent_writes_through_two_servers_reach_the_stream_once_each_in_ord
             (again.id, &again.data["version"]),
             (event.id, &event.data["version"])
         );
+    }
+}
+
+async fn a_stock_sync_reaches_the_stream_as_one_change_per_updated_item(app: TestApp) {
+    let first = app.create_product("EVENTS-SYNC-1", 1).await;
+    let second = app.create_product("EVENTS-SYNC-2", 2).await;
+    app.create_product("EVENTS-SYNC-3", 3).await;
+    let url = format!("{}/v1/events", app.address);
+    let mut stream = EventReader::open(&app.client, url, None).await;
+    let ready = stream.next().await;
+
+    let body = json!({"reason": "count", "items": [
+        {"sku": "EVENTS-SYNC-1", "stock": 10, "force": true},
+        {"sku": "EVENTS-SYNC-2", "stock": 20, "expected_version": 1},
+        {"sku": "EVENTS-SYNC-3", "stock": 3, "force": true},
+    ]});
+    let response = app.post_json("/v1/stock-sync", &body).await;
+    assert_eq!(response.status(), 200);
+
+    // The third item changed nothing, so it has no event.
+    let mut last_id = ready.id;
+    for (product, stock) in [(&first, 10), (&second, 20)] {
+        let event = stream.next().await;
+        assert!(event.id > last_id, "numbered in the batch's order");
+        last_id = event.id;
+        assert_eq!(
+            (&event.data["id"], &event.data["version"]),
+            (&product["id"], &json!(2))
+        );
+        assert_eq!(event.data["operation"], "stock_sync");
+        assert_eq!(event.data["reason"], "count");
+        assert_eq!(event.data["changes"]["stock"]["to"], stock);
+        assert_eq!(event.data["product"]["stock"], stock);
     }
 }
 
