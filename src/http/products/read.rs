@@ -40,7 +40,7 @@ pub async fn read_product(
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
     let product = db
-        .run(move |conn| store::products::find_live(conn, &id))
+        .look_up(move |conn| store::products::find_live(conn, &id))
         .await?
         .ok_or_else(|| ApiError::product_not_found(&id))?;
     if if_none_match_matches(&request, product.version) {
