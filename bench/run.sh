@@ -3,7 +3,8 @@
 # PostgreSQL and on SQLite, each beside the database's own limit measured
 # in the same run, on the same machine, at the same concurrency (pgbench
 # running the API's statements; on SQLite the store's functions in a
-# loop). Then latency at half the peak rate, the server's memory over a
+# loop). Then latency at half the peak rate (with, for reads, GET /healthz
+# at the same rate: the floor of any request), the server's memory over a
 # long run, a concurrency sweep plotted to docs/benchmark.svg, and the
 # 1000-item stock sync against 1000 single PATCHes. Prints one table;
 # everything measured is kept in target/bench/.
@@ -129,6 +130,12 @@ for backend in postgresql sqlite; do
       --seconds "$seconds" --rate "$half"
     # Marked so the table tells it from the run at full speed.
     sed -i '$ s/"scenario":"'"$scenario"'"/"scenario":"'"$scenario"'-half-peak"/' "$out/results.jsonl"
+    if [ "$scenario" = read ]; then
+      # The floor under that latency: a request that touches no database,
+      # at the same rate, from the same generator.
+      run_load "$out/results.jsonl" "$backend" --scenario healthz --clients "$clients" \
+        --seconds "$seconds" --rate "$half"
+    fi
   done
   for scenario in read cas; do
     for n in $sweep_clients; do

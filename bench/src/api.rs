@@ -88,6 +88,10 @@ impl Api {
         self.send("GET", &format!("/v1/products/{id}"), None).await
     }
 
+    pub async fn healthz(&mut self) -> Result<Answer, String> {
+        self.send("GET", "/healthz", None).await
+    }
+
     pub async fn set_stock(
         &mut self,
         id: &str,
