@@ -25,7 +25,9 @@ use inventory_api::store;
 use uuid::Uuid;
 
 #[derive(Parser)]
-#[command(about)]
+#[command(
+    about = "The database's own limit on SQLite: the store's functions in a loop, with no HTTP"
+)]
 struct Options {
     /// A database the server has made (and the load generator filled).
     #[arg(long)]
