@@ -143,7 +143,10 @@ fn write_stock(
     let updated_at = timestamp::to_micros(now);
     let updated = match conn {
         DbConnection::Pg(pg) => {
-            let ids: Vec<String> = updates.iter().map(|(p, _)| p.id.to_string()).collect();
+            let ids: Vec<String> = updates
+                .iter()
+                .map(|(product, _)| product.id.to_string())
+                .collect();
             let stocks: Vec<i64> = updates.iter().map(|(_, stock)| *stock).collect();
             pg_arrays::update_stocks(pg, &ids, &stocks, updated_at)?
         }
