@@ -24,31 +24,28 @@ pub fn record(conn: &mut DbConnection, versions: &[(String, i64)]) -> Result<(),
     if versions.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = versions
-        .iter()
-        .map(|(product_id, version)| {
-            (
-                product_events::product_id.eq(product_id),
-                product_events::version.eq(version),
-            )
-        })
-        .collect();
     // Left unnumbered on PostgreSQL: `number_committed` numbers them once
     // committed. Numbering here would need a lock held until commit, which
     // would queue every write behind every other.
-    if let [row] = rows.as_slice() {
+    if let [(product_id, version)] = versions {
         // One row (every write but a stock sync): diesel keeps this
         // statement prepared, where a batch INSERT is parsed every time.
         diesel::insert_into(product_events::table)
-            .values(*row)
+            .values(feed_row(product_id, version))
             .execute(conn)?;
     } else {
         match conn {
             DbConnection::Pg(pg) => super::pg_arrays::insert_events(pg, versions)?,
-            // Batch INSERT is backend-specific in diesel.
-            DbConnection::Sqlite(sqlite) => diesel::insert_into(product_events::table)
-                .values(&rows)
-                .execute(sqlite)?,
+            DbConnection::Sqlite(sqlite) => {
+                let rows: Vec<_> = versions
+                    .iter()
+                    .map(|(product_id, version)| feed_row(product_id, version))
+                    .collect();
+                // Batch INSERT is backend-specific in diesel.
+                diesel::insert_into(product_events::table)
+                    .values(&rows)
+                    .execute(sqlite)?
+            }
         };
     }
     // SQLite's one writer at a time already commits in id order.
@@ -58,6 +55,15 @@ pub fn record(conn: &mut DbConnection, versions: &[(String, i64)]) -> Result<(),
             .execute(sqlite)?;
     }
     Ok(())
+}
+
+/// The values of one feed row.
+#[diesel::dsl::auto_type]
+fn feed_row<'a>(product_id: &'a String, version: &'a i64) -> _ {
+    (
+        product_events::product_id.eq(product_id),
+        product_events::version.eq(version),
+    )
 }
 
 /// The number of the newest change, or 0 when there is none. On PostgreSQL
