@@ -10,6 +10,7 @@ pub const DEFAULT_PURGE_INTERVAL_SECONDS: u64 = 3600;
 pub const DEFAULT_RATE_LIMIT: u32 = 50;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 100;
 pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 20;
+pub const DEFAULT_SQLITE_LOG_LIMIT_MIB: u64 = 64;
 
 /// How the server runs, from flags or the environment.
 #[derive(Debug, Clone, Args)]
@@ -41,6 +42,15 @@ pub struct Settings {
         global = true
     )]
     pub idempotency_purge_interval: u64,
+    /// SQLite only: MiB the write-ahead log may reach under steady writes
+    /// before writes are held for a moment so that it can start over.
+    #[arg(
+        long,
+        env = "INVENTORY_SQLITE_LOG_LIMIT",
+        default_value_t = DEFAULT_SQLITE_LOG_LIMIT_MIB,
+        global = true
+    )]
+    pub sqlite_log_limit: u64,
     /// Requests per second each API token may sustain; 0 disables the limit.
     #[arg(
         long,
@@ -95,6 +105,7 @@ impl Settings {
             database_url: database_url.into(),
             pool_size: DEFAULT_POOL_SIZE,
             idempotency_purge_interval: DEFAULT_PURGE_INTERVAL_SECONDS,
+            sqlite_log_limit: DEFAULT_SQLITE_LOG_LIMIT_MIB,
             rate_limit: DEFAULT_RATE_LIMIT,
             rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
             auth_failure_limit: DEFAULT_AUTH_FAILURE_LIMIT,

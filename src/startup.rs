@@ -46,7 +46,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
         upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
-        upkeep::checkpoint_sqlite_log(database.clone())?;
+        let sqlite_log_limit_bytes = settings.sqlite_log_limit.saturating_mul(1024 * 1024);
+        upkeep::checkpoint_sqlite_log(database.clone(), sqlite_log_limit_bytes)?;
         let live_feed = web::Data::new(LiveFeed::start(database.clone())?);
         let (stop_switch, stopping) = stopping::switch();
         let stopping = web::Data::new(stopping);

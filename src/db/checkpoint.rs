@@ -6,17 +6,42 @@
 //! (`wal_autocheckpoint = 0` in their pragmas); the server's upkeep does
 //! (`upkeep::checkpoint_sqlite_log`).
 
-use diesel::connection::SimpleConnection;
-use diesel::QueryResult;
+use diesel::sql_types::Integer;
+use diesel::{QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 
 use super::DbConnection;
 
 /// Copies SQLite's write-ahead log into the database file as far as no
 /// reader still needs it, without waiting for, or blocking, readers or
-/// writers. Nothing to do on PostgreSQL.
-pub fn checkpoint_sqlite_log(conn: &mut DbConnection) -> QueryResult<()> {
+/// writers. Returns the log's size in bytes when the copying began; on
+/// PostgreSQL there is nothing to do, and 0.
+pub fn checkpoint_sqlite_log(conn: &mut DbConnection) -> QueryResult<u64> {
     match conn {
-        DbConnection::Pg(_) => Ok(()),
-        DbConnection::Sqlite(sqlite) => sqlite.batch_execute("PRAGMA wal_checkpoint(PASSIVE)"),
+        DbConnection::Pg(_) => Ok(0),
+        DbConnection::Sqlite(sqlite) => {
+            let checkpoint: Checkpoint =
+                diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(sqlite)?;
+            let frame_bytes = page_size(sqlite)?;
+            Ok(u64::try_from(checkpoint.log_frames).unwrap_or(0) * frame_bytes)
+        }
     }
+}
+
+/// The row `PRAGMA wal_checkpoint` answers with; of it, the frames (one
+/// page each) in the log when the checkpoint began.
+#[derive(QueryableByName)]
+struct Checkpoint {
+    #[diesel(sql_type = Integer, column_name = log)]
+    log_frames: i32,
+}
+
+#[derive(QueryableByName)]
+struct PageSize {
+    #[diesel(sql_type = Integer)]
+    page_size: i32,
+}
+
+fn page_size(sqlite: &mut SqliteConnection) -> QueryResult<u64> {
+    let size: PageSize = diesel::sql_query("PRAGMA page_size").get_result(sqlite)?;
+    Ok(u64::try_from(size.page_size).unwrap_or(0))
 }

@@ -1,7 +1,7 @@
 //! SQLite's write-ahead log is checkpointed in the background, and started
-//! over from its beginning once wholly copied: under steady reads and
-//! writes it stays the size of a moment's writes, instead of growing with
-//! everything ever written.
+//! over from its beginning once it has grown past its limit and been wholly
+//! copied: under steady reads and writes it stays about that size, instead
+//! of growing with everything ever written.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,7 +12,8 @@ use crate::helpers::{product_path, TestApp, TestDatabase};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_log_starts_over_under_steady_reads_and_writes() {
-    let app = TestApp::sqlite_with(|_| {}).await;
+    // 1 MiB: what the writes below fill in a fraction of a second.
+    let app = TestApp::sqlite_with(|settings| settings.sqlite_log_limit = 1).await;
     let TestDatabase::Sqlite { path } = &app.database else {
         unreachable!("an SQLite app")
     };
