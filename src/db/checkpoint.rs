@@ -27,14 +27,15 @@ pub fn checkpoint_sqlite_log(conn: &mut DbConnection) -> QueryResult<u64> {
     }
 }
 
-/// The row `PRAGMA wal_checkpoint` answers with; of it, the frames (one
-/// page each) in the log when the checkpoint began.
+/// Of `PRAGMA wal_checkpoint`'s answer, the part used here: the frames
+/// (one page each) the log held when the checkpoint began.
 #[derive(QueryableByName)]
 struct Checkpoint {
     #[diesel(sql_type = Integer, column_name = log)]
     log_frames: i32,
 }
 
+/// `PRAGMA page_size`'s answer: the bytes in a page, and so in a frame.
 #[derive(QueryableByName)]
 struct PageSize {
     #[diesel(sql_type = Integer)]
