@@ -15,4 +15,4 @@ pub use checkpoint::checkpoint_sqlite_log;
 pub use connection::{connect, Backend, DbConnection};
 pub use migrations::run_migrations;
 pub use pool::{open_connection, Database, PoolUse};
-pub use transaction::write_transaction;
+pub use transaction::{single_statement_write, write_transaction};

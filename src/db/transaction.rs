@@ -42,6 +42,25 @@ where
     }
 }
 
+/// Runs `work` as `write_transaction` does, except on PostgreSQL outside
+/// any transaction, where it runs as it is: there `work` must be a single
+/// statement, which is a transaction of its own, and BEGIN and COMMIT would
+/// only add two round trips. Inside another transaction it still gets a
+/// savepoint, so that its failure leaves the caller's transaction usable.
+pub fn single_statement_write<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let depth = Transactions::transaction_manager_status_mut(conn).transaction_depth()?;
+    if matches!(conn, DbConnection::Pg(_)) && depth.is_none() {
+        return work(conn);
+    }
+    write_transaction(conn, work)
+}
+
 /// Opens a transaction that holds the write lock from its first statement
 /// (see `write_transaction`); outside any other transaction only.
 pub(super) fn begin_write_transaction(conn: &mut DbConnection) -> QueryResult<()> {

@@ -7,6 +7,7 @@ pub mod events;
 pub mod history;
 pub mod idempotency;
 mod pg_arrays;
+mod pg_swap;
 mod prepared_swap;
 pub mod products;
 pub(crate) mod rows;

@@ -11,7 +11,6 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text};
 use diesel::{QueryResult, RunQueryDsl};
 
-use crate::db::DbConnection;
 use crate::domain::product::ProductFields;
 
 /// `UPDATE products SET <every field> WHERE id = ? AND version = ? AND
@@ -22,19 +21,6 @@ pub struct SetEveryField<'a> {
     pub fields: &'a ProductFields,
     pub version: i64,
     pub updated_at: i64,
-}
-
-impl SetEveryField<'_> {
-    /// Runs the statement; the number of rows it changed (0 or 1).
-    pub fn execute_on(self, conn: &mut DbConnection) -> QueryResult<usize> {
-        // The statement is written for each backend's own connection:
-        // diesel's connection over both backends has a backend type of
-        // its own, for which no hand-written statement can be spelled.
-        match conn {
-            DbConnection::Pg(pg) => self.execute(pg),
-            DbConnection::Sqlite(sqlite) => self.execute(sqlite),
-        }
-    }
 }
 
 impl<DB> QueryFragment<DB> for SetEveryField<'_>

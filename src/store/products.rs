@@ -3,16 +3,20 @@
 //! never read-then-write: the read before it only builds the answer, and
 //! zero rows affected means someone else got there first.
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
+use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
 use super::history;
+use super::pg_swap::SwapAndRecord;
 use super::prepared_swap::SetEveryField;
-use super::rows::ProductRow;
+use super::rows::{HistoryRow, ProductRow};
 use super::sql::{contains_pattern, lower};
 use crate::db::schema::products::dsl;
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{single_statement_write, write_transaction, DbConnection};
 use crate::domain::changes::{self, Changes};
 use crate::domain::conflict::{Intent, StaleVersion};
 use crate::domain::history::{HistoryEntry, Operation};
@@ -142,16 +146,14 @@ pub fn update(
     let now = timestamp::now();
     let entry = HistoryEntry::new(expected.version + 1, now, actor, Operation::Update, changes);
     let id_text = id.to_string();
-    let swapped = swap(conn, id, &entry, |conn| {
-        SetEveryField {
-            id: &id_text,
-            expected_version: expected.version,
-            fields: &wanted,
-            version: entry.version,
-            updated_at: timestamp::to_micros(now),
-        }
-        .execute_on(conn)
-    });
+    let update = SetEveryField {
+        id: &id_text,
+        expected_version: expected.version,
+        fields: &wanted,
+        version: entry.version,
+        updated_at: timestamp::to_micros(now),
+    };
+    let swapped = swap(conn, id, &entry, update);
     match swapped {
         Ok(true) => Ok(Product {
             fields: wanted,
@@ -182,15 +184,12 @@ pub fn delete(
         Changes::new(),
     );
     let micros = timestamp::to_micros(now);
-    let swapped = swap(conn, id, &entry, |conn| {
-        diesel::update(live_at_version(id.to_string(), expected.version))
-            .set((
-                dsl::deleted_at.eq(micros),
-                dsl::version.eq(entry.version),
-                dsl::updated_at.eq(micros),
-            ))
-            .execute(conn)
-    })?;
+    let update = diesel::update(live_at_version(id.to_string(), expected.version)).set((
+        dsl::deleted_at.eq(micros),
+        dsl::version.eq(entry.version),
+        dsl::updated_at.eq(micros),
+    ));
+    let swapped = swap(conn, id, &entry, update)?;
     if swapped {
         Ok(())
     } else {
@@ -225,20 +224,34 @@ fn live_at_version(id: String, version: i64) -> _ {
 }
 
 /// Runs a compare-and-swap `update` (which must target `live_at_version`)
-/// and records the version it made, in one transaction. `Ok(false)` when
-/// no row matched: someone else changed or deleted the product first.
-fn swap(
+/// and records the version it made, atomically: on PostgreSQL as one
+/// statement, on SQLite in one transaction. `Ok(false)` when no row
+/// matched: someone else changed or deleted the product first.
+fn swap<U>(
     conn: &mut DbConnection,
     id: &Uuid,
     entry: &HistoryEntry,
-    update: impl FnOnce(&mut DbConnection) -> QueryResult<usize>,
-) -> Result<bool, ApiError> {
-    write_transaction(conn, |conn| {
-        let swapped = update(conn)? == 1;
-        if swapped {
-            history::insert(conn, id, entry)?;
+    update: U,
+) -> Result<bool, ApiError>
+where
+    U: QueryFragment<Pg> + ExecuteDsl<SqliteConnection>,
+{
+    single_statement_write(conn, |conn| match conn {
+        DbConnection::Pg(pg) => {
+            let history = HistoryRow::from_entry(id, entry)?;
+            let recorded = SwapAndRecord {
+                update,
+                history: &history,
+            };
+            Ok(recorded.execute(pg)? == 1)
         }
-        Ok(swapped)
+        DbConnection::Sqlite(sqlite) => {
+            let swapped = ExecuteDsl::execute(update, sqlite)? == 1;
+            if swapped {
+                history::insert(conn, id, entry)?;
+            }
+            Ok(swapped)
+        }
     })
 }
 

@@ -1,0 +1,70 @@
+//! On PostgreSQL, a compare-and-swap and the record of the version it made
+//! (history and feed) as one statement.
+//!
+//! As four statements in a transaction (UPDATE, two INSERTs, COMMIT) the
+//! swap holds the product's row lock across three round trips to the
+//! database, and every other writer of that product waits on them. Chained
+//! by data-modifying CTEs, each INSERT takes its row from the one before,
+//! so nothing is recorded unless the swap matched; and one statement is
+//! atomic by itself, so it needs no BEGIN or COMMIT of its own.
+
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::{QueryResult, RunQueryDsl};
+
+use super::rows::HistoryRow;
+
+/// `WITH swapped AS (<update> RETURNING 1), recorded AS (INSERT INTO
+/// product_history ... FROM swapped RETURNING ...) INSERT INTO
+/// product_events ... FROM recorded`. Executed, it changes one feed row when
+/// the swap matched and none when it did not.
+pub struct SwapAndRecord<'a, U> {
+    /// `UPDATE products ... WHERE` the product is live at the expected
+    /// version (`products::live_at_version`), without RETURNING.
+    pub update: U,
+    /// The version the update makes, as history records it.
+    pub history: &'a HistoryRow,
+}
+
+impl<U: QueryFragment<Pg>> QueryFragment<Pg> for SwapAndRecord<'_, U> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let history = self.history;
+        out.push_sql("WITH swapped AS (");
+        self.update.walk_ast(out.reborrow())?;
+        out.push_sql(
+            " RETURNING 1), recorded AS (INSERT INTO product_history \
+             (product_id, version, at, actor, operation, reason, changes) SELECT ",
+        );
+        out.push_bind_param::<Text, str>(&history.product_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, i64>(&history.version)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, i64>(&history.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(&history.actor)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(&history.operation)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, Option<String>>(&history.reason)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(&history.changes)?;
+        // Left unnumbered, as `events::record` leaves every feed row on
+        // PostgreSQL: readers number them once committed.
+        out.push_sql(
+            " FROM swapped RETURNING product_id, version) \
+             INSERT INTO product_events (product_id, version) \
+             SELECT product_id, version FROM recorded",
+        );
+        Ok(())
+    }
+}
+
+/// No static id: diesel then keys its cache of prepared statements by the
+/// SQL text, which for a PATCH (`SetEveryField`) is always the same.
+impl<U> QueryId for SwapAndRecord<'_, U> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<U, Conn> RunQueryDsl<Conn> for SwapAndRecord<'_, U> {}
