@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::history;
 use super::products::{find_live, stale};
-use crate::db::schema::products::dsl;
+use super::rows::ProductRow;
+use crate::db::schema::products::{self, dsl};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::changes;
 use crate::domain::conflict::Intent;
@@ -62,18 +63,28 @@ fn try_adjust(
             dsl::version.eq(dsl::version + 1),
             dsl::updated_at.eq(timestamp::to_micros(now)),
         );
+        // The row as this UPDATE wrote it, returned by the UPDATE itself:
+        // no second statement to read it back. diesel's connection over both
+        // backends returns columns, not a `Selectable`, so `ProductRow` is
+        // read by position: its fields are in the table's order.
+        let written = products::all_columns;
         let updated = match adjustment.expected.map(|expected| expected.version) {
             Some(version) => diesel::update(target.filter(dsl::version.eq(version)))
                 .set(changes)
-                .execute(conn)?,
-            None => diesel::update(target).set(changes).execute(conn)?,
+                .returning(written)
+                .get_result::<ProductRow>(conn),
+            None => diesel::update(target)
+                .set(changes)
+                .returning(written)
+                .get_result::<ProductRow>(conn),
         };
-        if updated == 0 {
+        let Some(product) = updated
+            .optional()?
+            .map(ProductRow::into_product)
+            .transpose()?
+        else {
             return Ok(None);
-        }
-        // Read inside the transaction that holds the row: exactly the row
-        // this UPDATE wrote.
-        let product = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
+        };
         let changes = changes::stock(product.fields.stock - delta, product.fields.stock);
         let entry = HistoryEntry::new(
             product.version,
