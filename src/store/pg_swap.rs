@@ -1,12 +1,12 @@
 //! On PostgreSQL, a compare-and-swap and the record of the version it made
 //! (history and feed) as one statement.
 //!
-//! As four statements in a transaction (UPDATE, two INSERTs, COMMIT) the
-//! swap holds the product's row lock across three round trips to the
-//! database, and every other writer of that product waits on them. Chained
-//! by data-modifying CTEs, each INSERT takes its row from the one before,
-//! so nothing is recorded unless the swap matched; and one statement is
-//! atomic by itself, so it needs no BEGIN or COMMIT of its own.
+//! As a transaction (BEGIN, the UPDATE, two INSERTs, COMMIT) the swap
+//! holds the product's row lock across three round trips to the database
+//! after the UPDATE's own, and every other writer of that product waits on
+//! them. Chained by data-modifying CTEs, each INSERT takes its row from the
+//! one before, so nothing is recorded unless the swap matched; and one
+//! statement is atomic by itself, so it needs no BEGIN or COMMIT of its own.
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
