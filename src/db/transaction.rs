@@ -21,8 +21,7 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    let depth = Transactions::transaction_manager_status_mut(conn).transaction_depth()?;
-    if depth.is_some() {
+    if in_transaction(conn)? {
         // Already inside a caller's write transaction (which holds the lock):
         // this work becomes a savepoint of it.
         return conn.transaction(work);
@@ -54,11 +53,16 @@ pub fn single_statement_write<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    let depth = Transactions::transaction_manager_status_mut(conn).transaction_depth()?;
-    if matches!(conn, DbConnection::Pg(_)) && depth.is_none() {
+    if matches!(conn, DbConnection::Pg(_)) && !in_transaction(conn)? {
         return work(conn);
     }
     write_transaction(conn, work)
+}
+
+/// Whether a transaction is open on this connection.
+fn in_transaction(conn: &mut DbConnection) -> QueryResult<bool> {
+    let depth = Transactions::transaction_manager_status_mut(conn).transaction_depth()?;
+    Ok(depth.is_some())
 }
 
 /// Opens a transaction that holds the write lock from its first statement
