@@ -18,7 +18,10 @@ command -v curl >/dev/null || apt_install curl
 
 scratch=$(mktemp -d)
 server_pid=""
-pg_databases=()
+# The PostgreSQL databases made here, one name a line, dropped at exit. A
+# file, not a variable: callers take the URL with $(fresh_database ...),
+# a subshell whose variables are lost when it ends.
+pg_databases="$scratch/pg-databases"
 
 stop_server() {
   if [ -n "$server_pid" ]; then
@@ -43,9 +46,11 @@ cleanup() {
     echo "$check: last lines of the server's log:" >&2
     tail -n 30 "$scratch/server.log" >&2
   fi
-  for database in "${pg_databases[@]}"; do
-    psql "$pg_admin_url" -qc "DROP DATABASE IF EXISTS $database" >/dev/null || true
-  done
+  if [ -f "$pg_databases" ]; then
+    while read -r database; do
+      psql "$pg_admin_url" -qc "DROP DATABASE IF EXISTS $database" </dev/null >/dev/null || true
+    done <"$pg_databases"
+  fi
   rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -72,7 +77,7 @@ fresh_database() {
     postgresql)
       local name="${check}_$(date +%s)_$RANDOM"
       psql "$pg_admin_url" -qc "CREATE DATABASE $name" >/dev/null
-      pg_databases+=("$name")
+      echo "$name" >>"$pg_databases"
       echo "${pg_admin_url%/*}/$name"
       ;;
   esac
