@@ -38,6 +38,9 @@ ensure_postgresql
 mkdir -p "$out"
 # A command prefix that runs the load (or pgbench) on chosen cores; none by default.
 on_core=()
+# PostgreSQL's first process: it and its children, the backends, are the
+# database whose CPU each run reports.
+postmaster=$(head -n 1 "$(psql "$pg_admin_url" -tAc 'SHOW data_directory')/postmaster.pid")
 : >"$out/results.jsonl"
 : >"$out/sweep.jsonl"
 
@@ -49,14 +52,28 @@ memory_of_server() {
        /^Rss(File|Shmem)/ {files += $2} END {print now, peak, heap, files}' "/proc/$server_pid/status"
 }
 
+# CPU ticks so far of process $1 and its children, living and exited (a
+# postmaster's backends among them).
+cpu_ticks() {
+  local stats=("/proc/$1/stat") child
+  for child in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+    stats+=("/proc/$child/stat")
+  done
+  # Past "pid (name) ", utime, stime, cutime and cstime are fields 12 to 15.
+  cat "${stats[@]}" 2>/dev/null | awk '{sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15} END {print t + 0}'
+}
+
 # Runs the load generator; appends its JSON line (with the backend and the
-# server's peak memory so far) to file $1.
+# server's peak memory so far) to file $1. It reports the cores the server,
+# PostgreSQL (on that backend) and itself used while the load ran.
 run_load() {
   local file=$1 backend=$2
   shift 2
-  local line
+  local line watched=(--cpu-of "server=$server_pid")
+  [[ $backend != postgresql* ]] || watched+=(--cpu-of "database=$postmaster")
   # A broken invariant fails the tool; its JSON line still says so, for the table.
-  line=$("${on_core[@]}" "$load" --url "$INVENTORY_URL" --products "$products" --json "$@" | tail -n 1) || true
+  line=$("${on_core[@]}" "$load" --url "$INVENTORY_URL" --products "$products" --json "${watched[@]}" "$@" |
+    tail -n 1) || true
   read -r _ peak _ <<<"$(memory_of_server)"
   echo "${line%\}},\"backend\":\"$backend\",\"server_peak_kib\":$peak}" | tee -a "$file"
 }
@@ -71,18 +88,42 @@ last = [r for r in runs if r.get("kind", "api") == "api"
 print(round(last[sys.argv[4]]))' "$out/results.jsonl" "$1" "$2" "$3"
 }
 
-# Appends a database-limit figure for scenario $1 on backend $2.
+# Appends a database-limit figure for scenario $1 on backend $2 (with,
+# from pgbench, the cores used as JSON in $5).
 limit() {
-  echo "{\"kind\":\"database\",\"scenario\":\"$1\",\"backend\":\"$2\",\"clients\":$3,\"per_second\":$4}" \
+  echo "{\"kind\":\"database\",\"scenario\":\"$1\",\"backend\":\"$2\",\"clients\":$3,\"per_second\":$4${5:+,\"cores\":$5}}" \
     | tee -a "$out/results.jsonl"
 }
 
 # pgbench on script $1 with $2 clients, over the first $3 products
-# (default: all); prints transactions per second.
-pgbench_tps() {
+# (default: all). Prints its transactions per second, then as JSON the
+# cores PostgreSQL and pgbench used, but for the first and last second
+# (connecting and disconnecting); "{}" in runs too short to leave a middle.
+pgbench_run() {
+  local pgbench_pid before="" after cores="{}"
   "${on_core[@]}" pgbench -n -M prepared -c "$2" -j 2 -T "$seconds" -D products="${3:-$products}" \
-    -f "bench/pgbench/$1.sql" "$database_url" 2>&1 |
-    awk '/^tps = / {print $3}'
+    -f "bench/pgbench/$1.sql" "$database_url" >"$out/pgbench.txt" 2>&1 &
+  pgbench_pid=$!
+  if ((seconds >= 4)); then
+    sleep 1
+    before="$EPOCHREALTIME $(cpu_ticks "$postmaster") $(cpu_ticks "$pgbench_pid")"
+    sleep $((seconds - 2))
+    after="$EPOCHREALTIME $(cpu_ticks "$postmaster") $(cpu_ticks "$pgbench_pid")"
+  fi
+  wait "$pgbench_pid"
+  [ -z "$before" ] || cores=$(awk -v hz="$(getconf CLK_TCK)" '
+    NR == 1 {time = $1; database = $2; pgbench = $3}
+    NR == 2 {ticks = ($1 - time) * hz
+             printf "{\"database\":%.3f,\"pgbench\":%.3f}", ($2 - database) / ticks, ($3 - pgbench) / ticks}' \
+    <<<"$before"$'\n'"$after")
+  echo "$(awk '/^tps = / {print $3}' "$out/pgbench.txt")" "$cores"
+}
+
+# Appends pgbench's figure for scenario $1 (its script) on backend $2.
+pgbench_limit() {
+  local tps cores
+  read -r tps cores <<<"$(pgbench_run "$1" "$clients")"
+  limit "$1" "$2" "$clients" "$tps" "$cores"
 }
 
 # Numbers the load's products 1..N in bench_ids, for pgbench's scripts.
@@ -97,10 +138,10 @@ number_products() {
 # 10 rows, counted as the versions those rows gained (a swap that lost
 # its race changes nothing).
 pgbench_hot() {
-  local before
+  local before cores
   before=$(hot_versions)
-  pgbench_tps cas 8 10 >/dev/null
-  limit hot "$1" 8 "$(python3 -c "print(round(($(hot_versions) - $before) / $seconds, 1))")"
+  read -r _ cores <<<"$(pgbench_run cas 8 10)"
+  limit hot "$1" 8 "$(python3 -c "print(round(($(hot_versions) - $before) / $seconds, 1))")" "$cores"
 }
 
 # Sets the CPU affinity of every PostgreSQL process, the postmaster
@@ -158,8 +199,8 @@ for backend in postgresql sqlite; do
   echo "== $backend: the database's own limit"
   if [ "$backend" = postgresql ]; then
     number_products
-    limit read postgresql "$clients" "$(pgbench_tps read "$clients")"
-    limit cas postgresql "$clients" "$(pgbench_tps cas "$clients")"
+    pgbench_limit read postgresql
+    pgbench_limit cas postgresql
     # The database's own latency at the API's half-peak rates.
     for scenario in read cas; do
       rate=$(api_figure "$scenario-half-peak" postgresql rate)
@@ -208,8 +249,8 @@ if [ "$(nproc)" -ge 2 ]; then
   done
   stop_server
   number_products
-  limit read postgresql-pinned "$clients" "$(pgbench_tps read "$clients")"
-  limit cas postgresql-pinned "$clients" "$(pgbench_tps cas "$clients")"
+  pgbench_limit read postgresql-pinned
+  pgbench_limit cas postgresql-pinned
   pgbench_hot postgresql-pinned
   pin_postgresql "$all_cores"
   on_core=()

@@ -95,6 +95,22 @@ def half_peak_rows(results):
     return rows
 
 
+def cores_rows(results):
+    database = {(r["scenario"], r["backend"]): r for r in results if r.get("kind") == "database"}
+    rows = []
+    for run in results:
+        limit = database.get((run["scenario"], run["backend"]))
+        if run.get("kind", "api") != "api" or not limit or "database" not in limit.get("cores", {}):
+            continue
+        api, alone = run["cores"], limit["cores"]
+        rows.append((
+            run["scenario"], run["backend"], f'{api["database"]:.2f}', f'{api["server"]:.2f}',
+            f'{api["load"]:.2f}', f'{alone["database"]:.2f}', f'{alone["pgbench"]:.2f}',
+            f'{api["database"] / alone["database"]:.2f}x' if alone["database"] else "-",
+        ))
+    return rows
+
+
 def memory_rows(folder, results):
     rows = []
     for backend in ("postgresql", "sqlite"):
@@ -153,6 +169,9 @@ def main():
     print_table(("at half the peak", "backend", "rate", "API p99", "database p99",
                  "GET /healthz p99", "target"),
                 half_peak_rows(results))
+    print_table(("cores used", "backend", "database (API)", "server", "load",
+                 "database (pgbench)", "pgbench", "database's cores, API/pgbench"),
+                cores_rows(results))
     print_table(("memory", "run", "peak RSS", "RSS 2nd minute -> last", "of it heap", "target"),
                 memory_rows(folder, results))
     print_table(("stock sync", "1000 PATCHes", "one 1000-item batch", "speed-up", "target"),

@@ -6,6 +6,7 @@
 //!     inventory-load --url http://127.0.0.1:8080 --token inv_... --scenario cas --clients 16 --seconds 10
 
 mod api;
+mod cpu;
 mod http1;
 mod report;
 mod scenarios;
@@ -42,6 +43,11 @@ pub struct Options {
     /// Products to create first (`read` and `cas` pick among them).
     #[arg(long, default_value_t = 10_000)]
     products: usize,
+    /// A process whose CPU to report while the load runs, with its children
+    /// (a PostgreSQL postmaster with its backends), as NAME=PID; repeatable.
+    /// The generator's own is reported too, as "load".
+    #[arg(long = "cpu-of", value_name = "NAME=PID")]
+    cpu_of: Vec<cpu::Watched>,
     /// Print the report as one JSON line too (for bench/run.sh).
     #[arg(long)]
     json: bool,
@@ -62,6 +68,7 @@ async fn run(options: &Options) -> Result<(), String> {
     let mut api = api::Api::new(&options.url, &options.token)?;
     let scenario = options.scenario;
     let products = scenario.prepare(&api, options.products).await?;
+    let cpu_before = cpu::Reading::now(&options.cpu_of);
     let outcome = scenario
         .run(
             &api,
@@ -71,8 +78,9 @@ async fn run(options: &Options) -> Result<(), String> {
             options.rate,
         )
         .await;
+    let cores = cpu::Reading::now(&options.cpu_of).cores_since(&cpu_before, &options.cpu_of);
     let violations = scenario.check(&mut api, &products, &outcome).await?;
-    let report = report::Report::new(scenario, options, &outcome, &violations);
+    let report = report::Report::new(scenario, options, &outcome, &violations, cores);
     println!("{report}");
     if options.json {
         println!("{}", report.json());

@@ -21,6 +21,9 @@ pub struct Report {
     server_errors: u64,
     other_errors: u64,
     violations: Vec<String>,
+    /// Cores each watched process, and the generator ("load"), used while
+    /// the load ran.
+    cores: Vec<(String, f64)>,
 }
 
 impl Report {
@@ -29,6 +32,7 @@ impl Report {
         options: &Options,
         outcome: &Outcome,
         violations: &[String],
+        cores: Vec<(String, f64)>,
     ) -> Report {
         let seconds = outcome.elapsed.as_secs_f64();
         let ms = |micros: u64| micros as f64 / 1000.0;
@@ -52,6 +56,7 @@ impl Report {
             server_errors: outcome.server_errors,
             other_errors: outcome.other_errors,
             violations: violations.to_vec(),
+            cores,
         }
     }
 
@@ -72,6 +77,11 @@ impl Report {
             "server_errors": self.server_errors,
             "other_errors": self.other_errors,
             "invariants_hold": self.violations.is_empty(),
+            "cores": self
+                .cores
+                .iter()
+                .map(|(name, cores)| (name.clone(), json!(cores)))
+                .collect::<serde_json::Map<_, _>>(),
         })
         .to_string()
     }
@@ -109,6 +119,12 @@ impl fmt::Display for Report {
             "  errors      {} server, {} other",
             self.server_errors, self.other_errors
         )?;
+        let cores: Vec<String> = self
+            .cores
+            .iter()
+            .map(|(name, cores)| format!("{name} {cores:.2}"))
+            .collect();
+        writeln!(f, "  cores used  {}", cores.join("  "))?;
         if self.violations.is_empty() {
             write!(f, "  invariants  hold")
         } else {
