@@ -70,8 +70,8 @@ impl Reading {
     }
 }
 
-/// A process's CPU ticks with those of its living children (and theirs),
-/// whose exited children are already in its own.
+/// A process's CPU ticks with those of its living children (and theirs);
+/// children that have exited are already in its own (`cutime`, `cstime`).
 fn ticks_with_children(pid: u32) -> u64 {
     let children =
         fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
