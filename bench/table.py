@@ -14,6 +14,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from statistics import median
 
 # The least ratio to the database's limit each (scenario, backend) must reach.
 RATIO_TARGETS = {
@@ -35,13 +36,18 @@ def read_lines(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def database_limits(results):
+    """The database's own figure for each (scenario, backend)."""
+    return {(r["scenario"], r["backend"]): r for r in results if r.get("kind") == "database"}
+
+
 def verdict(holds):
     return "ok" if holds else "MISSED"
 
 
 def ratio_rows(results):
     api = {(r["scenario"], r["backend"]): r for r in results if r.get("kind", "api") == "api"}
-    database = {(r["scenario"], r["backend"]): r for r in results if r.get("kind") == "database"}
+    database = database_limits(results)
     rows = []
     for key, run in api.items():
         scenario, backend = key
@@ -103,12 +109,6 @@ def half_peak_rows(results):
     return rows
 
 
-def median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def p99_cell(runs):
     """The median p99 of the rounds, then every round's in the order run."""
     cell = f'{median([run["p99_ms"] for run in runs]):.2f} ms'
@@ -118,7 +118,7 @@ def p99_cell(runs):
 
 
 def cores_rows(results):
-    database = {(r["scenario"], r["backend"]): r for r in results if r.get("kind") == "database"}
+    database = database_limits(results)
     rows = []
     for run in results:
         limit = database.get((run["scenario"], run["backend"]))
