@@ -18,20 +18,20 @@ api_tests!(
     a_bad_last_event_id_is_400,
 );
 
-struct Event {
-    name: String,
-    id: i64,
-    data: Value,
+pub struct Event {
+    pub name: String,
+    pub id: i64,
+    pub data: Value,
 }
 
 /// Reads a `text/event-stream` response event by event.
-struct EventReader {
+pub struct EventReader {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl EventReader {
-    async fn open(
+    pub async fn open(
         client: &reqwest::Client,
         url: String,
         last_event_id: Option<i64>,
@@ -54,7 +54,7 @@ impl EventReader {
     }
 
     /// The next event (comments skipped), failing the test after 10 s.
-    async fn next(&mut self) -> Event {
+    pub async fn next(&mut self) -> Event {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();

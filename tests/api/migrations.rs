@@ -1,6 +1,19 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::BigInt;
+use diesel::{QueryableByName, RunQueryDsl};
+use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+use inventory_api::db::DbConnection;
+use serde_json::{json, Value};
+
+use crate::api_tests;
+use crate::events::EventReader;
+use crate::helpers::{product_path, TestApp};
+
+api_tests!(an_upgrade_past_the_foreign_keys_keeps_history_and_the_feed);
+
 fn migration_names(backend: &str) -> BTreeSet<String> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
@@ -62,4 +75,121 @@ fn instances_started_together_all_migrate() {
     for start in starts {
         assert_eq!(start.join().unwrap(), Ok(()));
     }
+}
+
+/// The newest migration drops the foreign keys of history and the feed (on
+/// SQLite by rebuilding both tables). Reverted and applied again, as a
+/// database written before it is upgraded, it keeps every history entry and
+/// every feed number, and the feed numbers on after them.
+async fn an_upgrade_past_the_foreign_keys_keeps_history_and_the_feed(app: TestApp) {
+    let product = app.create_product("UPGRADE-1", 5).await;
+    let path = product_path(&product);
+    for (version, stock) in [(1, 6), (2, 7)] {
+        let response = app
+            .patch_json(&path, &json!({"version": version, "stock": stock}))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let history = get_json(&app.client, &format!("{}{path}/history", app.address)).await;
+    let feed = whole_feed(&app.client, &app.address).await;
+    assert_eq!(feed.len(), 3, "one change per version");
+
+    let mut conn = app.direct_connection();
+    revert_newest_migration(&mut conn);
+    assert_eq!(foreign_keys(&mut conn), 2, "the revert restored both");
+    // A server started on the reverted database applies the migration again.
+    let upgraded = app.another_server();
+    assert_eq!(foreign_keys(&mut conn), 0, "the upgrade dropped both");
+
+    let history_after = get_json(&app.client, &format!("{upgraded}{path}/history")).await;
+    assert_eq!(history_after, history);
+    assert_eq!(whole_feed(&app.client, &upgraded).await, feed);
+    let response = app
+        .client
+        .patch(format!("{upgraded}{path}"))
+        .json(&json!({"version": 3, "stock": 8}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let feed_after = whole_feed(&app.client, &upgraded).await;
+    assert_eq!(feed_after[..feed.len()], feed[..]);
+    let (newest, version) = feed_after[feed.len()];
+    assert!(
+        newest > feed[feed.len() - 1].0,
+        "numbers go on after the old ones"
+    );
+    assert_eq!(version, 4);
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    let response = client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Every change in the feed, from the start: (number, product version).
+async fn whole_feed(client: &reqwest::Client, address: &str) -> Vec<(i64, i64)> {
+    let url = format!("{address}/v1/events");
+    // A new stream's first event carries the newest number; a resumed
+    // one's, the number it resumes after.
+    let newest = EventReader::open(client, url.clone(), None)
+        .await
+        .next()
+        .await
+        .id;
+    let mut stream = EventReader::open(client, url, Some(0)).await;
+    stream.next().await;
+    let mut changes = Vec::new();
+    while changes.last().is_none_or(|&(number, _)| number < newest) {
+        let event = stream.next().await;
+        changes.push((event.id, event.data["version"].as_i64().unwrap()));
+    }
+    changes
+}
+
+fn revert_newest_migration(conn: &mut DbConnection) {
+    let folder = |backend: &str| {
+        FileBasedMigrations::from_path(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend),
+        )
+        .unwrap()
+    };
+    match conn {
+        DbConnection::Pg(pg) => pg.revert_last_migration(folder("postgres")).map(drop),
+        DbConnection::Sqlite(sqlite) => {
+            // As the server's own connections do.
+            sqlite.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+            sqlite.revert_last_migration(folder("sqlite")).map(drop)
+        }
+    }
+    .unwrap();
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// How many foreign keys history and the feed have.
+fn foreign_keys(conn: &mut DbConnection) -> i64 {
+    let rows: Vec<Count> = match conn {
+        DbConnection::Pg(pg) => diesel::sql_query(
+            "SELECT count(*) AS count FROM information_schema.table_constraints \
+             WHERE constraint_type = 'FOREIGN KEY' \
+             AND table_name IN ('product_history', 'product_events')",
+        )
+        .load(pg),
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(
+            "SELECT count(DISTINCT id) AS count FROM pragma_foreign_key_list('product_history') \
+             UNION ALL \
+             SELECT count(DISTINCT id) FROM pragma_foreign_key_list('product_events')",
+        )
+        .load(sqlite),
+    }
+    .unwrap();
+    rows.iter().map(|row| row.count).sum()
 }
