@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use diesel::backend::Backend;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, RunQueryDsl};
@@ -77,8 +78,8 @@ fn instances_started_together_all_migrate() {
     }
 }
 
-/// The newest migration drops the foreign keys of history and the feed (on
-/// SQLite by rebuilding both tables). Reverted and applied again, as a
+/// The migration that drops the foreign keys of history and the feed
+/// rebuilds both tables on SQLite. Reverted and applied again, as a
 /// database written before it is upgraded, it keeps every history entry and
 /// every feed number, and the feed numbers on after them.
 async fn an_upgrade_past_the_foreign_keys_keeps_history_and_the_feed(app: TestApp) {
@@ -95,7 +96,7 @@ async fn an_upgrade_past_the_foreign_keys_keeps_history_and_the_feed(app: TestAp
     assert_eq!(feed.len(), 3, "one change per version");
 
     let mut conn = app.direct_connection();
-    revert_newest_migration(&mut conn);
+    revert_through_foreign_keys_migration(&mut conn);
     assert_eq!(foreign_keys(&mut conn), 2, "the revert restored both");
     // A server started on the reverted database applies the migration again.
     let upgraded = app.another_server();
@@ -148,24 +149,31 @@ async fn whole_feed(client: &reqwest::Client, address: &str) -> Vec<(i64, i64)> 
     changes
 }
 
-fn revert_newest_migration(conn: &mut DbConnection) {
-    let folder = |backend: &str| {
-        FileBasedMigrations::from_path(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(backend),
-        )
-        .unwrap()
-    };
+/// The version of the migration that dropped the keys.
+const WITHOUT_FOREIGN_KEYS: &str = "20261126000006";
+
+/// Reverts migrations, newest first, through the one that dropped the keys.
+fn revert_through_foreign_keys_migration(conn: &mut DbConnection) {
+    fn revert<DB: Backend>(conn: &mut impl MigrationHarness<DB>, backend: &str) {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let migrations = FileBasedMigrations::from_path(folder).unwrap();
+        loop {
+            let reverted = conn.revert_last_migration(migrations.clone()).unwrap();
+            if reverted.to_string() == WITHOUT_FOREIGN_KEYS {
+                break;
+            }
+        }
+    }
     match conn {
-        DbConnection::Pg(pg) => pg.revert_last_migration(folder("postgres")).map(drop),
+        DbConnection::Pg(pg) => revert(pg, "postgres"),
         DbConnection::Sqlite(sqlite) => {
             // As the server's own connections do.
             sqlite.batch_execute("PRAGMA foreign_keys = ON").unwrap();
-            sqlite.revert_last_migration(folder("sqlite")).map(drop)
+            revert(sqlite, "sqlite");
         }
     }
-    .unwrap();
 }
 
 #[derive(QueryableByName)]
