@@ -7,11 +7,11 @@ use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, RunQueryDsl};
 use diesel_migrations::{FileBasedMigrations, MigrationHarness};
 use inventory_api::db::DbConnection;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::api_tests;
 use crate::events::EventReader;
-use crate::helpers::{product_path, TestApp};
+use crate::helpers::{get_json, product_path, TestApp};
 
 api_tests!(an_upgrade_past_the_foreign_keys_keeps_history_and_the_feed);
 
@@ -92,6 +92,8 @@ async fn an_upgrade_past_the_foreign_keys_keeps_history_and_the_feed(app: TestAp
         assert_eq!(response.status(), 200);
     }
     let history = get_json(&app.client, &format!("{}{path}/history", app.address)).await;
+    let entries = history["items"].as_array().map(Vec::len);
+    assert_eq!(entries, Some(3), "one history entry per version: {history}");
     let feed = whole_feed(&app.client, &app.address).await;
     assert_eq!(feed.len(), 3, "one change per version");
 
@@ -121,12 +123,6 @@ async fn an_upgrade_past_the_foreign_keys_keeps_history_and_the_feed(app: TestAp
         "numbers go on after the old ones"
     );
     assert_eq!(version, 4);
-}
-
-async fn get_json(client: &reqwest::Client, url: &str) -> Value {
-    let response = client.get(url).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
 }
 
 /// Every change in the feed, from the start: (number, product version).
