@@ -1,0 +1,202 @@
+//! diesel through an r2d2 pool, each request's statements in one trip to
+//! actix's blocking threads, as the API runs them.
+
+use actix_web::{web, HttpResponse};
+use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::sql_types::{BigInt, Text};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl};
+use serde_json::Value;
+
+use crate::prepared_sql::{Bind, PreparedSql};
+use crate::statements::{CHANGES_SINCE, CREATE, FIND_LIVE, SWAP};
+use crate::{answer, created, found, now_micros, patched, stock_changes, version_and_stock};
+use crate::{Failure, NewProduct, Outcome, Product};
+
+pub type Connections = Pool<ConnectionManager<PgConnection>>;
+
+/// The API's default pool size.
+const POOL_SIZE: u32 = 10;
+
+pub fn pool(url: &str) -> Result<Connections, Failure> {
+    Ok(Pool::builder()
+        .max_size(POOL_SIZE)
+        .test_on_check_out(false)
+        .build(ConnectionManager::new(url))?)
+}
+
+pub fn routes(routes: &mut web::ServiceConfig, pool: Connections) {
+    routes
+        .app_data(web::Data::new(pool))
+        .route("/v1/products", web::post().to(create))
+        .route("/v1/products/{id}", web::get().to(read))
+        .route("/v1/products/{id}", web::patch().to(update));
+}
+
+#[derive(QueryableByName)]
+struct ProductRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    sku: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    description: String,
+    #[diesel(sql_type = BigInt)]
+    price_minor: i64,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = BigInt)]
+    stock: i64,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = BigInt)]
+    created_at: i64,
+    #[diesel(sql_type = BigInt)]
+    updated_at: i64,
+}
+
+impl From<ProductRow> for Product {
+    fn from(row: ProductRow) -> Product {
+        Product {
+            id: row.id,
+            sku: row.sku,
+            name: row.name,
+            description: row.description,
+            price_minor: row.price_minor,
+            currency: row.currency,
+            stock: row.stock,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Change {
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = Text)]
+    changes: String,
+}
+
+/// Runs `work` with a pooled connection on a blocking thread.
+async fn run<T: Send + 'static>(
+    pool: &Connections,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    let pool = pool.clone();
+    web::block(move || work(&mut *pool.get()?)).await?
+}
+
+async fn create(pool: web::Data<Connections>, body: web::Json<Value>) -> HttpResponse {
+    let new = NewProduct::from_json(&body);
+    let id = uuid::Uuid::now_v7().to_string();
+    let (sku, currency, id_sent) = (new.sku.clone(), new.currency.clone(), id.clone());
+    let (price_minor, stock) = (new.price_minor, new.stock);
+    let inserted = run(&pool, move |conn| {
+        let binds = [
+            Bind::Text(&id_sent),
+            Bind::Text(&sku),
+            Bind::BigInt(price_minor),
+            Bind::Text(&currency),
+            Bind::BigInt(stock),
+            Bind::BigInt(now_micros()),
+        ];
+        PreparedSql {
+            sql: CREATE,
+            binds: &binds,
+        }
+        .execute(conn)?;
+        Ok(())
+    })
+    .await;
+    answer(inserted.map(|()| created(&id, &new)))
+}
+
+async fn read(pool: web::Data<Connections>, id: web::Path<String>) -> HttpResponse {
+    let id = id.into_inner();
+    answer(
+        run(&pool, move |conn| find_live(conn, &id))
+            .await
+            .map(found),
+    )
+}
+
+async fn update(
+    pool: web::Data<Connections>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    let (expected, stock) = version_and_stock(&body);
+    answer(
+        run(&pool, move |conn| swap(conn, &id, expected, stock))
+            .await
+            .map(patched),
+    )
+}
+
+fn find_live(conn: &mut PgConnection, id: &str) -> Result<Option<Product>, Failure> {
+    let query = PreparedSql {
+        sql: FIND_LIVE,
+        binds: &[Bind::Text(id)],
+    };
+    let mut rows: Vec<ProductRow> = query.load(conn)?;
+    Ok(rows.pop().map(Product::from))
+}
+
+/// The API's PATCH: its read, then its swap.
+fn swap(conn: &mut PgConnection, id: &str, expected: i64, stock: i64) -> Result<Outcome, Failure> {
+    let Some(mut product) = find_live(conn, id)? else {
+        return Ok(Outcome::NotFound);
+    };
+    if product.version != expected {
+        return stale(conn, id, expected);
+    }
+    let (version, at) = (expected + 1, now_micros());
+    let changes = stock_changes(product.stock, stock);
+    let binds = [
+        Bind::Text(id),
+        Bind::Text(&product.sku),
+        Bind::Text(&product.name),
+        Bind::Text(&product.description),
+        Bind::BigInt(product.price_minor),
+        Bind::Text(&product.currency),
+        Bind::BigInt(stock),
+        Bind::BigInt(version),
+        Bind::BigInt(at),
+        Bind::BigInt(expected),
+        Bind::Text(&changes),
+    ];
+    let swapped = PreparedSql {
+        sql: SWAP,
+        binds: &binds,
+    }
+    .execute(conn)?;
+    if swapped == 0 {
+        return stale(conn, id, expected);
+    }
+    (product.stock, product.version, product.updated_at) = (stock, version, at);
+    Ok(Outcome::Updated(product))
+}
+
+/// The API's 409: the product now, and its history since `expected`.
+fn stale(conn: &mut PgConnection, id: &str, expected: i64) -> Result<Outcome, Failure> {
+    let Some(current) = find_live(conn, id)? else {
+        return Ok(Outcome::NotFound);
+    };
+    let binds = [
+        Bind::Text(id),
+        Bind::BigInt(expected),
+        Bind::BigInt(current.version),
+    ];
+    let since: Vec<Change> = PreparedSql {
+        sql: CHANGES_SINCE,
+        binds: &binds,
+    }
+    .load(conn)?;
+    let since = since.into_iter().map(|c| (c.version, c.changes)).collect();
+    Ok(Outcome::Stale(current, since))
+}

@@ -1,0 +1,26 @@
+//! The API's statements for what the `hot` scenario does, as each client
+//! sends them (both number their binds `$n`).
+
+pub const FIND_LIVE: &str = "SELECT id, sku, name, description, price_minor, currency, stock, \
+    version, created_at, updated_at FROM products WHERE id = $1 AND deleted_at IS NULL LIMIT 1";
+
+/// The API's swap (`src/store/pg_swap.rs`): every field set, history and
+/// feed recorded only if the version matched.
+pub const SWAP: &str = "WITH swapped AS (UPDATE products SET sku = $2, name = $3, \
+    description = $4, price_minor = $5, currency = $6, stock = $7, version = $8, \
+    updated_at = $9 WHERE id = $1 AND version = $10 AND deleted_at IS NULL RETURNING 1), \
+    recorded AS (INSERT INTO product_history (product_id, version, at, actor, operation, \
+    reason, changes) SELECT $1, $8, $9, 'bare', 'update', NULL, $11 FROM swapped \
+    RETURNING product_id, version) \
+    INSERT INTO product_events (product_id, version) SELECT product_id, version FROM recorded";
+
+pub const CHANGES_SINCE: &str = "SELECT version, changes FROM product_history \
+    WHERE product_id = $1 AND version > $2 AND version <= $3 ORDER BY version";
+
+pub const CREATE: &str = "WITH created AS (INSERT INTO products (id, sku, name, description, \
+    price_minor, currency, stock, version, created_at, updated_at) \
+    VALUES ($1, $2, $2, '', $3, $4, $5, 1, $6, $6) RETURNING id), \
+    recorded AS (INSERT INTO product_history (product_id, version, at, actor, operation, \
+    reason, changes) SELECT id, 1, $6, 'bare', 'create', NULL, '{}' FROM created \
+    RETURNING product_id, version) \
+    INSERT INTO product_events (product_id, version) SELECT product_id, version FROM recorded";
