@@ -7,14 +7,19 @@
 # doing this work keeps on this machine; beside it, the API's ratio shows
 # what the API's own work costs, and the bare server's on the blocking
 # client how much of that is the client.
+# With BENCH_RATE, the same rounds of `cas` at that fixed rate instead,
+# each followed by pgbench's cas.sql at the same rate: their latencies.
 #
-#   bench/bare.sh             # 5 rounds, about 12 minutes
+#   bench/bare.sh                   # 5 rounds, about 12 minutes
 #   BENCH_ROUNDS=1 bench/bare.sh
+#   BENCH_RATE=1686 bench/bare.sh   # cas at 1,686 pairs a second
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=${BENCH_ROUNDS:-5}
 seconds=${BENCH_SECONDS:-10}
+rate=${BENCH_RATE:-}
+products=${BENCH_PRODUCTS:-10000}
 out=target/bench
 check=bare
 server=target/release/inventory-api
@@ -52,23 +57,33 @@ start_bare_server() {
   exit 1
 }
 
-# The versions the 10 products of database $1 hold in all.
+# Starts server $1 ("api", or the bare server's client: "async" or
+# "blocking") on database $2.
+start_one() {
+  if [ "$1" = api ]; then start_server "$2" manager; else start_bare_server "$2" "$1"; fi
+}
+
+# Numbers the products of database $1 from 1, for pgbench's scripts.
+number_products() {
+  psql "$1" -qc "CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM products;
+    ALTER TABLE bench_ids ADD PRIMARY KEY (n);"
+}
+
+# The versions the products of database $1 hold in all.
 versions() {
   psql "$1" -tAc "SELECT sum(version) FROM products"
 }
 
-# One round on server $1 ("api", or the bare server's client: "async" or
-# "blocking"): its hot, then pgbench's on
-# the same 10 rows. Appends both, and the ratio, as one JSON line.
-round() {
+# One round of hot on server $1, then pgbench's on the same 10 rows.
+# Appends both, and the ratio, as one JSON line.
+hot_round() {
   local database_url api before after
   database_url=$(fresh_database postgresql)
-  if [ "$1" = api ]; then start_server "$database_url" manager; else start_bare_server "$database_url" "$1"; fi
+  start_one "$1" "$database_url"
   api=$("$load" --url "$INVENTORY_URL" --scenario hot --seconds "$seconds" --json \
     --cpu-of "server=$server_pid" | tail -n 1)
   stop_server
-  psql "$database_url" -qc "CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM products;
-    ALTER TABLE bench_ids ADD PRIMARY KEY (n);"
+  number_products "$database_url"
   before=$(versions "$database_url")
   pgbench -n -M prepared -c 8 -j 2 -T "$seconds" -D products=10 -f bench/pgbench/cas.sql \
     "$database_url" >"$out/bare-pgbench.txt" 2>&1
@@ -87,24 +102,58 @@ print(json.dumps({
 PY
 }
 
+# One round of cas at $rate on server $1 (over $products products), then
+# pgbench's cas.sql at the same rate on the same database. Appends both
+# latencies as one JSON line.
+cas_round() {
+  local database_url api pgbench
+  database_url=$(fresh_database postgresql)
+  start_one "$1" "$database_url"
+  api=$("$load" --url "$INVENTORY_URL" --scenario cas --clients 16 --seconds "$seconds" \
+    --rate "$rate" --products "$products" --json | tail -n 1)
+  stop_server
+  number_products "$database_url"
+  rm -f "$out"/bare-pgbench-log.*
+  pgbench -n -M prepared -c 16 -j 2 -T "$seconds" -R "$rate" -l --log-prefix="$out/bare-pgbench-log" \
+    -D products="$products" -f bench/pgbench/cas.sql "$database_url" >/dev/null 2>&1
+  pgbench=$(python3 bench/pgbench_latency.py cas "$rate" "$out"/bare-pgbench-log.*)
+  python3 - "$1" "$api" "$pgbench" <<'PY' | tee -a "$out/bare.jsonl"
+import json, sys
+server, api, pgbench = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+print(json.dumps({
+    "server": server, "rate": api["rate"], "p50_ms": api["p50_ms"], "p99_ms": api["p99_ms"],
+    "pgbench_p50_ms": pgbench["p50_ms"], "pgbench_p99_ms": pgbench["p99_ms"],
+    "server_errors": api["server_errors"], "invariants_hold": api["invariants_hold"]}))
+PY
+}
+
 servers=${BENCH_SERVERS:-api async blocking}
 for _ in $(seq 1 "$rounds"); do
   for name in $servers; do
-    round "$name"
+    if [ -n "$rate" ]; then cas_round "$name"; else hot_round "$name"; fi
   done
 done
 
 python3 - "$out/bare.jsonl" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
-print(f"{'server':<22}{'hot/s':>8}{'pgbench/s':>11}{'ratio':>8}{'server µs per swap':>20}")
+latency = "p99_ms" in runs[0]
+if latency:
+    print(f"{'server':<22}{'p50':>8}{'p99':>8}{'pgbench p99':>13}   (medians, ms; then each round's p99 and pgbench's)")
+else:
+    print(f"{'server':<22}{'hot/s':>8}{'pgbench/s':>11}{'ratio':>8}{'server µs per swap':>20}")
 names = {"api": "the API", "async": "bare", "blocking": "bare, blocking client"}
 for server in names:
     mine = [r for r in runs if r["server"] == server]
     if not mine:
         continue
     median = lambda key: statistics.median(r[key] for r in mine)
-    ratios = ", ".join(f"{r['ratio']:.2f}" for r in mine)
-    print(f"{names[server]:<22}{median('per_second'):>8.0f}{median('pgbench'):>11.0f}{median('ratio'):>8.2f}"
-          f"{median('server_us_per_swap'):>20.0f}   ratios: {ratios}")
+    if latency:
+        rounds = ", ".join(f"{r['p99_ms']:.2f}/{r['pgbench_p99_ms']:.2f}" for r in mine)
+        print(f"{names[server]:<22}{median('p50_ms'):>8.2f}{median('p99_ms'):>8.2f}"
+              f"{median('pgbench_p99_ms'):>13.2f}   {rounds}")
+    else:
+        ratios = ", ".join(f"{r['ratio']:.2f}" for r in mine)
+        print(f"{names[server]:<22}{median('per_second'):>8.0f}{median('pgbench'):>11.0f}{median('ratio'):>8.2f}"
+              f"{median('server_us_per_swap'):>20.0f}   ratios: {ratios}")
 PY
