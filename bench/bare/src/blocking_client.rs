@@ -92,16 +92,14 @@ async fn run<T: Send + 'static>(
 
 async fn create(pool: web::Data<Connections>, body: web::Json<Value>) -> HttpResponse {
     let new = NewProduct::from_json(&body);
-    let id = uuid::Uuid::now_v7().to_string();
-    let (sku, currency, id_sent) = (new.sku.clone(), new.currency.clone(), id.clone());
-    let (price_minor, stock) = (new.price_minor, new.stock);
     let inserted = run(&pool, move |conn| {
+        let id = uuid::Uuid::now_v7().to_string();
         let binds = [
-            Bind::Text(&id_sent),
-            Bind::Text(&sku),
-            Bind::BigInt(price_minor),
-            Bind::Text(&currency),
-            Bind::BigInt(stock),
+            Bind::Text(&id),
+            Bind::Text(&new.sku),
+            Bind::BigInt(new.price_minor),
+            Bind::Text(&new.currency),
+            Bind::BigInt(new.stock),
             Bind::BigInt(now_micros()),
         ];
         PreparedSql {
@@ -109,10 +107,10 @@ async fn create(pool: web::Data<Connections>, body: web::Json<Value>) -> HttpRes
             binds: &binds,
         }
         .execute(conn)?;
-        Ok(())
+        Ok((id, new))
     })
     .await;
-    answer(inserted.map(|()| created(&id, &new)))
+    answer(inserted.map(|(id, new)| created(&id, &new)))
 }
 
 async fn read(pool: web::Data<Connections>, id: web::Path<String>) -> HttpResponse {
