@@ -37,9 +37,9 @@ mkdir -p "$out"
 : >"$out/bare.jsonl"
 
 # Serves database $1, migrated first, with the bare server on client $2
-# ("async" or "blocking"); sets
-# INVENTORY_URL and server_pid as start_server does (the token it needs
-# only to migrate the database; the bare server checks none).
+# ("async" or "blocking"); sets INVENTORY_URL and server_pid as
+# start_server does. The token is made only to migrate the database (and
+# for the load generator's flag); the bare server checks none.
 start_bare_server() {
   local port
   INVENTORY_TOKEN=$("$server" token create --role manager --name "$check" \
