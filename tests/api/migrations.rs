@@ -1,5 +1,5 @@
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use diesel::backend::Backend;
 use diesel::connection::SimpleConnection;
@@ -15,11 +15,15 @@ use crate::helpers::{get_json, product_path, TestApp};
 
 api_tests!(an_upgrade_past_the_foreign_keys_keeps_history_and_the_feed);
 
-fn migration_names(backend: &str) -> BTreeSet<String> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The folder of one backend's migrations ("postgres" or "sqlite").
+fn migrations_folder(backend: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
-        .join(backend);
-    std::fs::read_dir(&folder)
+        .join(backend)
+}
+
+fn migration_names(backend: &str) -> BTreeSet<String> {
+    std::fs::read_dir(migrations_folder(backend))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect()
@@ -33,11 +37,7 @@ fn both_backends_have_the_same_migrations() {
     for name in &postgres {
         for backend in ["postgres", "sqlite"] {
             for file in ["up.sql", "down.sql"] {
-                let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("migrations")
-                    .join(backend)
-                    .join(name)
-                    .join(file);
+                let path = migrations_folder(backend).join(name).join(file);
                 assert!(path.is_file(), "{} is missing", path.display());
             }
         }
@@ -151,10 +151,7 @@ const WITHOUT_FOREIGN_KEYS: &str = "20261126000006";
 /// Reverts migrations, newest first, through the one that dropped the keys.
 fn revert_through_foreign_keys_migration(conn: &mut DbConnection) {
     fn revert<DB: Backend>(conn: &mut impl MigrationHarness<DB>, backend: &str) {
-        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(backend);
-        let migrations = FileBasedMigrations::from_path(folder).unwrap();
+        let migrations = FileBasedMigrations::from_path(migrations_folder(backend)).unwrap();
         loop {
             let reverted = conn.revert_last_migration(migrations.clone()).unwrap();
             if reverted.to_string() == WITHOUT_FOREIGN_KEYS {
