@@ -3,7 +3,7 @@ use uuid::Uuid;
 
 use super::rows::HistoryRow;
 use crate::db::schema::product_history::dsl;
-use crate::db::DbConnection;
+use crate::db::{load_natively, DbConnection};
 use crate::domain::history::HistoryEntry;
 use crate::error::ApiError;
 
@@ -52,13 +52,13 @@ pub fn between(
     after: i64,
     through: i64,
 ) -> Result<Vec<HistoryEntry>, ApiError> {
-    dsl::product_history
+    // Every 409 runs this: natively, as `products::find_live` is.
+    let query = dsl::product_history
         .filter(dsl::product_id.eq(product_id.to_string()))
         .filter(dsl::version.gt(after))
         .filter(dsl::version.le(through))
-        .order(dsl::version.asc())
-        .select(HistoryRow::as_select())
-        .load(conn)?
+        .order(dsl::version.asc());
+    load_natively::<_, HistoryRow>(conn, query)?
         .into_iter()
         .map(HistoryRow::into_entry)
         .collect()

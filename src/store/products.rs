@@ -16,7 +16,7 @@ use super::prepared_swap::SetEveryField;
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::{contains_pattern, lower};
 use crate::db::schema::products::dsl;
-use crate::db::{single_statement_write, write_transaction, DbConnection};
+use crate::db::{load_natively, single_statement_write, write_transaction, DbConnection};
 use crate::domain::changes::{self, Changes};
 use crate::domain::conflict::{Intent, StaleVersion};
 use crate::domain::history::{HistoryEntry, Operation};
@@ -70,12 +70,14 @@ pub fn create(
 
 /// The live product with this id, if any.
 pub fn find_live(conn: &mut DbConnection, id: &Uuid) -> Result<Option<Product>, ApiError> {
-    dsl::products
+    // Every read and write of a product runs this: natively, so that it
+    // costs only its binds (see `load_natively`). The id is the primary
+    // key, so there is at most one row.
+    let query = dsl::products
         .filter(dsl::id.eq(id.to_string()))
-        .filter(dsl::deleted_at.is_null())
-        .select(ProductRow::as_select())
-        .first(conn)
-        .optional()?
+        .filter(dsl::deleted_at.is_null());
+    load_natively::<_, ProductRow>(conn, query)?
+        .pop()
         .map(ProductRow::into_product)
         .transpose()
 }
