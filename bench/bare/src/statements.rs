@@ -1,8 +1,9 @@
 //! The API's statements for what the `hot` scenario does, as each client
 //! sends them (both number their binds `$n`).
 
+/// The API's `store::products::find_live`: by primary key, so no LIMIT.
 pub const FIND_LIVE: &str = "SELECT id, sku, name, description, price_minor, currency, stock, \
-    version, created_at, updated_at FROM products WHERE id = $1 AND deleted_at IS NULL LIMIT 1";
+    version, created_at, updated_at FROM products WHERE id = $1 AND deleted_at IS NULL";
 
 /// The API's swap (`src/store/pg_swap.rs`): every field set, history and
 /// feed recorded only if the version matched.
