@@ -5,6 +5,7 @@
 //! Data flows one way: `http` -> `domain` -> `store` -> `db`, and errors
 //! come back as `error::ApiError` problems.
 
+pub mod background;
 pub mod backup_command;
 pub mod cli;
 pub mod config;

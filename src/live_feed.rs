@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::background::{Background, Pause};
 use crate::db::Database;
 use crate::store;
 
@@ -22,12 +23,13 @@ pub struct LiveFeed {
 }
 
 impl LiveFeed {
-    /// Starts the watcher thread. It ends when the last `LiveFeed` is gone.
-    pub fn start(database: Database) -> std::io::Result<LiveFeed> {
+    /// Starts the watcher thread. It ends when the last `LiveFeed` is
+    /// gone, or when the server stops.
+    pub fn start(background: &mut Background, database: Database) -> std::io::Result<LiveFeed> {
         let (sender, newest) = watch::channel(0);
-        std::thread::Builder::new()
-            .name("live-feed".into())
-            .spawn(move || watch_changes(&database, &sender))?;
+        background.spawn("live-feed", move |pause| {
+            watch_changes(&database, &sender, &pause)
+        })?;
         Ok(LiveFeed { newest })
     }
 
@@ -37,7 +39,7 @@ impl LiveFeed {
     }
 }
 
-fn watch_changes(database: &Database, sender: &watch::Sender<i64>) {
+fn watch_changes(database: &Database, sender: &watch::Sender<i64>, between_looks: &Pause) {
     let mut pause = LOOK_EVERY;
     while !sender.is_closed() {
         if streams_open(sender) {
@@ -56,7 +58,9 @@ fn watch_changes(database: &Database, sender: &watch::Sender<i64>) {
         } else {
             pause = LOOK_EVERY;
         }
-        std::thread::sleep(pause);
+        if !between_looks.wait(pause) {
+            return;
+        }
     }
 }
 

@@ -45,7 +45,7 @@ async fn serve_or_run_command() -> Result<(), StartupError> {
             application.run_until_signalled().await?;
         }
         Command::Migrate => {
-            Database::open_when_reachable(&cli.settings.database_url, 1)?;
+            Database::open_when_reachable(&cli.settings.database_url, 1)?.close();
             tracing::info!("migrations applied");
         }
         Command::Openapi => print!("{}", openapi::yaml()?),
@@ -53,7 +53,10 @@ async fn serve_or_run_command() -> Result<(), StartupError> {
             backup_command::run(&cli.settings.database_url, &to)?;
         }
         Command::Token { action } => {
-            token_commands::run(&Database::open(&cli.settings.database_url, 1)?, &action)?;
+            let database = Database::open(&cli.settings.database_url, 1)?;
+            let ran = token_commands::run(&database, &action);
+            database.close();
+            ran?;
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use tokio::sync::watch;
 
+use crate::background::Background;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http::events::LAST_EVENT_ID;
@@ -28,6 +29,10 @@ pub struct Application {
     port: u16,
     server: Server,
     stop_switch: watch::Sender<bool>,
+    /// Upkeep and the live feed's watcher, ended once the server has stopped.
+    background: Background,
+    /// Closed last, once nothing uses it.
+    database: Database,
 }
 
 impl Application {
@@ -45,17 +50,18 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
-        upkeep::purge_idempotency_keys(database.clone(), purge_interval)?;
+        let mut background = Background::default();
+        upkeep::purge_idempotency_keys(&mut background, database.clone(), purge_interval)?;
         let sqlite_log_limit_bytes = settings.sqlite_log_limit.saturating_mul(1024 * 1024);
-        upkeep::checkpoint_sqlite_log(database.clone(), sqlite_log_limit_bytes)?;
-        let live_feed = web::Data::new(LiveFeed::start(database.clone())?);
+        upkeep::checkpoint_sqlite_log(&mut background, database.clone(), sqlite_log_limit_bytes)?;
+        let live_feed = web::Data::new(LiveFeed::start(&mut background, database.clone())?);
         let (stop_switch, stopping) = stopping::switch();
         let stopping = web::Data::new(stopping);
         let documents = web::Data::new(OpenApiDocuments {
             json: openapi::json()?.into(),
             yaml: openapi::yaml()?.into(),
         });
-        let database = web::Data::new(database);
+        let shared_database = web::Data::new(database.clone());
         let limits = web::Data::new(Limits::new(
             settings.rate_limit,
             settings.rate_limit_burst,
@@ -74,7 +80,7 @@ impl Application {
                     cors(&cors_origins),
                 ))
                 .wrap(from_fn(request_context))
-                .app_data(database.clone())
+                .app_data(shared_database.clone())
                 .app_data(limits.clone())
                 .app_data(known_tokens.clone())
                 .app_data(metrics.clone())
@@ -102,6 +108,8 @@ impl Application {
             port,
             server,
             stop_switch,
+            background,
+            database,
         })
     }
 
@@ -109,14 +117,21 @@ impl Application {
         self.port
     }
 
+    /// Runs until stopped, then ends the server's own threads and closes
+    /// the database. Those two wait on this thread for work already
+    /// running: nothing else is left to run on it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.background.stop();
+        self.database.close();
+        served
     }
 
     /// Runs until SIGINT or SIGTERM, then stops gracefully.
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
-        actix_web::rt::spawn(stopping::on_signal(self.stop_switch, self.server.handle()));
-        self.server.await
+        let server = self.server.handle();
+        actix_web::rt::spawn(stopping::on_signal(self.stop_switch.clone(), server));
+        self.run_until_stopped().await
     }
 }
 

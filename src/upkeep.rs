@@ -2,24 +2,28 @@
 
 use std::time::Duration;
 
+use crate::background::Background;
 use crate::db::{self, Database, DbConnection};
 use crate::store;
 
 /// Purges idempotency keys past their retention, now and then every
-/// `interval`, on a thread of its own for the life of the process.
-pub fn purge_idempotency_keys(database: Database, interval: Duration) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("idempotency-purge".into())
-        .spawn(move || loop {
-            match database.write_here(store::idempotency::purge_expired) {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
-                // The database may be away for a while; the next round retries.
-                Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
-            }
-            std::thread::sleep(interval);
-        })?;
-    Ok(())
+/// `interval`, on a thread of its own until the server stops.
+pub fn purge_idempotency_keys(
+    background: &mut Background,
+    database: Database,
+    interval: Duration,
+) -> std::io::Result<()> {
+    background.spawn("idempotency-purge", move |pause| loop {
+        match database.write_here(store::idempotency::purge_expired) {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
+            // The database may be away for a while; the next round retries.
+            Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+        }
+        if !pause.wait(interval) {
+            return;
+        }
+    })
 }
 
 /// How often SQLite's write-ahead log is checkpointed. Between two rounds
@@ -28,36 +32,39 @@ pub fn purge_idempotency_keys(database: Database, interval: Duration) -> std::io
 const SQLITE_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// On SQLite, checkpoints the write-ahead log every
-/// `SQLITE_CHECKPOINT_INTERVAL`, on a thread of its own for the life of the
-/// process, so that no write has to (see `db::checkpoint_sqlite_log`), and
+/// `SQLITE_CHECKPOINT_INTERVAL`, on a thread of its own until the server
+/// stops, so that no write has to (see `db::checkpoint_sqlite_log`), and
 /// keeps the log from growing much past `log_limit_bytes`.
-pub fn checkpoint_sqlite_log(database: Database, log_limit_bytes: u64) -> std::io::Result<()> {
+pub fn checkpoint_sqlite_log(
+    background: &mut Background,
+    database: Database,
+    log_limit_bytes: u64,
+) -> std::io::Result<()> {
     if !database.is_sqlite() {
         return Ok(());
     }
-    std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || loop {
-            // Each round copies the log while writes go on. The log starts
-            // over from its beginning only once it is copied to its end,
-            // at the first write after that (when no read is still reading
-            // from it); under steady writes, pages land meanwhile and that
-            // never happens. So once the log has grown past its limit, a
-            // second step copies, with writes held, the few pages written
-            // during the first. Holding writes at every round instead would
-            // keep the log smaller, but each hold delays the writes queued
-            // behind it (measured on a slow disk: about 2 ms of their p99).
-            let checkpoint = |conn: &mut DbConnection| Ok(db::checkpoint_sqlite_log(conn)?);
-            let checkpointed = database.run_here(checkpoint).and_then(|log_bytes| {
-                if log_bytes >= log_limit_bytes {
-                    database.write_here(checkpoint)?;
-                }
-                Ok(())
-            });
-            if let Err(error) = checkpointed {
-                tracing::warn!(%error, "could not checkpoint the SQLite log");
+    background.spawn("sqlite-checkpoint", move |pause| loop {
+        // Each round copies the log while writes go on. The log starts
+        // over from its beginning only once it is copied to its end,
+        // at the first write after that (when no read is still reading
+        // from it); under steady writes, pages land meanwhile and that
+        // never happens. So once the log has grown past its limit, a
+        // second step copies, with writes held, the few pages written
+        // during the first. Holding writes at every round instead would
+        // keep the log smaller, but each hold delays the writes queued
+        // behind it (measured on a slow disk: about 2 ms of their p99).
+        let checkpoint = |conn: &mut DbConnection| Ok(db::checkpoint_sqlite_log(conn)?);
+        let checkpointed = database.run_here(checkpoint).and_then(|log_bytes| {
+            if log_bytes >= log_limit_bytes {
+                database.write_here(checkpoint)?;
             }
-            std::thread::sleep(SQLITE_CHECKPOINT_INTERVAL);
-        })?;
-    Ok(())
+            Ok(())
+        });
+        if let Err(error) = checkpointed {
+            tracing::warn!(%error, "could not checkpoint the SQLite log");
+        }
+        if !pause.wait(SQLITE_CHECKPOINT_INTERVAL) {
+            return;
+        }
+    })
 }

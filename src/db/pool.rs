@@ -1,4 +1,6 @@
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -44,6 +46,8 @@ pub struct Database {
     /// connection or polling the file lock with `busy_timeout`'s growing
     /// sleeps. `None` on PostgreSQL, where writes run side by side.
     sqlite_writer: Option<SqliteWriter>,
+    /// Set by `close`; shared with the pool's `ConnectionManager`.
+    closing: Arc<AtomicBool>,
 }
 
 impl Database {
@@ -65,8 +69,10 @@ impl Database {
         mut conn: DbConnection,
     ) -> Result<Database, StartupError> {
         run_migrations(&mut conn)?;
+        let closing = Arc::new(AtomicBool::new(false));
         let manager = ConnectionManager {
             url: url.to_owned(),
+            closing: closing.clone(),
         };
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
@@ -87,7 +93,25 @@ impl Database {
         Ok(Database {
             pool,
             sqlite_writer,
+            closing,
         })
+    }
+
+    /// Closes the connections: the idle ones now, each one in use when it
+    /// is given back, and the SQLite writer's once the writes sent to it
+    /// have run. For a server that has stopped, so that the database sees
+    /// each connection end (SQLite then folds its log into the file) rather
+    /// than cut off when the process exits. Work after this still gets a
+    /// connection, closed as it is given back; SQLite's writes are refused.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        // Each is closed as it is given back (see `has_broken`).
+        while let Some(idle) = self.pool.try_get() {
+            drop(idle);
+        }
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close();
+        }
     }
 
     /// Whether the URL named an SQLite file (else PostgreSQL).
@@ -230,6 +254,8 @@ pub fn open_connection(url: &str) -> Result<DbConnection, r2d2::Error> {
 /// Opens connections of the URL's backend, with that backend's settings applied.
 struct ConnectionManager {
     url: String,
+    /// Once set, every connection given back is closed.
+    closing: Arc<AtomicBool>,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -248,9 +274,10 @@ impl ManageConnection for ConnectionManager {
     }
 
     /// diesel knows only of a broken transaction; a connection whose server
-    /// went away is caught by `with_connection`.
+    /// went away is caught by `with_connection`. After `Database::close`,
+    /// every connection counts as broken, so the pool closes it.
     fn has_broken(&self, pooled: &mut PooledConnection) -> bool {
-        pooled.dead || pooled.conn.is_broken()
+        pooled.dead || pooled.conn.is_broken() || self.closing.load(Ordering::SeqCst)
     }
 }
 

@@ -1,6 +1,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 
 use diesel::r2d2::R2D2Connection;
 use parking_lot::{Mutex, MutexGuard};
@@ -24,23 +25,31 @@ use crate::error::ApiError;
 /// outside the pool, so that reads can never keep it from one.
 #[derive(Clone)]
 pub struct SqliteWriter {
-    jobs: mpsc::Sender<Job>,
+    /// `None` once closed.
+    running: Arc<Mutex<Option<Running>>>,
     /// Held by the writer thread for each transaction, and by upkeep that
     /// must not overlap a write (see `hold_writes`).
     turn: Arc<Mutex<()>>,
 }
 
+/// The writer thread, and the way to send it writes.
+struct Running {
+    jobs: mpsc::Sender<Job>,
+    thread: JoinHandle<()>,
+}
+
 impl SqliteWriter {
     /// Opens the writer's connection to the SQLite file `url` names and
-    /// starts the writer thread. The thread ends when the last
-    /// `SqliteWriter` clone is dropped, after the writes already sent.
+    /// starts the writer thread. The thread ends when the writer is closed
+    /// or the last `SqliteWriter` clone is dropped, after the writes
+    /// already sent.
     pub fn start(url: &str) -> Result<SqliteWriter, StartupError> {
         let mut connection = Some(open_connection(url)?);
         let url = url.to_owned();
         let (jobs, arrived) = mpsc::channel::<Job>();
         let turn = Arc::new(Mutex::new(()));
         let writer_turn = turn.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
                 let mut waiting = VecDeque::new();
@@ -69,7 +78,21 @@ impl SqliteWriter {
                     }
                 }
             })?;
-        Ok(SqliteWriter { jobs, turn })
+        Ok(SqliteWriter {
+            running: Arc::new(Mutex::new(Some(Running { jobs, thread }))),
+            turn,
+        })
+    }
+
+    /// Runs the writes already sent, then ends the writer thread, which
+    /// closes its connection. Writes sent after this are refused.
+    pub fn close(&self) {
+        let running = self.running.lock().take();
+        if let Some(Running { jobs, thread }) = running {
+            drop(jobs);
+            // A thread that panicked has ended all the same.
+            let _ = thread.join();
+        }
     }
 
     /// Sends `write` to the writer thread now, behind the writes sent
@@ -90,9 +113,15 @@ impl SqliteWriter {
             });
             reply
         });
-        let sent = self.jobs.send(job);
+        let sent = match &*self.running.lock() {
+            Some(running) => running
+                .jobs
+                .send(job)
+                .map_err(|_| ApiError::internal("the SQLite writer thread has stopped")),
+            None => Err(closed()),
+        };
         async move {
-            sent.map_err(|_| ApiError::internal("the SQLite writer thread has stopped"))?;
+            sent?;
             answered
                 .await
                 .map_err(|_| ApiError::internal("the write panicked on the SQLite writer thread"))?
@@ -110,6 +139,10 @@ fn no_connection() -> ApiError {
     ApiError::Unavailable(
         "The SQLite database could not be opened for writing. Retry shortly.".into(),
     )
+}
+
+fn closed() -> ApiError {
+    ApiError::Unavailable("The server is stopping. Retry shortly.".into())
 }
 
 /// A new connection for the writer, after the last was dropped as broken.
@@ -158,6 +191,20 @@ mod tests {
         let failed = writer.run(|_| -> Result<(), ApiError> { panic!("a bug in one write") });
         assert!(matches!(failed.await, Err(ApiError::Internal(_))));
         assert_eq!(writer.run(|_| Ok(7)).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn close_runs_the_writes_sent_before_it_and_refuses_later_ones() {
+        let writer = SqliteWriter::start(":memory:").unwrap();
+        // Sent when `run` is called, before the close.
+        let sent = tokio::spawn(writer.run(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            Ok(1)
+        }));
+        writer.close();
+        assert_eq!(sent.await.unwrap().unwrap(), 1);
+        let after = writer.run(|_| Ok(2)).await;
+        assert!(matches!(after, Err(ApiError::Unavailable(_))), "{after:?}");
     }
 
     #[tokio::test]

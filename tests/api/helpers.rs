@@ -71,6 +71,18 @@ pub enum TestDatabase {
 }
 
 impl TestDatabase {
+    /// A new, empty database on the PostgreSQL server `TEST_DATABASE_URL`
+    /// names, when it names one.
+    pub fn fresh_postgres() -> Option<TestDatabase> {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let name = format!("inventory_test_{}", Uuid::now_v7().simple());
+        let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create the test database");
+        Some(TestDatabase::Postgres { admin_url, name })
+    }
+
     pub fn url(&self) -> String {
         match self {
             TestDatabase::Sqlite { path } => format!("sqlite://{}", path.display()),
@@ -142,16 +154,7 @@ impl TestApp {
 
     /// A server on a fresh PostgreSQL database, when `TEST_DATABASE_URL` names a server.
     pub async fn postgres_with(customize: impl FnOnce(&mut Settings)) -> Option<TestApp> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
-        let name = format!("inventory_test_{}", Uuid::now_v7().simple());
-        let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .expect("create the test database");
-        Some(TestApp::spawn(
-            TestDatabase::Postgres { admin_url, name },
-            customize,
-        ))
+        Some(TestApp::spawn(TestDatabase::fresh_postgres()?, customize))
     }
 
     fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Settings)) -> TestApp {

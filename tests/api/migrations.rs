@@ -49,19 +49,10 @@ fn both_backends_have_the_same_migrations() {
 /// take turns, and every one starts.
 #[test]
 fn instances_started_together_all_migrate() {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+    let Some(database) = crate::helpers::TestDatabase::fresh_postgres() else {
         assert!(std::env::var_os("CI").is_none(), "CI must test PostgreSQL");
         return;
     };
-    let name = format!("inventory_test_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-        .unwrap();
-    let database = crate::helpers::TestDatabase::Postgres { admin_url, name };
     let url = database.url();
     let starts: Vec<_> = (0..4)
         .map(|_| {

@@ -1,10 +1,16 @@
 //! SIGTERM, as systemd, Kubernetes or Ctrl-C send it: the request in
-//! flight is answered, new connections are refused, and the process exits 0.
+//! flight is answered, new connections are refused, the database
+//! connections are closed (not cut off by the exit), and the process exits 0.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, OptionalExtension, PgConnection, QueryableByName, RunQueryDsl};
+
+use crate::helpers::{bearer_client, create_product_at, get_json, TestDatabase};
 use crate::process::{database_url, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,4 +89,118 @@ fn wait_until_refused(port: u16, limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// After a stop, SQLite's log has been folded into the database file and
+/// removed: the file alone holds every write, as an operator who copies it
+/// expects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sigterm_the_sqlite_file_alone_holds_every_write() {
+    let (url, _cleanup) = database_url();
+    let path = url.trim_start_matches("sqlite://").to_owned();
+    let server = Server::start(&url);
+    server.wait_until_ready().await;
+    let client = bearer_client(&server.printed_admin_token());
+    create_together(&client, &server.address, 16).await;
+    terminate_cleanly(server).await;
+    for suffix in ["-wal", "-shm"] {
+        let left = format!("{path}{suffix}");
+        assert!(!Path::new(&left).exists(), "{left} was removed");
+    }
+
+    let (copy_url, _copy_cleanup) = database_url();
+    std::fs::copy(&path, copy_url.trim_start_matches("sqlite://")).unwrap();
+    let copy = Server::start(&copy_url);
+    copy.wait_until_ready().await;
+    let listed = get_json(&client, &format!("{}/v1/products?limit=100", copy.address)).await;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(16),
+        "{listed}"
+    );
+    copy.stop();
+}
+
+/// After a stop, PostgreSQL saw each of the server's connections ended by
+/// the server, none lost as a crashed client's would be (which it logs as
+/// "Connection reset by peer").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sigterm_postgresql_saw_every_connection_closed() {
+    let Some(database) = TestDatabase::fresh_postgres() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must test PostgreSQL");
+        return;
+    };
+    let TestDatabase::Postgres { admin_url, name } = &database else {
+        unreachable!("a PostgreSQL database")
+    };
+    let server = Server::start(&database.url());
+    server.wait_until_ready().await;
+    let client = bearer_client(&server.printed_admin_token());
+    create_together(&client, &server.address, 16).await;
+    terminate_cleanly(server).await;
+
+    let mut admin = PgConnection::establish(admin_url).unwrap();
+    let sessions = wait_for_sessions_ended(&mut admin, name);
+    assert!(
+        sessions.sessions >= 3,
+        "the migration's connection and several pooled ones: {}",
+        sessions.sessions
+    );
+    assert_eq!(sessions.sessions_abandoned, 0, "none was cut off");
+}
+
+/// `count` products created at once, so that the server opens several
+/// connections.
+async fn create_together(client: &reqwest::Client, address: &str, count: usize) {
+    let creates = (0..count).map(|n| {
+        let (client, address) = (client.clone(), address.to_owned());
+        tokio::spawn(async move {
+            create_product_at(&client, &address, &format!("TOGETHER-{n}"), 1).await
+        })
+    });
+    for created in futures::future::join_all(creates).await {
+        created.unwrap();
+    }
+}
+
+async fn terminate_cleanly(server: Server) {
+    let status = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(20)))
+        .await
+        .unwrap()
+        .expect("the server exits within 20 s of SIGTERM");
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+/// A database's session counts in PostgreSQL's statistics.
+#[derive(QueryableByName)]
+struct Sessions {
+    #[diesel(sql_type = BigInt)]
+    sessions: i64,
+    #[diesel(sql_type = BigInt)]
+    sessions_abandoned: i64,
+}
+
+/// The session counts of database `name`, once none of its sessions is
+/// left: a session's end is counted before it leaves `pg_stat_activity`.
+fn wait_for_sessions_ended(admin: &mut PgConnection, name: &str) -> Sessions {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let counted = diesel::sql_query(
+            "SELECT d.sessions, d.sessions_abandoned FROM pg_stat_database d \
+             WHERE d.datname = $1 \
+             AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+        )
+        .bind::<Text, _>(name)
+        .get_result::<Sessions>(admin)
+        .optional()
+        .unwrap();
+        if let Some(sessions) = counted {
+            return sessions;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server's sessions did not end"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

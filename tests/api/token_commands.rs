@@ -27,6 +27,11 @@ fn token_create_list_and_revoke() {
     assert!(created.status.success(), "{}", text(&created.stderr));
     let secret = text(&created.stdout).trim().to_owned();
     assert!(secret.starts_with("inv_") && secret.len() == 68, "{secret}");
+    let log = format!("{}-wal", url.trim_start_matches("sqlite://"));
+    assert!(
+        !std::path::Path::new(&log).exists(),
+        "the command closed the database, folding SQLite's log into it"
+    );
 
     let listed = text(&cli(&url, &["token", "list"]).stdout);
     assert!(!listed.contains(&secret), "token list never shows a secret");
