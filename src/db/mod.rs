@@ -7,6 +7,7 @@ mod group_commit;
 mod migrations;
 mod native_load;
 mod pool;
+mod pool_closing;
 mod reachable;
 pub mod schema;
 mod sqlite_writer;

@@ -1,7 +1,6 @@
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use diesel::connection::SimpleConnection;
@@ -9,6 +8,7 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
 use super::connection::{connect, Backend, DbConnection};
 use super::migrations::run_migrations;
+use super::pool_closing::{CountedConnection, PoolClosing};
 use super::reachable::connect_when_reachable;
 use super::sqlite_writer::SqliteWriter;
 use crate::error::ApiError;
@@ -19,6 +19,11 @@ pub(super) type StartupError = Box<dyn std::error::Error + Send + Sync>;
 /// 503: long enough to ride out a burst, short enough to fail fast while
 /// the database is down.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long `Database::close` waits for connections still in use or still
+/// being opened. The server has stopped by then, so this is only work the
+/// graceful stop gave up on, or a connection r2d2 was opening.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// PostgreSQL's settings, applied to every new connection: a write that
 /// waits this long for a row lock, or any statement that runs this long,
@@ -46,8 +51,8 @@ pub struct Database {
     /// connection or polling the file lock with `busy_timeout`'s growing
     /// sleeps. `None` on PostgreSQL, where writes run side by side.
     sqlite_writer: Option<SqliteWriter>,
-    /// Set by `close`; shared with the pool's `ConnectionManager`.
-    closing: Arc<AtomicBool>,
+    /// Shared with the pool's `ConnectionManager`.
+    closing: PoolClosing,
 }
 
 impl Database {
@@ -69,7 +74,7 @@ impl Database {
         mut conn: DbConnection,
     ) -> Result<Database, StartupError> {
         run_migrations(&mut conn)?;
-        let closing = Arc::new(AtomicBool::new(false));
+        let closing = PoolClosing::default();
         let manager = ConnectionManager {
             url: url.to_owned(),
             closing: closing.clone(),
@@ -99,15 +104,28 @@ impl Database {
 
     /// Closes the connections: the idle ones now, each one in use when it
     /// is given back, and the SQLite writer's once the writes sent to it
-    /// have run. For a server that has stopped, so that the database sees
-    /// each connection end (SQLite then folds its log into the file) rather
-    /// than cut off when the process exits. Work after this still gets a
-    /// connection, closed as it is given back; SQLite's writes are refused.
+    /// have run; it returns once all are closed, or after `CLOSE_WAIT`. For
+    /// a server that has stopped, so that the database sees each connection
+    /// end (SQLite then folds its log into the file) rather than cut off
+    /// when the process exits. Work after this still gets a connection,
+    /// closed as it is given back; SQLite's writes are refused.
     pub fn close(&self) {
-        self.closing.store(true, Ordering::SeqCst);
-        // Each is closed as it is given back (see `has_broken`).
-        while let Some(idle) = self.pool.try_get() {
-            drop(idle);
+        self.closing.begin();
+        let deadline = Instant::now() + CLOSE_WAIT;
+        loop {
+            // Each is closed as it is given back (see `has_broken`).
+            while let Some(idle) = self.pool.try_get() {
+                drop(idle);
+            }
+            let open = self.closing.open_connections();
+            if open == 0 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(open, "database connections still in use are cut at exit");
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
         }
         if let Some(writer) = &self.sqlite_writer {
             writer.close();
@@ -236,6 +254,8 @@ fn on_pooled<T>(
 struct PooledConnection {
     conn: DbConnection,
     dead: bool,
+    /// Declared after `conn`, so dropped after it has closed.
+    _counted: CountedConnection,
 }
 
 /// A connection to the URL's database with the settings every pooled
@@ -254,8 +274,8 @@ pub fn open_connection(url: &str) -> Result<DbConnection, r2d2::Error> {
 /// Opens connections of the URL's backend, with that backend's settings applied.
 struct ConnectionManager {
     url: String,
-    /// Once set, every connection given back is closed.
-    closing: Arc<AtomicBool>,
+    /// Once closing, every connection given back is closed.
+    closing: PoolClosing,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -263,9 +283,12 @@ impl ManageConnection for ConnectionManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<PooledConnection, r2d2::Error> {
+        // Counted before it opens, so that `close` waits for it.
+        let counted = self.closing.count_one();
         Ok(PooledConnection {
             conn: open_connection(&self.url)?,
             dead: false,
+            _counted: counted,
         })
     }
 
@@ -277,7 +300,7 @@ impl ManageConnection for ConnectionManager {
     /// went away is caught by `with_connection`. After `Database::close`,
     /// every connection counts as broken, so the pool closes it.
     fn has_broken(&self, pooled: &mut PooledConnection) -> bool {
-        pooled.dead || pooled.conn.is_broken() || self.closing.load(Ordering::SeqCst)
+        pooled.dead || pooled.conn.is_broken() || self.closing.is_closing()
     }
 }
 
@@ -293,6 +316,22 @@ mod tests {
         Ok(thread::current().id())
     }
 
+    /// A thread that takes a pooled connection and gives it back 200 ms
+    /// later; it has taken it when this returns.
+    fn hold_a_connection(database: &Database) -> thread::JoinHandle<Result<(), ApiError>> {
+        let (taken, is_taken) = mpsc::channel();
+        let holder = database.clone();
+        let holding = thread::spawn(move || {
+            holder.run_here(|_| {
+                taken.send(()).unwrap();
+                thread::sleep(Duration::from_millis(200));
+                Ok(())
+            })
+        });
+        is_taken.recv().unwrap();
+        holding
+    }
+
     #[tokio::test]
     async fn a_lookup_runs_on_the_calling_thread_when_a_connection_is_idle() {
         let database = Database::open(":memory:", 1).unwrap();
@@ -305,18 +344,18 @@ mod tests {
     #[tokio::test]
     async fn a_lookup_with_no_idle_connection_waits_for_one_off_the_calling_thread() {
         let database = Database::open(":memory:", 1).unwrap();
-        let (taken, is_taken) = mpsc::channel();
-        let holder = database.clone();
-        let holding = thread::spawn(move || {
-            holder.run_here(|_| {
-                taken.send(()).unwrap();
-                thread::sleep(Duration::from_millis(200));
-                Ok(())
-            })
-        });
-        is_taken.recv().unwrap();
+        let holding = hold_a_connection(&database);
         let ran_on = database.look_up(current_thread).await.unwrap();
         assert_ne!(ran_on, thread::current().id());
+        holding.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn close_waits_for_a_connection_in_use_and_closes_it() {
+        let database = Database::open(":memory:", 2).unwrap();
+        let holding = hold_a_connection(&database);
+        database.close();
+        assert_eq!(database.pool_use().open, 0, "closed once given back");
         holding.join().unwrap().unwrap();
     }
 

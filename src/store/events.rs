@@ -12,7 +12,7 @@ use crate::error::ApiError;
 
 /// Any fixed number: the advisory lock that readers of the feed take to
 /// number committed events. Writers never take it.
-const NUMBERING_LOCK: i64 = 0x1_4E_7E_47;
+pub const NUMBERING_LOCK: i64 = 0x1_4E_7E_47;
 
 /// At most this many events are numbered at once, so that a long backlog
 /// (no stream was open while writes went on) is numbered in short steps.
@@ -80,31 +80,27 @@ pub fn newest(conn: &mut DbConnection) -> Result<i64, ApiError> {
 
 /// Numbers committed, unnumbered events after the newest number, oldest
 /// insert first (so one product's versions stay in order). One reader at a
-/// time does it; the others skip and see its numbers once it commits, so
-/// numbers become visible in increasing order and a reader that has seen
-/// number n has seen every number below it.
+/// time does it, so numbers become visible in increasing order and a reader
+/// that has seen number n has seen every number below it. The others wait
+/// for it rather than skip: one that skipped would not yet see what it is
+/// numbering, and a stream opened just after a write would start before it.
 fn number_committed(pg: &mut PgConnection) -> Result<(), ApiError> {
     pg.transaction(|pg| {
-        let locked = diesel::select(pg_try_advisory_xact_lock(NUMBERING_LOCK)).get_result(pg)?;
-        if locked {
-            diesel::sql_query(
-                "WITH pending AS ( \
-                     SELECT id, row_number() OVER (ORDER BY id) AS position \
-                     FROM product_events WHERE number IS NULL ORDER BY id LIMIT $1), \
-                 newest AS (SELECT coalesce(max(number), 0) AS number FROM product_events) \
-                 UPDATE product_events SET number = newest.number + pending.position \
-                 FROM pending, newest WHERE product_events.id = pending.id",
-            )
-            .bind::<BigInt, _>(NUMBERING_BATCH)
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(NUMBERING_LOCK)
             .execute(pg)?;
-        }
+        diesel::sql_query(
+            "WITH pending AS ( \
+                 SELECT id, row_number() OVER (ORDER BY id) AS position \
+                 FROM product_events WHERE number IS NULL ORDER BY id LIMIT $1), \
+             newest AS (SELECT coalesce(max(number), 0) AS number FROM product_events) \
+             UPDATE product_events SET number = newest.number + pending.position \
+             FROM pending, newest WHERE product_events.id = pending.id",
+        )
+        .bind::<BigInt, _>(NUMBERING_BATCH)
+        .execute(pg)?;
         Ok(())
     })
-}
-
-diesel::define_sql_function! {
-    /// Takes the advisory lock until the transaction ends, if it is free.
-    fn pg_try_advisory_xact_lock(key: BigInt) -> Bool;
 }
 
 /// Up to `limit` changes numbered after `after`, oldest first.

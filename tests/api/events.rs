@@ -4,6 +4,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::BigInt;
+use diesel::RunQueryDsl;
+use inventory_api::db::DbConnection;
+use inventory_api::store::events::NUMBERING_LOCK;
 use serde_json::{json, Value};
 
 use crate::api_tests;
@@ -279,6 +284,38 @@ async fn a_bad_last_event_id_is_400(app: TestApp) {
             .unwrap();
         problem(response, 400, "malformed-request").await;
     }
+}
+
+/// On PostgreSQL the feed is numbered by its readers, one at a time. A
+/// stream opened after a write was acknowledged starts at that write even
+/// while another reader holds the numbering (here the test, in an open
+/// transaction), rather than at the numbers the other has not yet committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_opened_while_another_reader_numbers_the_feed_starts_at_the_newest_write() {
+    let Some(app) = TestApp::postgres_with(|_| {}).await else {
+        assert!(std::env::var_os("CI").is_none(), "CI must test PostgreSQL");
+        return;
+    };
+    app.create_product("EVENTS-NUMBERED", 1).await;
+    let DbConnection::Pg(mut numbering) = app.direct_connection() else {
+        unreachable!("a PostgreSQL connection")
+    };
+    numbering.batch_execute("BEGIN").unwrap();
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(NUMBERING_LOCK)
+        .execute(&mut numbering)
+        .unwrap();
+
+    let url = format!("{}/v1/events", app.address);
+    let client = app.client.clone();
+    let opening =
+        tokio::spawn(async move { EventReader::open(&client, url, None).await.next().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    numbering.batch_execute("COMMIT").unwrap();
+
+    let ready = opening.await.unwrap();
+    assert_eq!(ready.name, "ready");
+    assert_eq!(ready.id, 1, "the create, the feed's first change");
 }
 
 /// Stopping must not wait for open streams: they end, and the process
