@@ -14,9 +14,10 @@ use crate::error::ApiError;
 /// number committed events. Writers never take it.
 pub const NUMBERING_LOCK: i64 = 0x1_4E_7E_47;
 
-/// At most this many events are numbered at once, so that a long backlog
-/// (no stream was open while writes went on) is numbered in short steps.
-const NUMBERING_BATCH: i64 = 10_000;
+/// At most this many events are numbered in one transaction, so that a long
+/// backlog (no stream was open while writes went on) is numbered in short
+/// steps.
+const NUMBERING_STEP: usize = 10_000;
 
 /// Records these new versions in the feed, inside the transaction that
 /// wrote them.
@@ -67,10 +68,11 @@ fn feed_row<'a>(product_id: &'a String, version: &'a i64) -> _ {
 }
 
 /// The number of the newest change, or 0 when there is none. On PostgreSQL
-/// it first numbers the changes committed since the last look.
+/// it first numbers the changes committed since the last look, all of them,
+/// so that a stream starting here starts after every change before it.
 pub fn newest(conn: &mut DbConnection) -> Result<i64, ApiError> {
     if let DbConnection::Pg(pg) = conn {
-        number_committed(pg)?;
+        while number_committed(pg)? == NUMBERING_STEP {}
     }
     let newest: Option<i64> = product_events::table
         .select(diesel::dsl::max(product_events::number))
@@ -78,13 +80,14 @@ pub fn newest(conn: &mut DbConnection) -> Result<i64, ApiError> {
     Ok(newest.unwrap_or(0))
 }
 
-/// Numbers committed, unnumbered events after the newest number, oldest
-/// insert first (so one product's versions stay in order). One reader at a
-/// time does it, so numbers become visible in increasing order and a reader
-/// that has seen number n has seen every number below it. The others wait
-/// for it rather than skip: one that skipped would not yet see what it is
-/// numbering, and a stream opened just after a write would start before it.
-fn number_committed(pg: &mut PgConnection) -> Result<(), ApiError> {
+/// Numbers up to `NUMBERING_STEP` committed, unnumbered events after the
+/// newest number, oldest insert first (so one product's versions stay in
+/// order), and returns how many. One reader at a time does it, so numbers
+/// become visible in increasing order and a reader that has seen number n
+/// has seen every number below it. The others wait for it rather than
+/// skip: one that skipped would not yet see what it is numbering, and a
+/// stream opened just after a write would start before it.
+fn number_committed(pg: &mut PgConnection) -> Result<usize, ApiError> {
     pg.transaction(|pg| {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<BigInt, _>(NUMBERING_LOCK)
@@ -97,9 +100,9 @@ fn number_committed(pg: &mut PgConnection) -> Result<(), ApiError> {
              UPDATE product_events SET number = newest.number + pending.position \
              FROM pending, newest WHERE product_events.id = pending.id",
         )
-        .bind::<BigInt, _>(NUMBERING_BATCH)
-        .execute(pg)?;
-        Ok(())
+        .bind::<BigInt, _>(NUMBERING_STEP as i64)
+        .execute(pg)
+        .map_err(ApiError::from)
     })
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use diesel::RunQueryDsl;
+use futures::future::join_all;
 use inventory_api::db::DbConnection;
 use inventory_api::store::events::NUMBERING_LOCK;
 use serde_json::{json, Value};
@@ -316,6 +317,37 @@ async fn a_stream_opened_while_another_reader_numbers_the_feed_starts_at_the_new
     let ready = opening.await.unwrap();
     assert_eq!(ready.name, "ready");
     assert_eq!(ready.id, 1, "the create, the feed's first change");
+}
+
+/// On PostgreSQL, changes made while no stream is open wait unnumbered;
+/// a backlog longer than one numbering step (10,000) is numbered in full
+/// before a new stream starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_opened_after_a_long_backlog_starts_at_its_end() {
+    const PRODUCTS: usize = 250;
+    const SYNCS: usize = 41;
+    let Some(app) = TestApp::postgres_with(|_| {}).await else {
+        assert!(std::env::var_os("CI").is_none(), "CI must test PostgreSQL");
+        return;
+    };
+    let skus: Vec<String> = (0..PRODUCTS).map(|n| format!("BACKLOG-{n}")).collect();
+    for some in skus.chunks(25) {
+        join_all(some.iter().map(|sku| app.create_product(sku, 0))).await;
+    }
+    for round in 1..=SYNCS {
+        let items: Vec<Value> = skus
+            .iter()
+            .map(|sku| json!({"sku": sku, "stock": round, "force": true}))
+            .collect();
+        let body = json!({"reason": "count", "items": items});
+        let response = app.post_json("/v1/stock-sync", &body).await;
+        assert_eq!(response.status(), 200);
+    }
+
+    let url = format!("{}/v1/events", app.address);
+    let ready = EventReader::open(&app.client, url, None).await.next().await;
+    let changes = PRODUCTS * (1 + SYNCS);
+    assert_eq!(ready.id, changes as i64, "a create and {SYNCS} syncs each");
 }
 
 /// Stopping must not wait for open streams: they end, and the process
