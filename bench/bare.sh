@@ -7,18 +7,27 @@
 # doing this work keeps on this machine; beside it, the API's ratio shows
 # what the API's own work costs, and the bare server's on the blocking
 # client how much of that is the client.
-# With BENCH_RATE, the same rounds of `cas` at that fixed rate instead,
-# each followed by pgbench's cas.sql at the same rate: their latencies.
+# With BENCH_SCENARIO=cas, the same rounds of `cas` at full speed (16
+# clients over 10,000 products), each followed by pgbench's cas.sql with
+# 16 clients. With BENCH_RATE, rounds of `cas` at that fixed rate
+# instead, each followed by pgbench's cas.sql at the same rate: their
+# latencies.
 #
-#   bench/bare.sh                   # 5 rounds, about 12 minutes
+#   bench/bare.sh                      # 5 rounds, about 12 minutes
 #   BENCH_ROUNDS=1 bench/bare.sh
-#   BENCH_RATE=1686 bench/bare.sh   # cas at 1,686 pairs a second
+#   BENCH_SCENARIO=cas bench/bare.sh   # cas at full speed
+#   BENCH_RATE=1686 bench/bare.sh      # cas at 1,686 pairs a second
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=${BENCH_ROUNDS:-5}
 seconds=${BENCH_SECONDS:-10}
 rate=${BENCH_RATE:-}
+scenario=${BENCH_SCENARIO:-hot}
+case $scenario in
+  hot | cas) ;;
+  *) echo "bare: BENCH_SCENARIO is hot or cas, not $scenario" >&2; exit 1 ;;
+esac
 products=${BENCH_PRODUCTS:-10000}
 out=target/bench
 check=bare
@@ -74,24 +83,38 @@ versions() {
   psql "$1" -tAc "SELECT sum(version) FROM products"
 }
 
-# One round of hot on server $1, then pgbench's on the same 10 rows.
-# Appends both, and the ratio, as one JSON line.
-hot_round() {
-  local database_url api before after
+# One round of $scenario at full speed on server $1, then pgbench's on
+# the same database: in hot, 8 clients on the same 10 rows, counting the
+# swaps that landed (the versions the rows gained); in cas, 16 clients
+# over all the products, counting its transactions. Appends both, and
+# the ratio, as one JSON line.
+speed_round() {
+  local database_url api before after pgbench
   database_url=$(fresh_database postgresql)
   start_one "$1" "$database_url"
-  api=$("$load" --url "$INVENTORY_URL" --scenario hot --seconds "$seconds" --json \
-    --cpu-of "server=$server_pid" | tail -n 1)
+  if [ "$scenario" = hot ]; then
+    api=$("$load" --url "$INVENTORY_URL" --scenario hot --seconds "$seconds" --json \
+      --cpu-of "server=$server_pid" | tail -n 1)
+  else
+    api=$("$load" --url "$INVENTORY_URL" --scenario cas --clients 16 --seconds "$seconds" \
+      --products "$products" --json --cpu-of "server=$server_pid" | tail -n 1)
+  fi
   stop_server
   number_products "$database_url"
-  before=$(versions "$database_url")
-  pgbench -n -M prepared -c 8 -j 2 -T "$seconds" -D products=10 -f bench/pgbench/cas.sql \
-    "$database_url" >"$out/bare-pgbench.txt" 2>&1
-  after=$(versions "$database_url")
-  python3 - "$1" "$api" "$before" "$after" "$seconds" <<'PY' | tee -a "$out/bare.jsonl"
+  if [ "$scenario" = hot ]; then
+    before=$(versions "$database_url")
+    pgbench -n -M prepared -c 8 -j 2 -T "$seconds" -D products=10 -f bench/pgbench/cas.sql \
+      "$database_url" >"$out/bare-pgbench.txt" 2>&1
+    after=$(versions "$database_url")
+    pgbench=$(python3 -c "print(($after - $before) / $seconds)")
+  else
+    pgbench -n -M prepared -c 16 -j 2 -T "$seconds" -D products="$products" \
+      -f bench/pgbench/cas.sql "$database_url" >"$out/bare-pgbench.txt" 2>&1
+    pgbench=$(awk '/^tps = / {print $3}' "$out/bare-pgbench.txt")
+  fi
+  python3 - "$1" "$api" "$pgbench" <<'PY' | tee -a "$out/bare.jsonl"
 import json, sys
-server, api, before, after, seconds = sys.argv[1], json.loads(sys.argv[2]), *map(float, sys.argv[3:])
-pgbench = (after - before) / seconds
+server, api, pgbench = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
 cores = api["cores"]["server"]
 print(json.dumps({
     "server": server, "per_second": round(api["per_second"]), "pgbench": round(pgbench),
@@ -130,18 +153,18 @@ PY
 servers=${BENCH_SERVERS:-api async blocking}
 for _ in $(seq 1 "$rounds"); do
   for name in $servers; do
-    if [ -n "$rate" ]; then cas_round "$name"; else hot_round "$name"; fi
+    if [ -n "$rate" ]; then cas_round "$name"; else speed_round "$name"; fi
   done
 done
 
-python3 - "$out/bare.jsonl" <<'PY'
+python3 - "$out/bare.jsonl" "$scenario" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 latency = "p99_ms" in runs[0]
 if latency:
     print(f"{'server':<22}{'p50':>8}{'p99':>8}{'pgbench p99':>13}   (medians, ms; then each round's p99 and pgbench's)")
 else:
-    print(f"{'server':<22}{'hot/s':>8}{'pgbench/s':>11}{'ratio':>8}{'server µs per swap':>20}")
+    print(f"{'server':<22}{sys.argv[2] + '/s':>8}{'pgbench/s':>11}{'ratio':>8}{'server µs per swap':>20}")
 names = {"api": "the API", "async": "bare", "blocking": "bare, blocking client"}
 for server in names:
     mine = [r for r in runs if r["server"] == server]
