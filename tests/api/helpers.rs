@@ -1,7 +1,7 @@
 //! Spawns the real server on a free port with a database of its own, and
 //! speaks to it over HTTP like any client.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -88,6 +88,14 @@ impl TestDatabase {
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .expect("create the test database");
         Some(TestDatabase::Postgres { admin_url, name })
+    }
+
+    /// The SQLite file, for a test that looks at it beside the server.
+    pub fn sqlite_path(&self) -> &Path {
+        match self {
+            TestDatabase::Sqlite { path } => path,
+            TestDatabase::Postgres { .. } => panic!("not an SQLite database"),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -277,13 +285,11 @@ impl TestApp {
     /// Opens a connection of the test's own to the server's database.
     pub fn direct_connection(&self) -> inventory_api::db::DbConnection {
         let url = self.database.url();
-        match self.database {
-            TestDatabase::Sqlite { .. } => {
-                let path = url.trim_start_matches("sqlite://");
-                inventory_api::db::DbConnection::Sqlite(
-                    diesel::SqliteConnection::establish(path).expect("open the SQLite file"),
-                )
-            }
+        match &self.database {
+            TestDatabase::Sqlite { path } => inventory_api::db::DbConnection::Sqlite(
+                diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .expect("open the SQLite file"),
+            ),
             TestDatabase::Postgres { .. } => inventory_api::db::DbConnection::Pg(
                 PgConnection::establish(&url).expect("connect to the test database"),
             ),

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_inventory-api");
 
-/// A fresh SQLite database's URL, and what removes it when dropped.
-pub fn database_url() -> (String, impl Drop) {
+/// A fresh SQLite database's URL, and the database, which is removed when
+/// dropped.
+pub fn database_url() -> (String, crate::helpers::TestDatabase) {
     let path = std::env::temp_dir().join(format!("inventory-cli-{}.db", Uuid::now_v7()));
     let url = format!("sqlite://{}", path.display());
     (url, crate::helpers::TestDatabase::Sqlite { path })

@@ -98,20 +98,20 @@ fn wait_until_refused(port: u16, limit: Duration) -> bool {
 /// expects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_sigterm_the_sqlite_file_alone_holds_every_write() {
-    let (url, _cleanup) = database_url();
-    let path = url.trim_start_matches("sqlite://").to_owned();
+    let (url, database) = database_url();
+    let path = database.sqlite_path();
     let server = Server::start(&url);
     server.wait_until_ready().await;
     let client = bearer_client(&server.printed_admin_token());
     create_together(&client, &server.address, 16).await;
     terminate_cleanly(server).await;
     for suffix in ["-wal", "-shm"] {
-        let left = format!("{path}{suffix}");
+        let left = format!("{}{suffix}", path.display());
         assert!(!Path::new(&left).exists(), "{left} was removed");
     }
 
-    let (copy_url, _copy_cleanup) = database_url();
-    std::fs::copy(&path, copy_url.trim_start_matches("sqlite://")).unwrap();
+    let (copy_url, copy_database) = database_url();
+    std::fs::copy(path, copy_database.sqlite_path()).unwrap();
     let copy = Server::start(&copy_url);
     copy.wait_until_ready().await;
     let listed = get_json(&client, &format!("{}/v1/products?limit=100", copy.address)).await;

@@ -19,7 +19,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn token_create_list_and_revoke() {
-    let (url, _cleanup) = database_url();
+    let (url, database) = database_url();
     let created = cli(
         &url,
         &["token", "create", "--role", "manager", "--name", "store-ui"],
@@ -27,7 +27,7 @@ fn token_create_list_and_revoke() {
     assert!(created.status.success(), "{}", text(&created.stderr));
     let secret = text(&created.stdout).trim().to_owned();
     assert!(secret.starts_with("inv_") && secret.len() == 68, "{secret}");
-    let log = format!("{}-wal", url.trim_start_matches("sqlite://"));
+    let log = format!("{}-wal", database.sqlite_path().display());
     assert!(
         !std::path::Path::new(&log).exists(),
         "the command closed the database, folding SQLite's log into it"
