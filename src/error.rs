@@ -110,6 +110,14 @@ impl ApiError {
         )
     }
 
+    /// No connection could be had: the database is down, or every
+    /// connection is busy.
+    pub fn database_unreachable() -> ApiError {
+        ApiError::Unavailable(
+            "The database is unreachable or all connections are busy. Retry shortly.".into(),
+        )
+    }
+
     pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
         ApiError::Internal(cause.into())
     }
@@ -298,12 +306,43 @@ impl From<DieselError> for ApiError {
     }
 }
 
+/// The async client's errors, as the blocking client's are mapped above.
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(error: tokio_postgres::Error) -> ApiError {
+        use tokio_postgres::error::SqlState;
+        let Some(database_error) = error.as_db_error() else {
+            // No answer from the server: the connection is gone, or could
+            // not be made. Anything else is ours (a value that did not
+            // convert, say).
+            let lost = error.is_closed()
+                || std::error::Error::source(&error)
+                    .is_some_and(|cause| cause.is::<std::io::Error>());
+            return if lost {
+                ApiError::Unavailable("The database connection was lost. Retry shortly.".into())
+            } else {
+                ApiError::internal(error)
+            };
+        };
+        let code = database_error.code();
+        if *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::QUERY_CANCELED {
+            ApiError::Unavailable("The database is busy. Retry shortly.".into())
+        } else if code.code().starts_with("08")
+            || code.code().starts_with("53")
+            || code.code().starts_with("57P")
+        {
+            // Connection exceptions, insufficient resources (too many
+            // connections), and a server shutting down or starting up.
+            ApiError::database_unreachable()
+        } else {
+            ApiError::internal(error)
+        }
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(error: diesel::r2d2::PoolError) -> ApiError {
         tracing::warn!(%error, "no database connection available");
-        ApiError::Unavailable(
-            "The database is unreachable or all connections are busy. Retry shortly.".into(),
-        )
+        ApiError::database_unreachable()
     }
 }
 

@@ -12,6 +12,7 @@ mod reachable;
 pub mod schema;
 mod sqlite_writer;
 mod transaction;
+mod worker_connections;
 
 pub use checkpoint::checkpoint_sqlite_log;
 pub use connection::{connect, Backend, DbConnection};
@@ -19,3 +20,4 @@ pub use migrations::run_migrations;
 pub use native_load::load_natively;
 pub use pool::{open_connection, Database, PoolUse};
 pub use transaction::{single_statement_write, write_transaction};
+pub use worker_connections::{WorkerConnection, WorkerConnections};

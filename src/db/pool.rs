@@ -1,24 +1,29 @@
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use postgres_openssl::MakeTlsConnector;
 
 use super::connection::{connect, Backend, DbConnection};
 use super::migrations::run_migrations;
 use super::pool_closing::{CountedConnection, PoolClosing};
 use super::reachable::connect_when_reachable;
 use super::sqlite_writer::SqliteWriter;
+use super::worker_connections::{WorkerConnections, WorkerDatabase};
 use crate::error::ApiError;
+use crate::stopping::Stopping;
 
 pub(super) type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long a request waits for a pooled connection before it is answered
 /// 503: long enough to ride out a burst, short enough to fail fast while
 /// the database is down.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long `Database::close` waits for connections still in use or still
 /// being opened. The server has stopped by then, so this is only work the
@@ -28,7 +33,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// PostgreSQL's settings, applied to every new connection: a write that
 /// waits this long for a row lock, or any statement that runs this long,
 /// gives up with a 503 instead of hanging.
-const POSTGRES_SETTINGS: &str = "SET lock_timeout = '5s'; SET statement_timeout = '15s';";
+pub(super) const POSTGRES_SETTINGS: &str =
+    "SET lock_timeout = '5s'; SET statement_timeout = '15s';";
 
 /// SQLite's settings, applied to every new connection. `busy_timeout` comes
 /// first so that switching to WAL waits for a concurrent opener instead of
@@ -53,6 +59,9 @@ pub struct Database {
     sqlite_writer: Option<SqliteWriter>,
     /// Shared with the pool's `ConnectionManager`.
     closing: PoolClosing,
+    /// On PostgreSQL, what each HTTP worker's own connections are made
+    /// from (see `worker_connections`).
+    workers: Option<WorkerDatabase>,
 }
 
 impl Database {
@@ -91,15 +100,29 @@ impl Database {
             .test_on_check_out(false)
             .connection_timeout(CHECKOUT_TIMEOUT)
             .build_unchecked(manager);
-        let sqlite_writer = match Backend::of_url(url) {
-            Backend::Sqlite => Some(SqliteWriter::start(url)?),
-            Backend::Postgres => None,
+        let (sqlite_writer, workers) = match Backend::of_url(url) {
+            Backend::Sqlite => (Some(SqliteWriter::start(url)?), None),
+            Backend::Postgres => (None, worker_database(url)?),
         };
         Ok(Database {
             pool,
             sqlite_writer,
             closing,
+            workers,
         })
+    }
+
+    /// The calling HTTP worker's own connections, `count` of them at most
+    /// (none on SQLite). Call it on the worker's thread, once.
+    pub fn worker_connections(
+        &self,
+        count: usize,
+        stopping: Stopping,
+    ) -> web::Data<WorkerConnections> {
+        match &self.workers {
+            Some(workers) => WorkerConnections::on_this_worker(workers.clone(), count, stopping),
+            None => WorkerConnections::none(),
+        }
     }
 
     /// Closes the connections: the idle ones now, each one in use when it
@@ -111,13 +134,18 @@ impl Database {
     /// closed as it is given back; SQLite's writes are refused.
     pub fn close(&self) {
         self.closing.begin();
+        let workers_closing = self.workers.as_ref().map(|workers| &workers.closing);
+        workers_closing.inspect(|closing| closing.begin());
         let deadline = Instant::now() + CLOSE_WAIT;
         loop {
             // Each is closed as it is given back (see `has_broken`).
             while let Some(idle) = self.pool.try_get() {
                 drop(idle);
             }
-            let open = self.closing.open_connections();
+            // The workers' own close when the server starts stopping, or
+            // with their worker's runtime.
+            let open = self.closing.open_connections()
+                + workers_closing.map_or(0, PoolClosing::open_connections);
             if open == 0 {
                 break;
             }
@@ -143,6 +171,10 @@ impl Database {
             open: state.connections,
             idle: state.idle_connections,
             max: self.pool.max_size(),
+            workers_open: self
+                .workers
+                .as_ref()
+                .map_or(0, |workers| workers.closing.open_connections()),
         }
     }
 
@@ -223,6 +255,8 @@ pub struct PoolUse {
     pub open: u32,
     pub idle: u32,
     pub max: u32,
+    /// The HTTP workers' own connections (PostgreSQL only), beside the pool.
+    pub workers_open: usize,
 }
 
 /// Runs `work` with a pooled connection. When it fails in a way a lost
@@ -256,6 +290,63 @@ struct PooledConnection {
     dead: bool,
     /// Declared after `conn`, so dropped after it has closed.
     _counted: CountedConnection,
+}
+
+/// How the HTTP workers open their own connections to PostgreSQL, or
+/// `None` when tokio-postgres cannot connect where libpq just did (a URL
+/// option such as `sslmode=verify-full`, or a `PGPASSWORD` it does not
+/// read): then every request uses the pool, whose libpq honours them.
+fn worker_database(url: &str) -> Result<Option<WorkerDatabase>, StartupError> {
+    // As libpq's `prefer` and `require` do: encrypt, without checking
+    // the server's certificate.
+    let mut tls = SslConnector::builder(SslMethod::tls())?;
+    tls.set_verify(SslVerifyMode::NONE);
+    let tls = MakeTlsConnector::new(tls.build());
+    let tried = url
+        .parse::<tokio_postgres::Config>()
+        .map_err(StartupError::from)
+        .and_then(|config| {
+            try_worker_connection(&config, &tls)?;
+            Ok(config)
+        });
+    match tried {
+        Ok(config) => Ok(Some(WorkerDatabase {
+            config: Arc::new(config),
+            tls,
+            closing: PoolClosing::default(),
+        })),
+        Err(error) => {
+            tracing::warn!(%error, "HTTP workers cannot reach PostgreSQL with their own connections: every request uses the pool");
+            Ok(None)
+        }
+    }
+}
+
+/// Opens and closes one connection as a worker would, on a thread of its
+/// own: the caller may be on a runtime already.
+fn try_worker_connection(
+    config: &tokio_postgres::Config,
+    tls: &MakeTlsConnector,
+) -> Result<(), StartupError> {
+    let trial = || -> Result<(), StartupError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let (client, connection) = config.connect(tls.clone()).await?;
+            let driven = tokio::spawn(connection);
+            client.batch_execute(POSTGRES_SETTINGS).await?;
+            drop(client);
+            driven.await??;
+            Ok(())
+        })
+    };
+    thread::scope(|scope| {
+        scope
+            .spawn(trial)
+            .join()
+            .unwrap_or_else(|_| Err("the trial connection panicked".into()))
+    })
 }
 
 /// A connection to the URL's database with the settings every pooled

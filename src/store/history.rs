@@ -53,13 +53,19 @@ pub fn between(
     through: i64,
 ) -> Result<Vec<HistoryEntry>, ApiError> {
     // Every 409 runs this: natively, as `products::find_live` is.
-    let query = dsl::product_history
-        .filter(dsl::product_id.eq(product_id.to_string()))
-        .filter(dsl::version.gt(after))
-        .filter(dsl::version.le(through))
-        .order(dsl::version.asc());
+    let query = versions_between(product_id.to_string(), after, through);
     load_natively::<_, HistoryRow>(conn, query)?
         .into_iter()
         .map(HistoryRow::into_entry)
         .collect()
+}
+
+/// `between`'s query.
+#[diesel::dsl::auto_type]
+pub(super) fn versions_between(product_id: String, after: i64, through: i64) -> _ {
+    dsl::product_history
+        .filter(dsl::product_id.eq(product_id))
+        .filter(dsl::version.gt(after))
+        .filter(dsl::version.le(through))
+        .order(dsl::version.asc())
 }

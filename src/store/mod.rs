@@ -15,3 +15,4 @@ mod sql;
 pub mod stock;
 pub mod stock_sync;
 pub mod tokens;
+pub mod worker_products;

@@ -73,13 +73,18 @@ pub fn find_live(conn: &mut DbConnection, id: &Uuid) -> Result<Option<Product>, 
     // Every read and write of a product runs this: natively, so that it
     // costs only its binds (see `load_natively`). The id is the primary
     // key, so there is at most one row.
-    let query = dsl::products
-        .filter(dsl::id.eq(id.to_string()))
-        .filter(dsl::deleted_at.is_null());
-    load_natively::<_, ProductRow>(conn, query)?
+    load_natively::<_, ProductRow>(conn, live(id.to_string()))?
         .pop()
         .map(ProductRow::into_product)
         .transpose()
+}
+
+/// The product with this id, unless deleted.
+#[diesel::dsl::auto_type]
+pub(super) fn live(id: String) -> _ {
+    dsl::products
+        .filter(dsl::id.eq(id))
+        .filter(dsl::deleted_at.is_null())
 }
 
 /// Whether a product with this id was ever created (deleted or not).
@@ -140,31 +145,70 @@ pub fn update(
 ) -> Result<Product, ApiError> {
     let intent = Intent::Update(patch);
     let (current, expected) = current_at(conn, id, expected, intent)?;
-    let wanted = patch.apply_to(&current.fields);
-    let changes = changes::between(&current.fields, &wanted);
-    if changes.is_empty() {
+    let Some(planned) = PlannedUpdate::new(&current, expected, patch, actor) else {
         return Ok(current);
-    }
-    let now = timestamp::now();
-    let entry = HistoryEntry::new(expected.version + 1, now, actor, Operation::Update, changes);
-    let id_text = id.to_string();
-    let update = SetEveryField {
-        id: &id_text,
-        expected_version: expected.version,
-        fields: &wanted,
-        version: entry.version,
-        updated_at: timestamp::to_micros(now),
     };
-    let swapped = swap(conn, id, &entry, update);
-    match swapped {
-        Ok(true) => Ok(Product {
-            fields: wanted,
-            version: entry.version,
-            updated_at: now,
-            ..current
-        }),
+    let id_text = id.to_string();
+    match swap(conn, id, &planned.entry, planned.statement(&id_text)) {
+        Ok(true) => Ok(planned.into_product(current)),
         Ok(false) => Err(lost_race(conn, id, expected, intent)),
-        Err(error) => Err(duplicate_sku_or(conn, error, &wanted.sku)),
+        Err(error) => Err(duplicate_sku_or(conn, error, &planned.wanted.sku)),
+    }
+}
+
+/// What a PATCH of the product at its current, expected version makes.
+pub(super) struct PlannedUpdate {
+    pub wanted: ProductFields,
+    pub entry: HistoryEntry,
+    expected_version: i64,
+}
+
+impl PlannedUpdate {
+    /// `None` when the patch changes nothing.
+    pub fn new(
+        current: &Product,
+        expected: Precondition,
+        patch: &ProductPatch,
+        actor: &str,
+    ) -> Option<PlannedUpdate> {
+        let wanted = patch.apply_to(&current.fields);
+        let changes = changes::between(&current.fields, &wanted);
+        if changes.is_empty() {
+            return None;
+        }
+        let entry = HistoryEntry::new(
+            expected.version + 1,
+            timestamp::now(),
+            actor,
+            Operation::Update,
+            changes,
+        );
+        Some(PlannedUpdate {
+            wanted,
+            entry,
+            expected_version: expected.version,
+        })
+    }
+
+    /// The compare-and-swap that makes it (see `swap`).
+    pub fn statement<'a>(&'a self, id_text: &'a str) -> SetEveryField<'a> {
+        SetEveryField {
+            id: id_text,
+            expected_version: self.expected_version,
+            fields: &self.wanted,
+            version: self.entry.version,
+            updated_at: timestamp::to_micros(self.entry.at),
+        }
+    }
+
+    /// The product once it is made.
+    pub fn into_product(self, current: Product) -> Product {
+        Product {
+            fields: self.wanted,
+            version: self.entry.version,
+            updated_at: self.entry.at,
+            ..current
+        }
     }
 }
 
@@ -280,7 +324,19 @@ pub(super) fn stale(
 ) -> ApiError {
     // Bounded by `current`: a version committed after `current` was read
     // must not appear in changes_since without appearing in `current`.
-    match history::between(conn, &current.id, expected.version, current.version) {
+    let changes_since = history::between(conn, &current.id, expected.version, current.version);
+    stale_version(expected, current, changes_since, intent)
+}
+
+/// The 409 (or 412) for a write based on `expected`, from the history
+/// read since.
+pub(super) fn stale_version(
+    expected: Precondition,
+    current: Product,
+    changes_since: Result<Vec<HistoryEntry>, ApiError>,
+    intent: Intent<'_>,
+) -> ApiError {
+    match changes_since {
         Ok(changes_since) => ApiError::StaleVersion(Box::new(StaleVersion::new(
             expected,
             current,
@@ -300,25 +356,40 @@ fn duplicate_sku_or(conn: &mut DbConnection, error: ApiError, sku: &str) -> ApiE
     let ApiError::Internal(cause) = &error else {
         return error;
     };
-    // PostgreSQL names the index; SQLite names it in the message only.
-    let is_sku_clash = match cause.downcast_ref::<DieselError>() {
+    let clashed = match cause.downcast_ref::<DieselError>() {
         Some(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
-            info.constraint_name() == Some(LIVE_SKU_INDEX)
-                || info.message().contains(LIVE_SKU_INDEX)
+            is_sku_clash(info.constraint_name(), info.message())
         }
         _ => false,
     };
-    if !is_sku_clash {
+    if !clashed {
         return error;
     }
-    let holder = dsl::products
+    match sku_holder(sku.to_owned()).first::<String>(conn).optional() {
+        Ok(holder) => duplicate_sku(sku, holder),
+        Err(error) => error.into(),
+    }
+}
+
+/// Whether the unique violation is of `LIVE_SKU_INDEX`. PostgreSQL names
+/// the index; SQLite names it in the message only.
+pub(super) fn is_sku_clash(constraint: Option<&str>, message: &str) -> bool {
+    constraint == Some(LIVE_SKU_INDEX) || message.contains(LIVE_SKU_INDEX)
+}
+
+/// The id of the live product that holds this SKU (there is at most one).
+#[diesel::dsl::auto_type]
+pub(super) fn sku_holder(sku: String) -> _ {
+    dsl::products
         .filter(dsl::deleted_at.is_null())
-        .filter(lower(dsl::sku).eq(lower(sku.to_owned())))
+        .filter(lower(dsl::sku).eq(lower(sku)))
         .select(dsl::id)
-        .first::<String>(conn)
-        .optional();
+}
+
+/// The 409 for a new SKU that `holder` has.
+pub(super) fn duplicate_sku(sku: &str, holder: Option<String>) -> ApiError {
     match holder {
-        Ok(Some(id)) => match Uuid::parse_str(&id) {
+        Some(id) => match Uuid::parse_str(&id) {
             Ok(existing_id) => ApiError::DuplicateSku {
                 sku: sku.to_owned(),
                 existing_id,
@@ -326,7 +397,6 @@ fn duplicate_sku_or(conn: &mut DbConnection, error: ApiError, sku: &str) -> ApiE
             Err(error) => ApiError::internal(error),
         },
         // The holder was deleted since the clash: the SKU is free again.
-        Ok(None) => ApiError::Unavailable("The SKU was just freed; retry the request.".into()),
-        Err(error) => error.into(),
+        None => ApiError::Unavailable("The SKU was just freed; retry the request.".into()),
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, OptionalExtension, PgConnection, QueryableByName, RunQueryDsl};
+use serde_json::{json, Value};
 
 use crate::helpers::{
     bearer_client, create_product_at, get_json, skip_without_postgres, TestDatabase,
@@ -137,14 +138,16 @@ async fn after_sigterm_postgresql_saw_every_connection_closed() {
     let server = Server::start(&database.url());
     server.wait_until_ready().await;
     let client = bearer_client(&server.printed_admin_token());
-    create_together(&client, &server.address, 16).await;
+    let products = create_together(&client, &server.address, 16).await;
+    // Reads and PATCHes go over the HTTP workers' own connections.
+    patch_together(&client, &server.address, &products).await;
     terminate_cleanly(server).await;
 
     let mut admin = PgConnection::establish(admin_url).unwrap();
     let sessions = wait_for_sessions_ended(&mut admin, name);
     assert!(
-        sessions.sessions >= 3,
-        "the migration's connection and several pooled ones: {}",
+        sessions.sessions >= 5,
+        "the migration's connection, several pooled ones and the workers' own: {}",
         sessions.sessions
     );
     assert_eq!(sessions.sessions_abandoned, 0, "none was cut off");
@@ -152,15 +155,38 @@ async fn after_sigterm_postgresql_saw_every_connection_closed() {
 
 /// `count` products created at once, so that the server opens several
 /// connections.
-async fn create_together(client: &reqwest::Client, address: &str, count: usize) {
+async fn create_together(client: &reqwest::Client, address: &str, count: usize) -> Vec<Value> {
     let creates = (0..count).map(|n| {
         let (client, address) = (client.clone(), address.to_owned());
         tokio::spawn(async move {
             create_product_at(&client, &address, &format!("TOGETHER-{n}"), 1).await
         })
     });
-    for created in futures::future::join_all(creates).await {
-        created.unwrap();
+    futures::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(|created| created.unwrap())
+        .collect()
+}
+
+/// Each product read and PATCHed, all at once.
+async fn patch_together(client: &reqwest::Client, address: &str, products: &[Value]) {
+    let patches = products.iter().map(|product| {
+        let url = format!("{address}/v1/products/{}", product["id"].as_str().unwrap());
+        let client = client.clone();
+        tokio::spawn(async move {
+            let read = get_json(&client, &url).await;
+            let patched = client
+                .patch(&url)
+                .json(&json!({"version": read["version"], "stock": 2}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(patched.status(), 200);
+        })
+    });
+    for patched in futures::future::join_all(patches).await {
+        patched.unwrap();
     }
 }
 

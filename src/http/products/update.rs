@@ -3,7 +3,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
 
 use super::{parse_product_id, product_response};
-use crate::db::Database;
+use crate::db::{Database, WorkerConnections};
 use crate::domain::access::Role;
 use crate::domain::fields;
 use crate::domain::patch::ProductPatch;
@@ -111,6 +111,7 @@ impl UpdateProductRequest {
 )]
 pub async fn update_product(
     db: web::Data<Database>,
+    workers: web::Data<WorkerConnections>,
     request: HttpRequest,
     id: web::Path<String>,
     auth: Authorized<roles::Sync>,
@@ -130,8 +131,13 @@ pub async fn update_product(
         version.map(|v| (v, VersionSource::Body)),
         "/version",
     )?;
-    let product = db
-        .write(move |conn| store::products::update(conn, &id, expected, &patch, &auth.caller.name))
-        .await?;
+    let actor = auth.caller.name;
+    let product = match workers.next().await? {
+        Some(conn) => store::worker_products::update(&conn, &id, expected, &patch, &actor).await?,
+        None => {
+            db.write(move |conn| store::products::update(conn, &id, expected, &patch, &actor))
+                .await?
+        }
+    };
     Ok(product_response(StatusCode::OK, &product))
 }
