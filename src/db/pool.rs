@@ -127,15 +127,20 @@ impl Database {
 
     /// Closes the connections: the idle ones now, each one in use when it
     /// is given back, and the SQLite writer's once the writes sent to it
-    /// have run; it returns once all are closed, or after `CLOSE_WAIT`. For
-    /// a server that has stopped, so that the database sees each connection
-    /// end (SQLite then folds its log into the file) rather than cut off
-    /// when the process exits. Work after this still gets a connection,
-    /// closed as it is given back; SQLite's writes are refused.
+    /// have run; on PostgreSQL it also waits for the HTTP workers' own,
+    /// which they close when the server starts stopping (see
+    /// `WorkerConnections`). It returns once all are closed, or after
+    /// `CLOSE_WAIT`. For a server that has stopped, so that the database
+    /// sees each connection end (SQLite then folds its log into the file)
+    /// rather than cut off when the process exits. Work after this still
+    /// gets a connection, closed as it is given back; SQLite's writes are
+    /// refused.
     pub fn close(&self) {
         self.closing.begin();
         let workers_closing = self.workers.as_ref().map(|workers| &workers.closing);
-        workers_closing.inspect(|closing| closing.begin());
+        if let Some(closing) = workers_closing {
+            closing.begin();
+        }
         let deadline = Instant::now() + CLOSE_WAIT;
         loop {
             // Each is closed as it is given back (see `has_broken`).
@@ -143,7 +148,7 @@ impl Database {
                 drop(idle);
             }
             // The workers' own close when the server starts stopping, or
-            // with their worker's runtime.
+            // else as their worker's runtime ends.
             let open = self.closing.open_connections()
                 + workers_closing.map_or(0, PoolClosing::open_connections);
             if open == 0 {
