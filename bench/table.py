@@ -63,6 +63,8 @@ def ratio_rows(results):
             notes.append(f'{run["server_errors"]} 5xx, {run["other_errors"]} other errors')
         if not run["invariants_hold"]:
             notes.append("INVARIANTS BROKEN")
+        if limit and limit.get("busy"):
+            notes.append(f'the limit retried {limit["busy"]} busy writes')
         status = ""
         if target is not None:
             status = f"≥{target}x {verdict(ratio is not None and ratio >= target)}"

@@ -3,7 +3,8 @@
 //! diesel, on connections with the server's pragmas) in a tight loop on N
 //! threads, with no HTTP in between. Prints one JSON line: throughput, or
 //! with `--rate` the latency at that rate (the database's own latency at
-//! the API's half-peak rate).
+//! the API's half-peak rate), and `busy`: the writes that outwaited
+//! `busy_timeout` and were tried again.
 //!
 //!     inventory-sqlite-limit --database-url sqlite://bench.db --scenario cas --clients 16 --seconds 10
 //!     inventory-sqlite-limit --database-url sqlite://bench.db --scenario cas --rate 900
@@ -90,6 +91,7 @@ fn run(options: &Options) -> Result<(), String> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
+    let busy = Arc::new(AtomicU64::new(0));
     // Each client's operations fall due one interval apart, the clients'
     // schedules staggered across it.
     let interval = options
@@ -98,7 +100,7 @@ fn run(options: &Options) -> Result<(), String> {
     let began = Instant::now();
     let threads: Vec<_> = (0..clients)
         .map(|client| {
-            let (ids, stop, done) = (ids.clone(), stop.clone(), done.clone());
+            let (ids, stop, done, busy) = (ids.clone(), stop.clone(), done.clone(), busy.clone());
             let url = options.database_url.clone();
             let scenario = options.scenario;
             std::thread::spawn(move || -> Result<Histogram<u64>, String> {
@@ -116,8 +118,18 @@ fn run(options: &Options) -> Result<(), String> {
                     random ^= random >> 7;
                     random ^= random << 17;
                     let id = &ids[(random % ids.len() as u64) as usize];
-                    if step(&mut conn, scenario, id).map_err(|e| e.to_string())? {
-                        done.fetch_add(1, Ordering::Relaxed);
+                    match step(&mut conn, scenario, id) {
+                        Ok(true) => {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(false) => {}
+                        // A write that outwaited `busy_timeout` behind the
+                        // others: nothing was applied, and it is tried
+                        // again, as a client retries the server's 503.
+                        Err(ApiError::Unavailable(_)) => {
+                            busy.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(error) => return Err(error.to_string()),
                     }
                     if let (Some(when), Some(interval)) = (due.as_mut(), interval) {
                         latency.saturating_record(when.elapsed().as_micros() as u64);
@@ -137,6 +149,7 @@ fn run(options: &Options) -> Result<(), String> {
     }
     let elapsed = began.elapsed().as_secs_f64();
     let done = done.load(Ordering::Relaxed);
+    let busy = busy.load(Ordering::Relaxed);
     let scenario = options
         .scenario
         .to_possible_value()
@@ -154,7 +167,7 @@ fn run(options: &Options) -> Result<(), String> {
         }
     };
     println!(
-        "{{\"scenario\":\"{scenario}\",\"backend\":\"sqlite\",\"clients\":{clients},\"operations\":{done},{figures}}}"
+        "{{\"scenario\":\"{scenario}\",\"backend\":\"sqlite\",\"clients\":{clients},\"operations\":{done},\"busy\":{busy},{figures}}}"
     );
     Ok(())
 }
