@@ -5,12 +5,13 @@
 //! blocking thread sleeps once per statement; on a two-core machine that
 //! switching took a fifth of what pgbench's `cas` keeps (BENCHMARKS.md,
 //! "The bare server"). tokio-postgres runs on the worker's own runtime
-//! instead: a statement's answer wakes the worker that sent it. Requests
-//! take the worker's connections in turn and may share one, whose
-//! statements then travel pipelined.
+//! instead: a statement's answer wakes the worker that sent it. A request
+//! takes an idle connection, or opens one; once all are open and busy it
+//! shares the least busy one, and its statements travel pipelined.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
@@ -41,7 +42,6 @@ pub(super) struct WorkerDatabase {
 pub struct WorkerConnections {
     database: Option<WorkerDatabase>,
     slots: Vec<RefCell<Rc<OnceCell<Rc<WorkerConnection>>>>>,
-    next: Cell<usize>,
     stopped: Cell<bool>,
 }
 
@@ -50,7 +50,6 @@ impl WorkerConnections {
         web::Data::new(WorkerConnections {
             database: None,
             slots: Vec::new(),
-            next: Cell::new(0),
             stopped: Cell::new(false),
         })
     }
@@ -67,7 +66,6 @@ impl WorkerConnections {
         let connections = web::Data::new(WorkerConnections {
             database: Some(database),
             slots,
-            next: Cell::new(0),
             stopped: Cell::new(false),
         });
         let weak = Arc::downgrade(&connections.clone().into_inner());
@@ -80,19 +78,17 @@ impl WorkerConnections {
         connections
     }
 
-    /// The next of this worker's connections, opened if need be; `None`
-    /// where requests use the blocking pool instead.
-    pub async fn next(&self) -> Result<Option<Rc<WorkerConnection>>, ApiError> {
+    /// One of this worker's connections, opened if need be (see `pick`);
+    /// `None` where requests use the blocking pool instead.
+    pub async fn take(&self) -> Result<Option<Lease>, ApiError> {
         let Some(database) = &self.database else {
             return Ok(None);
         };
         if self.stopped.get() || database.closing.is_closing() {
             return Ok(None);
         }
-        let n = self.next.get();
-        self.next.set((n + 1) % self.slots.len());
         let cell = {
-            let mut slot = self.slots[n].borrow_mut();
+            let mut slot = self.slots[self.pick()].borrow_mut();
             // Its server went away (a restart, say): that failed one
             // request with a 503, and this one opens a new connection.
             if slot.get().is_some_and(|open| open.client.is_closed()) {
@@ -102,9 +98,28 @@ impl WorkerConnections {
         };
         let opening = cell.get_or_try_init(|| open(database));
         match tokio::time::timeout(CHECKOUT_TIMEOUT, opening).await {
-            Ok(opened) => Ok(Some(Rc::clone(opened?))),
+            Ok(opened) => Ok(Some(Lease::of(opened?))),
             Err(_) => Err(ApiError::database_unreachable()),
         }
+    }
+
+    /// The first slot whose connection is idle, or not open yet; with
+    /// every one open and busy, the one with the fewest requests in
+    /// flight. A statement queued behind another waits for it, and in
+    /// `hot` that one may wait for a row lock: sharing comes last.
+    fn pick(&self) -> usize {
+        let mut least_busy = (usize::MAX, 0);
+        for (n, slot) in self.slots.iter().enumerate() {
+            let in_flight = match slot.borrow().get() {
+                Some(open) if !open.client.is_closed() => open.in_flight.get(),
+                _ => 0,
+            };
+            if in_flight == 0 {
+                return n;
+            }
+            least_busy = least_busy.min((in_flight, n));
+        }
+        least_busy.1
     }
 
     /// Lets go of every connection: each closes (PostgreSQL sees it end)
@@ -142,13 +157,45 @@ async fn open(database: &WorkerDatabase) -> Result<Rc<WorkerConnection>, ApiErro
     Ok(Rc::new(WorkerConnection {
         client,
         prepared: RefCell::default(),
+        in_flight: Cell::new(0),
     }))
+}
+
+/// A connection taken for one request, counted in flight until dropped.
+pub struct Lease {
+    connection: Rc<WorkerConnection>,
+}
+
+impl Lease {
+    fn of(connection: &Rc<WorkerConnection>) -> Lease {
+        connection.in_flight.set(connection.in_flight.get() + 1);
+        Lease {
+            connection: Rc::clone(connection),
+        }
+    }
+}
+
+impl Deref for Lease {
+    type Target = WorkerConnection;
+
+    fn deref(&self) -> &WorkerConnection {
+        &self.connection
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let in_flight = &self.connection.in_flight;
+        in_flight.set(in_flight.get().saturating_sub(1));
+    }
 }
 
 /// A connection, with the statements it has prepared, keyed by their text.
 pub struct WorkerConnection {
     client: Client,
     prepared: RefCell<HashMap<&'static str, Statement>>,
+    /// Requests using it now.
+    in_flight: Cell<usize>,
 }
 
 type Binds<'a> = [&'a (dyn ToSql + Sync)];

@@ -40,7 +40,7 @@ pub async fn read_product(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
-    let found = match workers.next().await? {
+    let found = match workers.take().await? {
         Some(conn) => store::worker_products::find_live(&conn, &id).await?,
         None => {
             db.look_up(move |conn| store::products::find_live(conn, &id))

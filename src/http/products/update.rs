@@ -132,7 +132,7 @@ pub async fn update_product(
         "/version",
     )?;
     let actor = auth.caller.name;
-    let product = match workers.next().await? {
+    let product = match workers.take().await? {
         Some(conn) => store::worker_products::update(&conn, &id, expected, &patch, &actor).await?,
         None => {
             db.write(move |conn| store::products::update(conn, &id, expected, &patch, &actor))
