@@ -20,4 +20,4 @@ pub use migrations::run_migrations;
 pub use native_load::load_natively;
 pub use pool::{open_connection, Database, PoolUse};
 pub use transaction::{single_statement_write, write_transaction};
-pub use worker_connections::{WorkerConnection, WorkerConnections};
+pub use worker_connections::{Lease, WorkerConnection, WorkerConnections};

@@ -149,6 +149,7 @@ async fn lost_race(
     }
 }
 
+/// `products::stale`: the 409 (or 412), with the history since `expected`.
 async fn stale(
     conn: &WorkerConnection,
     expected: Precondition,
