@@ -34,7 +34,10 @@ impl Backend {
 /// open a PostgreSQL URL as an SQLite file name.
 pub fn connect(url: &str) -> Result<DbConnection, ConnectionError> {
     match Backend::of_url(url) {
-        Backend::Postgres => PgConnection::establish(url).map(DbConnection::Pg),
+        Backend::Postgres => {
+            keep_openssl_until_exit();
+            PgConnection::establish(url).map(DbConnection::Pg)
+        }
         Backend::Sqlite => SqliteConnection::establish(sqlite_path(url)).map(DbConnection::Sqlite),
     }
 }
@@ -43,4 +46,13 @@ fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url)
+}
+
+/// Call before anything in the process uses OpenSSL (libpq does, for TLS).
+/// OpenSSL frees itself as the process exits unless its first user says
+/// not to, and libpq does not say; an HTTP worker's PostgreSQL connection
+/// still reading at that moment (its server ending the session, say)
+/// would then crash the process. rust-openssl's `init` says not to.
+pub fn keep_openssl_until_exit() {
+    openssl::init();
 }

@@ -15,7 +15,7 @@ mod transaction;
 mod worker_connections;
 
 pub use checkpoint::checkpoint_sqlite_log;
-pub use connection::{connect, Backend, DbConnection};
+pub use connection::{connect, keep_openssl_until_exit, Backend, DbConnection};
 pub use migrations::run_migrations;
 pub use native_load::load_natively;
 pub use pool::{open_connection, Database, PoolUse};

@@ -82,6 +82,8 @@ impl TestDatabase {
     /// names, when it names one.
     pub fn fresh_postgres() -> Option<TestDatabase> {
         let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        // Before this process's first libpq connection (see the function).
+        inventory_api::db::keep_openssl_until_exit();
         let name = format!("inventory_test_{}", Uuid::now_v7().simple());
         let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
         admin
