@@ -47,6 +47,7 @@ impl Application {
         settings: &Settings,
         database: Database,
     ) -> Result<Application, StartupError> {
+        let database = database.for_http_workers()?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));

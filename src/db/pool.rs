@@ -59,8 +59,9 @@ pub struct Database {
     sqlite_writer: Option<SqliteWriter>,
     /// Shared with the pool's `ConnectionManager`.
     closing: PoolClosing,
-    /// On PostgreSQL, what each HTTP worker's own connections are made
-    /// from (see `worker_connections`).
+    url: String,
+    /// On PostgreSQL, once `for_http_workers` has run, what each HTTP
+    /// worker's own connections are made from (see `worker_connections`).
     workers: Option<WorkerDatabase>,
 }
 
@@ -100,16 +101,27 @@ impl Database {
             .test_on_check_out(false)
             .connection_timeout(CHECKOUT_TIMEOUT)
             .build_unchecked(manager);
-        let (sqlite_writer, workers) = match Backend::of_url(url) {
-            Backend::Sqlite => (Some(SqliteWriter::start(url)?), None),
-            Backend::Postgres => (None, worker_database(url)?),
+        let sqlite_writer = match Backend::of_url(url) {
+            Backend::Sqlite => Some(SqliteWriter::start(url)?),
+            Backend::Postgres => None,
         };
         Ok(Database {
             pool,
             sqlite_writer,
             closing,
-            workers,
+            url: url.to_owned(),
+            workers: None,
         })
+    }
+
+    /// This database, able to give each HTTP worker connections of its own
+    /// on PostgreSQL (see `worker_connections`). For a server, before it
+    /// clones the database: a one-off command needs no trial connection.
+    pub fn for_http_workers(mut self) -> Result<Database, StartupError> {
+        if !self.is_sqlite() {
+            self.workers = worker_database(&self.url)?;
+        }
+        Ok(self)
     }
 
     /// The calling HTTP worker's own connections, `count` of them at most
