@@ -118,6 +118,17 @@ impl ApiError {
         )
     }
 
+    /// The connection went away mid-request (a database restart, say).
+    pub fn connection_lost() -> ApiError {
+        ApiError::Unavailable("The database connection was lost. Retry shortly.".into())
+    }
+
+    /// The database gave up waiting for a lock or a statement: busy, not
+    /// broken.
+    pub fn database_busy() -> ApiError {
+        ApiError::Unavailable("The database is busy. Retry shortly.".into())
+    }
+
     pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
         ApiError::Internal(cause.into())
     }
@@ -290,7 +301,7 @@ impl From<DieselError> for ApiError {
             DieselError::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
-            ) => ApiError::Unavailable("The database connection was lost. Retry shortly.".into()),
+            ) => ApiError::connection_lost(),
             // PostgreSQL gave up waiting (lock_timeout, statement_timeout), or
             // SQLite's writer outwaited busy_timeout ("database is locked",
             // "database table is locked"): the database is busy, not broken.
@@ -299,7 +310,7 @@ impl From<DieselError> for ApiError {
                     .iter()
                     .any(|busy| info.message().contains(busy)) =>
             {
-                ApiError::Unavailable("The database is busy. Retry shortly.".into())
+                ApiError::database_busy()
             }
             _ => ApiError::internal(error),
         }
@@ -318,14 +329,14 @@ impl From<tokio_postgres::Error> for ApiError {
                 || std::error::Error::source(&error)
                     .is_some_and(|cause| cause.is::<std::io::Error>());
             return if lost {
-                ApiError::Unavailable("The database connection was lost. Retry shortly.".into())
+                ApiError::connection_lost()
             } else {
                 ApiError::internal(error)
             };
         };
         let code = database_error.code();
         if *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::QUERY_CANCELED {
-            ApiError::Unavailable("The database is busy. Retry shortly.".into())
+            ApiError::database_busy()
         } else if code.code().starts_with("08")
             || code.code().starts_with("53")
             || code.code().starts_with("57P")
