@@ -3,7 +3,7 @@ use uuid::Uuid;
 
 use super::rows::HistoryRow;
 use crate::db::schema::product_history::dsl;
-use crate::db::{load_natively, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::history::HistoryEntry;
 use crate::error::ApiError;
 
@@ -43,29 +43,4 @@ pub fn page(
         .into_iter()
         .map(HistoryRow::into_entry)
         .collect()
-}
-
-/// Every version after `after` up to and including `through`, oldest first.
-pub fn between(
-    conn: &mut DbConnection,
-    product_id: &Uuid,
-    after: i64,
-    through: i64,
-) -> Result<Vec<HistoryEntry>, ApiError> {
-    // Every 409 runs this: natively, as `products::find_live` is.
-    let query = versions_between(product_id.to_string(), after, through);
-    load_natively::<_, HistoryRow>(conn, query)?
-        .into_iter()
-        .map(HistoryRow::into_entry)
-        .collect()
-}
-
-/// `between`'s query.
-#[diesel::dsl::auto_type]
-pub(super) fn versions_between(product_id: String, after: i64, through: i64) -> _ {
-    dsl::product_history
-        .filter(dsl::product_id.eq(product_id))
-        .filter(dsl::version.gt(after))
-        .filter(dsl::version.le(through))
-        .order(dsl::version.asc())
 }

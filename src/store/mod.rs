@@ -3,6 +3,7 @@
 //! connection.
 
 pub mod backup;
+mod current_since;
 pub mod events;
 pub mod history;
 pub mod idempotency;

@@ -10,6 +10,7 @@ use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
+use super::current_since::{self, at_expected, moved_on, unversioned};
 use super::history;
 use super::pg_swap::SwapAndRecord;
 use super::prepared_swap::SetEveryField;
@@ -18,7 +19,7 @@ use super::sql::{contains_pattern, lower};
 use crate::db::schema::products::dsl;
 use crate::db::{load_natively, single_statement_write, write_transaction, DbConnection};
 use crate::domain::changes::{self, Changes};
-use crate::domain::conflict::{Intent, StaleVersion};
+use crate::domain::conflict::Intent;
 use crate::domain::history::{HistoryEntry, Operation};
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
@@ -252,12 +253,11 @@ fn current_at(
     expected: Option<Precondition>,
     intent: Intent<'_>,
 ) -> Result<(Product, Precondition), ApiError> {
-    let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
-    let expected = expected.ok_or_else(ApiError::version_required)?;
-    if current.version != expected.version {
-        return Err(stale(conn, expected, current, intent));
-    }
-    Ok((current, expected))
+    let Some(expected) = expected else {
+        return Err(unversioned(id, find_live(conn, id)?));
+    };
+    let found = current_since::find(conn, id, expected.version)?;
+    Ok((at_expected(id, expected, found, intent)?, expected))
 }
 
 /// The row a compare-and-swap may change: this product, live, at this version.
@@ -309,40 +309,8 @@ fn lost_race(
     expected: Precondition,
     intent: Intent<'_>,
 ) -> ApiError {
-    match find_live(conn, id) {
-        Ok(Some(current)) => stale(conn, expected, current, intent),
-        Ok(None) => ApiError::product_not_found(id),
-        Err(error) => error,
-    }
-}
-
-pub(super) fn stale(
-    conn: &mut DbConnection,
-    expected: Precondition,
-    current: Product,
-    intent: Intent<'_>,
-) -> ApiError {
-    // Bounded by `current`: a version committed after `current` was read
-    // must not appear in changes_since without appearing in `current`.
-    let changes_since = history::between(conn, &current.id, expected.version, current.version);
-    stale_version(expected, current, changes_since, intent)
-}
-
-/// The 409 (or 412) for a write based on `expected`, from the history
-/// read since.
-pub(super) fn stale_version(
-    expected: Precondition,
-    current: Product,
-    changes_since: Result<Vec<HistoryEntry>, ApiError>,
-    intent: Intent<'_>,
-) -> ApiError {
-    match changes_since {
-        Ok(changes_since) => ApiError::StaleVersion(Box::new(StaleVersion::new(
-            expected,
-            current,
-            changes_since,
-            intent,
-        ))),
+    match current_since::find(conn, id, expected.version) {
+        Ok(found) => moved_on(id, expected, found, intent),
         Err(error) => error,
     }
 }

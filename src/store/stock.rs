@@ -5,8 +5,9 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::current_since::{self, at_expected};
 use super::history;
-use super::products::{find_live, stale};
+use super::products::find_live;
 use super::rows::ProductRow;
 use crate::db::schema::products::{self, dsl};
 use crate::db::{write_transaction, DbConnection};
@@ -106,13 +107,13 @@ fn refusal(
     id: &Uuid,
     adjustment: &StockAdjustment,
 ) -> Result<(), ApiError> {
-    let current = find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
-    if let Some(expected) = adjustment
-        .expected
-        .filter(|expected| expected.version != current.version)
-    {
-        return Err(stale(conn, expected, current, Intent::AdjustStock));
-    }
+    let current = match adjustment.expected {
+        Some(expected) => {
+            let found = current_since::find(conn, id, expected.version)?;
+            at_expected(id, expected, found, Intent::AdjustStock)?
+        }
+        None => find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?,
+    };
     let wanted = current.fields.stock + adjustment.delta;
     if wanted < 0 {
         return Err(ApiError::InsufficientStock {

@@ -15,16 +15,15 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::history::versions_between;
+use super::current_since::{
+    at_expected, live_with_versions_after, moved_on, unversioned, CurrentSince, CurrentSinceRow,
+};
 use super::pg_swap::SwapAndRecord;
 use super::prepared_swap::SetEveryField;
-use super::products::{
-    duplicate_sku, is_sku_clash, live, sku_holder, stale_version, PlannedUpdate,
-};
+use super::products::{duplicate_sku, is_sku_clash, live, sku_holder, PlannedUpdate};
 use super::rows::{HistoryRow, ProductRow};
 use crate::db::WorkerConnection;
 use crate::domain::conflict::Intent;
-use crate::domain::history::HistoryEntry;
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
 use crate::domain::product::{Product, ProductFields};
@@ -37,10 +36,10 @@ static FIND_LIVE: SqlText = LazyLock::new(|| {
     pg_sql(&live(String::new()).select(<ProductRow as SelectableHelper<Pg>>::as_select()))
 });
 
-static VERSIONS_BETWEEN: SqlText = LazyLock::new(|| {
+static CURRENT_SINCE: SqlText = LazyLock::new(|| {
     pg_sql(
-        &versions_between(String::new(), 0, 0)
-            .select(<HistoryRow as SelectableHelper<Pg>>::as_select()),
+        &live_with_versions_after(String::new(), 0)
+            .select(<CurrentSinceRow as SelectableHelper<Pg>>::as_select()),
     )
 });
 
@@ -102,6 +101,23 @@ pub async fn find_live(conn: &WorkerConnection, id: &Uuid) -> Result<Option<Prod
     row.map(|row| product_row(&row)?.into_product()).transpose()
 }
 
+/// `current_since::find`.
+async fn find_current_since(
+    conn: &WorkerConnection,
+    id: &Uuid,
+    after: i64,
+) -> Result<Option<CurrentSince>, ApiError> {
+    // The join's condition comes before the WHERE, so `after` is `$1`.
+    let rows = conn
+        .query(text(&CURRENT_SINCE)?, &[&after, &id.to_string()])
+        .await?;
+    let rows = rows
+        .iter()
+        .map(current_since_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    CurrentSince::from_rows(rows)
+}
+
 /// `products::update`: applies `patch` if the product is still at the
 /// expected version.
 pub async fn update(
@@ -112,13 +128,11 @@ pub async fn update(
     actor: &str,
 ) -> Result<Product, ApiError> {
     let intent = Intent::Update(patch);
-    let current = find_live(conn, id)
-        .await?
-        .ok_or_else(|| ApiError::product_not_found(id))?;
-    let expected = expected.ok_or_else(ApiError::version_required)?;
-    if current.version != expected.version {
-        return Err(stale(conn, expected, current, intent).await);
-    }
+    let Some(expected) = expected else {
+        return Err(unversioned(id, find_live(conn, id).await?));
+    };
+    let found = find_current_since(conn, id, expected.version).await?;
+    let current = at_expected(id, expected, found, intent)?;
     let Some(planned) = PlannedUpdate::new(&current, expected, patch, actor) else {
         return Ok(current);
     };
@@ -142,40 +156,10 @@ async fn lost_race(
     expected: Precondition,
     intent: Intent<'_>,
 ) -> ApiError {
-    match find_live(conn, id).await {
-        Ok(Some(current)) => stale(conn, expected, current, intent).await,
-        Ok(None) => ApiError::product_not_found(id),
+    match find_current_since(conn, id, expected.version).await {
+        Ok(found) => moved_on(id, expected, found, intent),
         Err(error) => error,
     }
-}
-
-/// `products::stale`: the 409 (or 412), with the history since `expected`.
-async fn stale(
-    conn: &WorkerConnection,
-    expected: Precondition,
-    current: Product,
-    intent: Intent<'_>,
-) -> ApiError {
-    let changes_since = between(conn, &current.id, expected.version, current.version).await;
-    stale_version(expected, current, changes_since, intent)
-}
-
-/// `history::between`.
-async fn between(
-    conn: &WorkerConnection,
-    product_id: &Uuid,
-    after: i64,
-    through: i64,
-) -> Result<Vec<HistoryEntry>, ApiError> {
-    let rows = conn
-        .query(
-            text(&VERSIONS_BETWEEN)?,
-            &[&product_id.to_string(), &after, &through],
-        )
-        .await?;
-    rows.iter()
-        .map(|row| history_row(row)?.into_entry())
-        .collect()
 }
 
 /// `products::duplicate_sku_or`.
@@ -221,16 +205,27 @@ fn product_row(row: &Row) -> Result<ProductRow, tokio_postgres::Error> {
     })
 }
 
-fn history_row(row: &Row) -> Result<HistoryRow, tokio_postgres::Error> {
-    Ok(HistoryRow {
-        product_id: row.try_get("product_id")?,
-        version: row.try_get("version")?,
-        at: row.try_get("at")?,
-        actor: row.try_get("actor")?,
-        operation: row.try_get("operation")?,
-        reason: row.try_get("reason")?,
-        changes: row.try_get("changes")?,
-    })
+/// The columns of a `ProductRow`, which `CURRENT_SINCE` selects first.
+const PRODUCT_COLUMNS: usize = 11;
+
+/// A `CURRENT_SINCE` row. The history columns come by position: the
+/// product's `version` has the same name and comes first.
+fn current_since_row(row: &Row) -> Result<CurrentSinceRow, tokio_postgres::Error> {
+    let column = |n: usize| PRODUCT_COLUMNS + n;
+    // NULL when the product made no version since: the LEFT JOIN found none.
+    let history = match row.try_get::<_, Option<String>>(column(0))? {
+        None => None,
+        Some(product_id) => Some(HistoryRow {
+            product_id,
+            version: row.try_get(column(1))?,
+            at: row.try_get(column(2))?,
+            actor: row.try_get(column(3))?,
+            operation: row.try_get(column(4))?,
+            reason: row.try_get(column(5))?,
+            changes: row.try_get(column(6))?,
+        }),
+    };
+    Ok((product_row(row)?, history))
 }
 
 #[cfg(test)]
@@ -256,9 +251,26 @@ mod tests {
     }
 
     #[test]
+    fn the_read_before_a_patch_selects_the_history_columns_after_the_products() {
+        let sql = text(&CURRENT_SINCE).unwrap();
+        let selected = &sql["SELECT ".len()..sql.find(" FROM ").unwrap()];
+        let columns: Vec<&str> = selected.split(", ").collect();
+        assert_eq!(columns.len(), PRODUCT_COLUMNS + 7, "{sql}");
+        assert_eq!(columns[PRODUCT_COLUMNS - 1], r#""products"."deleted_at""#);
+        assert_eq!(
+            columns[PRODUCT_COLUMNS],
+            r#""product_history"."product_id""#
+        );
+        assert_eq!(
+            columns[PRODUCT_COLUMNS + 6],
+            r#""product_history"."changes""#
+        );
+    }
+
+    #[test]
     fn reads_take_the_binds_they_are_sent() {
         assert_eq!(placeholders(text(&FIND_LIVE).unwrap()), 1);
-        assert_eq!(placeholders(text(&VERSIONS_BETWEEN).unwrap()), 3);
+        assert_eq!(placeholders(text(&CURRENT_SINCE).unwrap()), 2);
         assert_eq!(placeholders(text(&SKU_HOLDER).unwrap()), 1);
     }
 }

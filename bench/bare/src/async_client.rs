@@ -11,9 +11,9 @@ use tokio::sync::OnceCell;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
-use crate::statements::{CHANGES_SINCE, CREATE, FIND_LIVE, SWAP};
+use crate::statements::{CREATE, CURRENT_SINCE, FIND_LIVE, SWAP};
 use crate::{answer, created, found, now_micros, patched, stock_changes, version_and_stock};
-use crate::{Failure, NewProduct, Outcome, Product};
+use crate::{CurrentSince, Failure, NewProduct, Outcome, Product};
 
 /// Connections per HTTP worker: with actix's two workers on two cores,
 /// eight in all, as pgbench has for `hot`.
@@ -24,7 +24,7 @@ struct Connection {
     client: Client,
     find_live: Statement,
     swap: Statement,
-    changes_since: Statement,
+    current_since: Statement,
     create: Statement,
 }
 
@@ -68,7 +68,7 @@ async fn open(url: &str) -> Result<Connection, Failure> {
     Ok(Connection {
         find_live: client.prepare(FIND_LIVE).await?,
         swap: client.prepare(SWAP).await?,
-        changes_since: client.prepare(CHANGES_SINCE).await?,
+        current_since: client.prepare(CURRENT_SINCE).await?,
         create: client.prepare(CREATE).await?,
         client,
     })
@@ -138,12 +138,11 @@ async fn update(
 
 /// The API's PATCH: its read, then its swap.
 async fn swap(conn: &Connection, id: &str, expected: i64, stock: i64) -> Result<Outcome, Failure> {
-    let Some(row) = conn.client.query_opt(&conn.find_live, &[&id]).await? else {
+    let Some((mut product, since)) = current_since(conn, id, expected).await? else {
         return Ok(Outcome::NotFound);
     };
-    let mut product = product(&row);
     if product.version != expected {
-        return stale(conn, id, expected).await;
+        return Ok(Outcome::Stale(product, since));
     }
     let (version, at) = (expected + 1, now_micros());
     let changes = stock_changes(product.stock, stock);
@@ -161,25 +160,29 @@ async fn swap(conn: &Connection, id: &str, expected: i64, stock: i64) -> Result<
         &changes,
     ];
     if conn.client.execute(&conn.swap, &binds).await? == 0 {
-        return stale(conn, id, expected).await;
+        return Ok(Outcome::moved_on(current_since(conn, id, expected).await?));
     }
     (product.stock, product.version, product.updated_at) = (stock, version, at);
     Ok(Outcome::Updated(product))
 }
 
-/// The API's 409: the product now, and its history since `expected`.
-async fn stale(conn: &Connection, id: &str, expected: i64) -> Result<Outcome, Failure> {
-    let Some(row) = conn.client.query_opt(&conn.find_live, &[&id]).await? else {
-        return Ok(Outcome::NotFound);
-    };
-    let current = product(&row);
-    let since = conn
+/// The API's read before a write: the product now, and its history since
+/// `expected`, as the 409 would carry them.
+async fn current_since(
+    conn: &Connection,
+    id: &str,
+    expected: i64,
+) -> Result<CurrentSince, Failure> {
+    let rows = conn
         .client
-        .query(&conn.changes_since, &[&id, &expected, &current.version])
+        .query(&conn.current_since, &[&id, &expected])
         .await?;
-    let since = since
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let since = rows
         .iter()
-        .map(|entry| (entry.get(0), entry.get(1)))
+        .filter_map(|row| Some((row.get::<_, Option<i64>>(10)?, row.get(11))))
         .collect();
-    Ok(Outcome::Stale(current, since))
+    Ok(Some((product(first), since)))
 }

@@ -3,14 +3,14 @@
 
 use actix_web::{web, HttpResponse};
 use diesel::r2d2::{ConnectionManager, Pool};
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 
 use crate::prepared_sql::{Bind, PreparedSql};
-use crate::statements::{CHANGES_SINCE, CREATE, FIND_LIVE, SWAP};
+use crate::statements::{CREATE, CURRENT_SINCE, FIND_LIVE, SWAP};
 use crate::{answer, created, found, now_micros, patched, stock_changes, version_and_stock};
-use crate::{Failure, NewProduct, Outcome, Product};
+use crate::{CurrentSince, Failure, NewProduct, Outcome, Product};
 
 pub type Connections = Pool<ConnectionManager<PgConnection>>;
 
@@ -73,12 +73,15 @@ impl From<ProductRow> for Product {
     }
 }
 
+/// A row of `CURRENT_SINCE`: the product and one version since, if any.
 #[derive(QueryableByName)]
-struct Change {
-    #[diesel(sql_type = BigInt)]
-    version: i64,
-    #[diesel(sql_type = Text)]
-    changes: String,
+struct CurrentSinceRow {
+    #[diesel(embed)]
+    product: ProductRow,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    since_version: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    since_changes: Option<String>,
 }
 
 /// Runs `work` with a pooled connection on a blocking thread.
@@ -147,11 +150,11 @@ fn find_live(conn: &mut PgConnection, id: &str) -> Result<Option<Product>, Failu
 
 /// The API's PATCH: its read, then its swap.
 fn swap(conn: &mut PgConnection, id: &str, expected: i64, stock: i64) -> Result<Outcome, Failure> {
-    let Some(mut product) = find_live(conn, id)? else {
+    let Some((mut product, since)) = current_since(conn, id, expected)? else {
         return Ok(Outcome::NotFound);
     };
     if product.version != expected {
-        return stale(conn, id, expected);
+        return Ok(Outcome::Stale(product, since));
     }
     let (version, at) = (expected + 1, now_micros());
     let changes = stock_changes(product.stock, stock);
@@ -174,27 +177,33 @@ fn swap(conn: &mut PgConnection, id: &str, expected: i64, stock: i64) -> Result<
     }
     .execute(conn)?;
     if swapped == 0 {
-        return stale(conn, id, expected);
+        return Ok(Outcome::moved_on(current_since(conn, id, expected)?));
     }
     (product.stock, product.version, product.updated_at) = (stock, version, at);
     Ok(Outcome::Updated(product))
 }
 
-/// The API's 409: the product now, and its history since `expected`.
-fn stale(conn: &mut PgConnection, id: &str, expected: i64) -> Result<Outcome, Failure> {
-    let Some(current) = find_live(conn, id)? else {
-        return Ok(Outcome::NotFound);
-    };
-    let binds = [
-        Bind::Text(id),
-        Bind::BigInt(expected),
-        Bind::BigInt(current.version),
-    ];
-    let since: Vec<Change> = PreparedSql {
-        sql: CHANGES_SINCE,
+/// The API's read before a write: the product now, and its history since
+/// `expected`, as the 409 would carry them.
+fn current_since(
+    conn: &mut PgConnection,
+    id: &str,
+    expected: i64,
+) -> Result<CurrentSince, Failure> {
+    let binds = [Bind::Text(id), Bind::BigInt(expected)];
+    let rows: Vec<CurrentSinceRow> = PreparedSql {
+        sql: CURRENT_SINCE,
         binds: &binds,
     }
     .load(conn)?;
-    let since = since.into_iter().map(|c| (c.version, c.changes)).collect();
-    Ok(Outcome::Stale(current, since))
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else {
+        return Ok(None);
+    };
+    let since_of = |row: &CurrentSinceRow| Some((row.since_version?, row.since_changes.clone()?));
+    let since = std::iter::once(&first)
+        .chain(rows.as_slice())
+        .filter_map(since_of)
+        .collect();
+    Ok(Some((first.product.into(), since)))
 }

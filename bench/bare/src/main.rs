@@ -58,6 +58,20 @@ pub enum Outcome {
     NotFound,
 }
 
+/// The read before a write: the product now, and the changes of each
+/// version since the client's. `None` when the product is not live.
+pub type CurrentSince = Option<(Product, Vec<(i64, String)>)>;
+
+impl Outcome {
+    /// The answer to a swap that matched no row, from a read after it.
+    fn moved_on(found: CurrentSince) -> Outcome {
+        match found {
+            Some((current, since)) => Outcome::Stale(current, since),
+            None => Outcome::NotFound,
+        }
+    }
+}
+
 /// What a swap records as its history entry's changes.
 pub fn stock_changes(from: i64, to: i64) -> String {
     json!({"stock": {"from": from, "to": to}}).to_string()

@@ -15,8 +15,15 @@ pub const SWAP: &str = "WITH swapped AS (UPDATE products SET sku = $2, name = $3
     RETURNING product_id, version) \
     INSERT INTO product_events (product_id, version) SELECT product_id, version FROM recorded";
 
-pub const CHANGES_SINCE: &str = "SELECT version, changes FROM product_history \
-    WHERE product_id = $1 AND version > $2 AND version <= $3 ORDER BY version";
+/// The API's read before a write (`src/store/current_since.rs`): the
+/// product, joined to each version after the client's, bounded by its own.
+/// One row with a NULL version when there are none.
+pub const CURRENT_SINCE: &str = "SELECT p.id, p.sku, p.name, p.description, p.price_minor, \
+    p.currency, p.stock, p.version, p.created_at, p.updated_at, \
+    h.version AS since_version, h.changes AS since_changes \
+    FROM products p LEFT JOIN product_history h \
+    ON h.product_id = p.id AND h.version > $2 AND h.version <= p.version \
+    WHERE p.id = $1 AND p.deleted_at IS NULL ORDER BY h.version";
 
 pub const CREATE: &str = "WITH created AS (INSERT INTO products (id, sku, name, description, \
     price_minor, currency, stock, version, created_at, updated_at) \
