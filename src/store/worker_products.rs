@@ -265,6 +265,9 @@ mod tests {
             columns[PRODUCT_COLUMNS + 6],
             r#""product_history"."changes""#
         );
+        // `find_current_since` binds `after`, then the id.
+        assert!(sql.contains(r#""product_history"."version" > $1"#), "{sql}");
+        assert!(sql.contains(r#""products"."id" = $2"#), "{sql}");
     }
 
     #[test]
