@@ -65,7 +65,7 @@ impl CurrentSince {
         };
         let changes_since = first
             .into_iter()
-            .chain(rows.filter_map(|(_, version)| version))
+            .chain(rows.filter_map(|(_, newer)| newer))
             .map(HistoryRow::into_entry)
             .collect::<Result<_, _>>()?;
         Ok(Some(CurrentSince {
