@@ -200,10 +200,10 @@ fn current_since(
     let Some(first) = rows.next() else {
         return Ok(None);
     };
-    let since_of = |row: &CurrentSinceRow| Some((row.since_version?, row.since_changes.clone()?));
-    let since = std::iter::once(&first)
-        .chain(rows.as_slice())
-        .filter_map(since_of)
+    let product = first.product.into();
+    let since = std::iter::once((first.since_version, first.since_changes))
+        .chain(rows.map(|row| (row.since_version, row.since_changes)))
+        .filter_map(|(version, changes)| Some((version?, changes?)))
         .collect();
-    Ok(Some((first.product.into(), since)))
+    Ok(Some((product, since)))
 }
