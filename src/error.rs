@@ -17,6 +17,7 @@ use crate::domain::precondition::VersionSource;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
 use crate::problem::{self, ProblemType};
+use crate::problem_document::{problem_document, ProblemDocument};
 
 /// What the databases say when they gave up waiting for a lock or a statement.
 const BUSY_MESSAGES: [&str; 4] = ["lock timeout", "statement timeout", "is locked", "is busy"];
@@ -83,11 +84,6 @@ pub enum ApiError {
     #[error("internal error: {0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
-
-/// The problem document of an error response, minus `instance` and
-/// `request_id`, carried to the middleware as a response extension.
-#[derive(Debug, Clone)]
-pub struct ProblemDocument(pub Map<String, Value>);
 
 impl ApiError {
     pub fn malformed(detail: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
@@ -197,13 +193,24 @@ impl ApiError {
         }
     }
 
-    /// The members this problem adds to the standard ones.
+    /// The problem document, with the members this problem adds to the
+    /// standard ones. A stale version's, the one answer a busy product
+    /// gives often, is written straight from its struct.
+    fn document(&self, status: StatusCode) -> ProblemDocument {
+        let (problem, detail) = (self.problem_type(), self.detail());
+        match self {
+            ApiError::StaleVersion(stale) => problem_document(problem, status, &detail, stale),
+            _ => problem_document(problem, status, &detail, &self.extensions()),
+        }
+    }
+
+    /// The members this problem adds to the standard ones (a stale
+    /// version's are its struct's: `document`).
     fn extensions(&self) -> Map<String, Value> {
         let value = match self {
             ApiError::Malformed { errors, .. } | ApiError::Validation(errors) => {
                 serde_json::json!({ "errors": errors })
             }
-            ApiError::StaleVersion(stale) => serde_json::to_value(stale).unwrap_or_default(),
             ApiError::DuplicateSku { existing_id, .. } => {
                 serde_json::json!({ "existing_id": existing_id })
             }
@@ -257,31 +264,9 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = response.finish();
-        let document = problem_document(
-            self.problem_type(),
-            status,
-            self.detail(),
-            self.extensions(),
-        );
-        response.extensions_mut().insert(document);
+        response.extensions_mut().insert(self.document(status));
         response
     }
-}
-
-/// The standard members of a problem, followed by its extensions.
-pub fn problem_document(
-    problem: &ProblemType,
-    status: StatusCode,
-    detail: String,
-    extensions: Map<String, Value>,
-) -> ProblemDocument {
-    let mut document = Map::new();
-    document.insert("type".into(), problem.uri().into());
-    document.insert("title".into(), problem.title.into());
-    document.insert("status".into(), status.as_u16().into());
-    document.insert("detail".into(), detail.into());
-    document.extend(extensions);
-    ProblemDocument(document)
 }
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use crate::db::{write_transaction, Database, DbConnection};
 use crate::domain::access::Caller;
 use crate::domain::idempotency::{self, RecordedResponse};
-use crate::error::{ApiError, FieldError, ProblemDocument};
+use crate::error::{ApiError, FieldError};
+use crate::problem_document::ProblemDocument;
 use crate::store;
 use crate::store::idempotency::{Claim, Claimed};
 
@@ -157,11 +158,11 @@ fn recorded_problem(error: &ApiError) -> RecordedResponse {
     let document = response
         .extensions()
         .get::<ProblemDocument>()
-        .map(|document| Value::Object(document.0.clone()));
+        .map(|document| document.json.clone());
     RecordedResponse {
         status: response.status().as_u16(),
         headers,
-        body: document.unwrap_or_default().to_string(),
+        body: document.unwrap_or_default(),
         is_problem: true,
     }
 }
@@ -176,8 +177,8 @@ fn into_response(recorded: RecordedResponse) -> HttpResponse {
         // The request-context middleware writes the body, with this
         // request's instance and id.
         let mut response = response.finish();
-        if let Ok(Value::Object(document)) = serde_json::from_str(&recorded.body) {
-            response.extensions_mut().insert(ProblemDocument(document));
+        if let Some(document) = ProblemDocument::recorded(recorded.body) {
+            response.extensions_mut().insert(document);
         }
         return response;
     }

@@ -9,13 +9,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
-use serde_json::{Map, Value};
+use serde_json::Map;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::error::{problem_document, ProblemDocument};
 use crate::metrics::{Metrics, UNMATCHED_ROUTE};
 use crate::problem::ProblemType;
+use crate::problem_document::{problem_document, ProblemDocument};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -79,7 +79,7 @@ pub async fn request_context(
         )
     });
     if let Some(metrics) = metrics {
-        if let Some(slug) = &problem {
+        if let Some(slug) = problem {
             metrics.record_problem(slug, status);
         }
         metrics.record_request(route, &method, status, latency);
@@ -98,35 +98,29 @@ pub async fn request_context(
 fn with_problem_body(
     mut response: ServiceResponse<BoxBody>,
     request_id: &RequestId,
-) -> (ServiceResponse<BoxBody>, Option<String>) {
+) -> (ServiceResponse<BoxBody>, Option<&'static str>) {
     let status = response.status();
     let document = response
         .response_mut()
         .extensions_mut()
         .remove::<ProblemDocument>();
     let document = match document {
-        Some(ProblemDocument(document)) => document,
+        Some(document) => document,
         None if status.is_client_error() || status.is_server_error() => {
             let problem = ProblemType::for_status(status);
             let detail = match response.response().error() {
                 Some(error) if status.is_client_error() => error.to_string(),
                 _ => problem.explanation.to_owned(),
             };
-            problem_document(problem, status, detail, Map::new()).0
+            problem_document(problem, status, &detail, &Map::new())
         }
         None => return (response, None),
     };
-    let mut document = document;
-    let slug = document
-        .get("type")
-        .and_then(Value::as_str)
-        .map(|uri| uri.trim_start_matches("/problems/").to_owned());
-    document.insert("instance".into(), Value::from(response.request().path()));
-    document.insert("request_id".into(), Value::from(request_id.0.as_str()));
-    let body = serde_json::to_vec(&Value::Object(document)).unwrap_or_default();
+    let slug = document.problem.slug;
+    let body = document.body(response.request().path(), &request_id.0);
     let mut response = response.map_body(|_, _| BoxBody::new(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.remove(header::CONTENT_LENGTH);
-    (response, slug)
+    (response, Some(slug))
 }
