@@ -176,7 +176,7 @@ for server in names:
         print(f"{names[server]:<22}{median('p50_ms'):>8.2f}{median('p99_ms'):>8.2f}"
               f"{median('pgbench_p99_ms'):>13.2f}   {rounds}")
     else:
-        ratios = ", ".join(f"{r['ratio']:.2f}" for r in mine)
-        print(f"{names[server]:<22}{median('per_second'):>8.0f}{median('pgbench'):>11.0f}{median('ratio'):>8.2f}"
+        ratios = ", ".join(f"{r['ratio']:.3f}" for r in mine)
+        print(f"{names[server]:<22}{median('per_second'):>8.0f}{median('pgbench'):>11.0f}{median('ratio'):>8.3f}"
               f"{median('server_us_per_swap'):>20.0f}   ratios: {ratios}")
 PY
