@@ -104,11 +104,19 @@ start_server() {
   NO_COLOR=1 "$server" serve --database-url "$database_url" --bind "127.0.0.1:$port" \
     --rate-limit 0 --auth-failure-limit 0 >>"$scratch/server.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "$INVENTORY_URL/readyz" && return
+  await_server "$INVENTORY_URL/readyz" 10
+}
+
+# Waits up to $2 seconds for the server started as $server_pid to answer
+# $1 with anything but 503 (not ready yet); fails if it exits meanwhile.
+await_server() {
+  local status
+  for _ in $(seq 1 $(($2 * 10))); do
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$1") || true
+    [ "$status" = 000 ] || [ "$status" = 503 ] || return 0
     kill -0 "$server_pid" 2>/dev/null || { echo "$check: the server exited at start" >&2; exit 1; }
     sleep 0.1
   done
-  echo "$check: the server was not ready after 10 s" >&2
+  echo "$check: the server was not ready after $2 s" >&2
   exit 1
 }

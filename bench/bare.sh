@@ -58,12 +58,7 @@ start_bare_server() {
   export INVENTORY_URL INVENTORY_TOKEN
   DATABASE_URL=$1 BIND="127.0.0.1:$port" CLIENT=$2 "$bare" >>"$scratch/server.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$INVENTORY_URL/" && return
-    sleep 0.1
-  done
-  echo "$check: the bare server was not ready after 10 s" >&2
-  exit 1
+  await_server "$INVENTORY_URL/" 10
 }
 
 # Starts server $1 ("api", or the bare server's client: "async" or

@@ -46,11 +46,6 @@ else
 fi
 server_pid=$!
 # Under valgrind a server starts in seconds, not milliseconds.
-for _ in $(seq 1 300); do
-  curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "$check: the server exited at start" >&2; exit 1; }
-  sleep 0.2
-done
-curl -s -o /dev/null "http://127.0.0.1:$port/" || { echo "$check: the server was not ready after 60 s" >&2; exit 1; }
+if [ "$which" = api ]; then await_server "http://127.0.0.1:$port/readyz" 60; else await_server "http://127.0.0.1:$port/" 60; fi
 python3 bench/instructions.py "http://127.0.0.1:$port" "$INVENTORY_TOKEN" "$rounds" \
   "$server_pid" "$scratch"
