@@ -40,12 +40,14 @@ counted=(valgrind --tool=callgrind "--callgrind-out-file=$scratch/callgrind.%p")
 if [ "$which" = api ]; then
   NO_COLOR=1 "${counted[@]}" "$server" serve --database-url "$database_url" \
     --bind "127.0.0.1:$port" --rate-limit 0 --auth-failure-limit 0 >>"$scratch/server.log" 2>&1 &
+  ready=/readyz
 else
   DATABASE_URL=$database_url BIND="127.0.0.1:$port" CLIENT=async \
     "${counted[@]}" "$bare" >>"$scratch/server.log" 2>&1 &
+  ready=/
 fi
 server_pid=$!
 # Under valgrind a server starts in seconds, not milliseconds.
-if [ "$which" = api ]; then await_server "http://127.0.0.1:$port/readyz" 60; else await_server "http://127.0.0.1:$port/" 60; fi
+await_server "http://127.0.0.1:$port$ready" 60
 python3 bench/instructions.py "http://127.0.0.1:$port" "$INVENTORY_TOKEN" "$rounds" \
   "$server_pid" "$scratch"
