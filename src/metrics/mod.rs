@@ -25,7 +25,7 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// Counts since the process started.
 pub struct Metrics {
     requests: Mutex<BTreeMap<RequestKey, Histogram>>,
-    problems: Mutex<BTreeMap<(String, StatusCode), u64>>,
+    problems: Mutex<BTreeMap<(&'static str, StatusCode), u64>>,
     started: SystemTime,
 }
 
@@ -74,12 +74,8 @@ impl Metrics {
     }
 
     /// Counts a problem response by its type's slug (`stale-version`).
-    pub fn record_problem(&self, slug: &str, status: StatusCode) {
-        *self
-            .problems
-            .lock()
-            .entry((slug.to_owned(), status))
-            .or_default() += 1;
+    pub fn record_problem(&self, slug: &'static str, status: StatusCode) {
+        *self.problems.lock().entry((slug, status)).or_default() += 1;
     }
 
     /// Everything in Prometheus's text format.
