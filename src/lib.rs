@@ -22,5 +22,6 @@ pub mod startup;
 pub mod stopping;
 pub mod store;
 pub mod telemetry;
+pub mod text_log;
 pub mod token_commands;
 pub mod upkeep;

@@ -1,7 +1,10 @@
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
+use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::EnvFilter;
+
+use crate::text_log::{PlainFields, PlainLine};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -25,8 +28,11 @@ pub fn init(default_filter: &str, format: LogFormat) {
     let _ = match format {
         // Colour codes only for a person at a terminal: in a log file they
         // are noise, and writing them costs every request.
+        LogFormat::Text if std::io::stderr().is_terminal() => builder.with_ansi(true).try_init(),
         LogFormat::Text => builder
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(false)
+            .fmt_fields(PlainFields)
+            .event_format(PlainLine { timer: SystemTime })
             .try_init(),
         LogFormat::Json => builder
             .json()
