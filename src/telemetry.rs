@@ -1,10 +1,9 @@
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
-use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::EnvFilter;
 
-use crate::text_log::{PlainFields, PlainLine};
+use crate::text_log::{PlainFields, PlainLine, UtcMicros};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,7 +31,7 @@ pub fn init(default_filter: &str, format: LogFormat) {
         LogFormat::Text => builder
             .with_ansi(false)
             .fmt_fields(PlainFields)
-            .event_format(PlainLine { timer: SystemTime })
+            .event_format(PlainLine { timer: UtcMicros })
             .try_init(),
         LogFormat::Json => builder
             .json()
