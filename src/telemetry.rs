@@ -28,6 +28,7 @@ pub fn init(default_filter: &str, format: LogFormat) {
         // Colour codes only for a person at a terminal: in a log file they
         // are noise, and writing them costs every request.
         LogFormat::Text if std::io::stderr().is_terminal() => builder.with_ansi(true).try_init(),
+        // Elsewhere the same line without colour, written directly.
         LogFormat::Text => builder
             .with_ansi(false)
             .fmt_fields(PlainFields)

@@ -45,6 +45,7 @@ where
         writer.write_str(level_column(metadata.level()))?;
         writer.write_char(' ')?;
         if let Some(scope) = context.event_scope() {
+            let mut any = false;
             for span in scope.from_root() {
                 writer.write_str(span.metadata().name())?;
                 if let Some(fields) = span.extensions().get::<FormattedFields<N>>() {
@@ -53,8 +54,11 @@ where
                     }
                 }
                 writer.write_char(':')?;
+                any = true;
             }
-            writer.write_char(' ')?;
+            if any {
+                writer.write_char(' ')?;
+            }
         }
         writer.write_str(metadata.target())?;
         writer.write_str(": ")?;
