@@ -1,9 +1,10 @@
 //! The text log line, byte for byte as tracing-subscriber's default format
 //! writes it without colour, but written directly. The default format
 //! styles every name, `=` and `:` even when colour is off, and that
-//! styling was a third of what each request's log line cost; its
-//! timestamp, a `write!` per part, was over a third of the rest. When stderr
-//! is a terminal, the default format (with colour) is used instead.
+//! styling was nearly a third of what logging a request cost; the
+//! timestamp, a `write!` per part, was over a third of what was left of
+//! writing its line. When stderr is a terminal, the default format (with
+//! colour) is used instead.
 
 use std::fmt::{self, Debug, Write};
 
