@@ -1,0 +1,11 @@
+-- Product rows are rewritten on every change of stock or price. PostgreSQL
+-- writes a row's new version on the same page when there is room (a "HOT"
+-- update), and then adds no entry to the table's indexes for it; on a full
+-- page it writes the version elsewhere and an entry to both indexes. Pages
+-- filled only to half leave every row on them room for its next version,
+-- even when a stock sync changes all of them at once: the UPDATE of a
+-- 1000-item sync took 16-21 ms on full pages and 5-6.5 ms on half-filled
+-- ones, at the price of a table up to twice as large. Pages written from
+-- now on are filled to half; existing ones as they are rewritten (VACUUM
+-- FULL packs them all at once).
+ALTER TABLE products SET (fillfactor = 50);
