@@ -5,7 +5,7 @@
 -- filled only to half leave every row on them room for its next version,
 -- even when a stock sync changes all of them at once: the UPDATE of a
 -- 1000-item sync took 16-21 ms on full pages and 5-6.5 ms on half-filled
--- ones, at the price of a table up to twice as large. Pages written from
--- now on are filled to half; existing ones as they are rewritten (VACUUM
--- FULL packs them all at once).
+-- ones, at the price of a table up to twice as large. Pages filled from
+-- now on stop at half; pages already full stay so until VACUUM FULL
+-- rewrites the table.
 ALTER TABLE products SET (fillfactor = 50);
