@@ -69,8 +69,8 @@ fn instances_started_together_all_migrate() {
 }
 
 /// On PostgreSQL the products table leaves half of each page free, so a
-/// row's next version fits beside it and its indexes are not rewritten
-/// (see the migration).
+/// row's next version fits beside it and needs no new index entries (see
+/// the migration).
 #[test]
 fn postgresql_products_leave_room_for_their_next_versions() {
     let Some(database) = crate::helpers::TestDatabase::fresh_postgres() else {
