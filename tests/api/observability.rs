@@ -195,5 +195,12 @@ async fn json_logs_name_the_request_and_never_the_token() {
         "the token's name, not its secret"
     );
     assert!(answered["latency_ms"].as_f64().unwrap() > 0.0);
+    let latency = answered["latency_ms"].to_string();
+    assert!(
+        latency
+            .split_once('.')
+            .is_none_or(|(_, decimals)| decimals.len() <= 3),
+        "latency to the microsecond, not {latency}"
+    );
     assert_eq!(answered["level"], "INFO");
 }
