@@ -49,10 +49,10 @@ impl Rfc3339 {
 }
 
 /// `at` as chrono's `to_rfc3339_opts(fraction, true)` writes it, but digit
-/// by digit: chrono's general formatter, and the `String` it returns, were
-/// over a thousand instructions a time, and every product in every answer
-/// holds two. `None` for what chrono writes in another shape: a year
-/// outside 0 to 9999, or a leap second.
+/// by digit and without a `String`: chrono's general formatter took about
+/// 700 instructions a time, this about 300, and every product in every
+/// answer holds two. `None` for what chrono writes in another shape: a
+/// year outside 0 to 9999, or a leap second.
 pub fn rfc3339(at: &DateTime<Utc>, fraction: Fraction) -> Option<Rfc3339> {
     let year = u32::try_from(at.year()).ok().filter(|year| *year <= 9999)?;
     if at.nanosecond() >= 1_000_000_000 {
