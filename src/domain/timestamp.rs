@@ -103,17 +103,22 @@ mod tests {
 
     #[test]
     fn writes_what_chrono_writes() {
-        let mut times: Vec<DateTime<Utc>> = [
+        let mut times = Vec::new();
+        for text in [
             "1970-01-01T00:00:00.000001Z",
             "2000-02-29T23:59:59.999999Z",
             "2026-11-27T09:05:03.040506Z",
             "0000-01-01T00:00:00.000000Z",
             "0001-01-01T00:00:00.000999Z",
+            "9999-12-31T23:59:59.500000Z",
             "9999-12-31T23:59:59.999999Z",
-        ]
-        .iter()
-        .map(|text| DateTime::parse_from_rfc3339(text).unwrap().to_utc())
-        .collect();
+        ] {
+            let at = DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+            assert_eq!(rfc3339(&at, Fraction::Micros).unwrap().as_str(), text);
+            let millis = format!("{}Z", &text[..23]);
+            assert_eq!(rfc3339(&at, Fraction::Millis).unwrap().as_str(), millis);
+            times.push(at);
+        }
         // Times spread over the years, each with nanoseconds of its own.
         let mut micros: i64 = -62_000_000_000_000_000;
         while micros < 253_000_000_000_000_000 {
