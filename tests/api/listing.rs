@@ -8,6 +8,7 @@ api_tests!(
     list_filters_by_exact_sku_ignoring_case,
     list_filters_by_substring_of_name_or_sku,
     list_rejects_bad_query_parameters,
+    every_kind_of_page_leaves_out_deleted_products,
 );
 
 async fn list_pages_oldest_first_until_next_cursor_is_null(app: TestApp) {
@@ -37,6 +38,43 @@ async fn list_pages_oldest_first_until_next_cursor_is_null(app: TestApp) {
     let default_page: Value = app.get("/v1/products").await.json().await.unwrap();
     assert_eq!(default_page["items"].as_array().unwrap().len(), 5);
     assert_eq!(default_page["next_cursor"], Value::Null);
+}
+
+/// A first page and a later one, each with and without a filter, are
+/// different statements: each pages in id order without deleted products.
+async fn every_kind_of_page_leaves_out_deleted_products(app: TestApp) {
+    let mut shelves = Vec::new();
+    for n in 0..4 {
+        let product = app.create_product(&format!("SHELF-{n}"), n).await;
+        let path = format!("/v1/products/{}", product["id"].as_str().unwrap());
+        if n == 1 {
+            assert_eq!(app.delete_if_match(&path, "\"1\"").await.status(), 204);
+        } else {
+            shelves.push(product["id"].clone());
+        }
+    }
+    let other = app.create_product("TABLE-1", 1).await["id"].clone();
+    let every_live = [shelves.clone(), vec![other]].concat();
+
+    for (filter, expected) in [("", every_live), ("&q=shelf", shelves)] {
+        let mut seen = Vec::new();
+        let mut path = format!("/v1/products?limit=1{filter}");
+        for _ in 0..10 {
+            let page: Value = app.get(&path).await.json().await.unwrap();
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|item| item["id"].clone()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/v1/products?limit=1{filter}&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "pages with filter {filter:?}");
+    }
 }
 
 async fn list_filters_by_exact_sku_ignoring_case(app: TestApp) {
