@@ -16,23 +16,10 @@ async fn list_pages_oldest_first_until_next_cursor_is_null(app: TestApp) {
     for n in 0..5 {
         created.push(app.create_product(&format!("PAGE-{n}"), n).await["id"].clone());
     }
-    let mut seen = Vec::new();
-    let mut path = "/v1/products?limit=2".to_owned();
-    let mut pages = 0;
-    for _ in 0..10 {
-        let response = app.get(&path).await;
-        assert_eq!(response.status(), 200);
-        let page: Value = response.json().await.unwrap();
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= 2);
-        seen.extend(items.iter().map(|item| item["id"].clone()));
-        pages += 1;
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/v1/products?limit=2&cursor={cursor}"),
-            None => break,
-        }
-    }
-    assert_eq!(pages, 3);
+    let pages = pages_of(&app, "limit=2").await;
+    assert_eq!(pages.len(), 3);
+    assert!(pages.iter().all(|items| items.len() <= 2));
+    let seen: Vec<Value> = pages.concat();
     assert_eq!(seen, created, "every product once, oldest first");
 
     let default_page: Value = app.get("/v1/products").await.json().await.unwrap();
@@ -57,24 +44,28 @@ async fn every_kind_of_page_leaves_out_deleted_products(app: TestApp) {
     let every_live = [shelves.clone(), vec![other]].concat();
 
     for (filter, expected) in [("", every_live), ("&q=shelf", shelves)] {
-        let mut seen = Vec::new();
-        let mut path = format!("/v1/products?limit=1{filter}");
-        for _ in 0..10 {
-            let page: Value = app.get(&path).await.json().await.unwrap();
-            seen.extend(
-                page["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|item| item["id"].clone()),
-            );
-            match page["next_cursor"].as_str() {
-                Some(cursor) => path = format!("/v1/products?limit=1{filter}&cursor={cursor}"),
-                None => break,
-            }
-        }
+        let seen = pages_of(&app, &format!("limit=1{filter}")).await.concat();
         assert_eq!(seen, expected, "pages with filter {filter:?}");
     }
+}
+
+/// The ids on each page of `/v1/products?{query}`, following `next_cursor`
+/// for at most ten pages.
+async fn pages_of(app: &TestApp, query: &str) -> Vec<Vec<Value>> {
+    let mut pages = Vec::new();
+    let mut path = format!("/v1/products?{query}");
+    for _ in 0..10 {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        pages.push(items.iter().map(|item| item["id"].clone()).collect());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/products?{query}&cursor={cursor}"),
+            None => break,
+        }
+    }
+    pages
 }
 
 async fn list_filters_by_exact_sku_ignoring_case(app: TestApp) {
