@@ -189,27 +189,30 @@ async fn duplicate_sku_or(
     }
 }
 
+/// A `ProductRow` from a row whose first columns are the product's, in
+/// `ProductRow`'s order (its `as_select`). Taken by position: looked up by
+/// name, each column was a scan comparing names, which cost more than the
+/// rest of reading the row (`bench/instructions.sh`).
 fn product_row(row: &Row) -> Result<ProductRow, tokio_postgres::Error> {
     Ok(ProductRow {
-        id: row.try_get("id")?,
-        sku: row.try_get("sku")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        price_minor: row.try_get("price_minor")?,
-        currency: row.try_get("currency")?,
-        stock: row.try_get("stock")?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        deleted_at: row.try_get("deleted_at")?,
+        id: row.try_get(0)?,
+        sku: row.try_get(1)?,
+        name: row.try_get(2)?,
+        description: row.try_get(3)?,
+        price_minor: row.try_get(4)?,
+        currency: row.try_get(5)?,
+        stock: row.try_get(6)?,
+        version: row.try_get(7)?,
+        created_at: row.try_get(8)?,
+        updated_at: row.try_get(9)?,
+        deleted_at: row.try_get(10)?,
     })
 }
 
-/// The columns of a `ProductRow`, which `CURRENT_SINCE` selects first.
+/// The columns of a `ProductRow`, which both reads select first.
 const PRODUCT_COLUMNS: usize = 11;
 
-/// A `CURRENT_SINCE` row. The history columns come by position: the
-/// product's `version` has the same name and comes first.
+/// A `CURRENT_SINCE` row: the product's columns, then the history's.
 fn current_since_row(row: &Row) -> Result<CurrentSinceRow, tokio_postgres::Error> {
     let column = |n: usize| PRODUCT_COLUMNS + n;
     // NULL when the product made no version since: the LEFT JOIN found none.
@@ -250,13 +253,40 @@ mod tests {
         );
     }
 
+    /// The columns a statement selects, as diesel writes them.
+    fn selected(sql: &str) -> Vec<&str> {
+        sql["SELECT ".len()..sql.find(" FROM ").unwrap()]
+            .split(", ")
+            .collect()
+    }
+
+    #[test]
+    fn both_reads_select_the_products_columns_first_in_the_order_product_row_takes_them() {
+        let in_order = [
+            "id",
+            "sku",
+            "name",
+            "description",
+            "price_minor",
+            "currency",
+            "stock",
+            "version",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ]
+        .map(|column| format!(r#""products"."{column}""#));
+        assert_eq!(in_order.len(), PRODUCT_COLUMNS);
+        for sql in [text(&FIND_LIVE).unwrap(), text(&CURRENT_SINCE).unwrap()] {
+            assert_eq!(selected(sql)[..PRODUCT_COLUMNS], in_order, "{sql}");
+        }
+    }
+
     #[test]
     fn the_read_before_a_patch_selects_the_history_columns_after_the_products() {
         let sql = text(&CURRENT_SINCE).unwrap();
-        let selected = &sql["SELECT ".len()..sql.find(" FROM ").unwrap()];
-        let columns: Vec<&str> = selected.split(", ").collect();
+        let columns = selected(sql);
         assert_eq!(columns.len(), PRODUCT_COLUMNS + 7, "{sql}");
-        assert_eq!(columns[PRODUCT_COLUMNS - 1], r#""products"."deleted_at""#);
         assert_eq!(
             columns[PRODUCT_COLUMNS],
             r#""product_history"."product_id""#
