@@ -6,21 +6,20 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::{DbError, WorkError};
 use crate::domain::conflict::StaleVersion;
+use crate::domain::fields::STOCK_MAX;
 use crate::domain::precondition::VersionSource;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
 use crate::problem::{self, ProblemType};
 use crate::problem_document::{problem_document, ProblemDocument};
-
-/// What the databases say when they gave up waiting for a lock or a statement.
-const BUSY_MESSAGES: [&str; 4] = ["lock timeout", "statement timeout", "is locked", "is busy"];
+use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: &str = "2";
@@ -104,25 +103,6 @@ impl ApiError {
              If-Match: * does not count."
                 .to_owned(),
         )
-    }
-
-    /// No connection could be had: the database is down, or every
-    /// connection is busy.
-    pub fn database_unreachable() -> ApiError {
-        ApiError::Unavailable(
-            "The database is unreachable or all connections are busy. Retry shortly.".into(),
-        )
-    }
-
-    /// The connection went away mid-request (a database restart, say).
-    pub fn connection_lost() -> ApiError {
-        ApiError::Unavailable("The database connection was lost. Retry shortly.".into())
-    }
-
-    /// The database gave up waiting for a lock or a statement: busy, not
-    /// broken.
-    pub fn database_busy() -> ApiError {
-        ApiError::Unavailable("The database is busy. Retry shortly.".into())
     }
 
     pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
@@ -280,70 +260,57 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     chain
 }
 
-impl From<DieselError> for ApiError {
-    fn from(error: DieselError) -> ApiError {
-        match &error {
-            DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            ) => ApiError::connection_lost(),
-            // PostgreSQL gave up waiting (lock_timeout, statement_timeout), or
-            // SQLite's writer outwaited busy_timeout ("database is locked",
-            // "database table is locked"): the database is busy, not broken.
-            DieselError::DatabaseError(_, info)
-                if BUSY_MESSAGES
-                    .iter()
-                    .any(|busy| info.message().contains(busy)) =>
-            {
-                ApiError::database_busy()
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> ApiError {
+        match error {
+            DbError::Unavailable(why) => ApiError::Unavailable(why.to_string()),
+            // Retried inside the store where it can be; one that reaches
+            // here ran out of attempts.
+            DbError::SerializationFailure => ApiError::Unavailable(
+                "The database could not order this request with concurrent ones. Retry shortly."
+                    .into(),
+            ),
+            other @ (DbError::UniqueViolation { .. } | DbError::Internal(_)) => {
+                ApiError::internal(other)
             }
-            _ => ApiError::internal(error),
         }
     }
 }
 
-/// The async client's errors, as the blocking client's are mapped above.
-impl From<tokio_postgres::Error> for ApiError {
-    fn from(error: tokio_postgres::Error) -> ApiError {
-        use tokio_postgres::error::SqlState;
-        let Some(database_error) = error.as_db_error() else {
-            // No answer from the server: the connection is gone, or could
-            // not be made. Anything else is ours (a value that did not
-            // convert, say).
-            let lost = error.is_closed()
-                || std::error::Error::source(&error)
-                    .is_some_and(|cause| cause.is::<std::io::Error>());
-            return if lost {
-                ApiError::connection_lost()
-            } else {
-                ApiError::internal(error)
-            };
-        };
-        let code = database_error.code();
-        if *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::QUERY_CANCELED {
-            ApiError::database_busy()
-        } else if code.code().starts_with("08")
-            || code.code().starts_with("53")
-            || code.code().starts_with("57P")
-        {
-            // Connection exceptions, insufficient resources (too many
-            // connections), and a server shutting down or starting up.
-            ApiError::database_unreachable()
-        } else {
-            ApiError::internal(error)
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::ProductNotFound(id) => ApiError::product_not_found(&id),
+            StoreError::VersionRequired => ApiError::version_required(),
+            StoreError::Stale(stale) => ApiError::StaleVersion(stale),
+            StoreError::DuplicateSku { sku, existing_id } => {
+                ApiError::DuplicateSku { sku, existing_id }
+            }
+            StoreError::InsufficientStock { delta, current } => {
+                ApiError::InsufficientStock { delta, current }
+            }
+            StoreError::StockAboveMaximum {
+                current_stock,
+                wanted,
+            } => ApiError::Validation(vec![FieldError::new(
+                "/delta",
+                format!(
+                    "would take stock from {current_stock} to {wanted}, above the maximum {STOCK_MAX}"
+                ),
+            )]),
+            StoreError::StockSyncConflict(outcome) => ApiError::StockSyncConflict(outcome),
+            StoreError::IdempotencyKeyInUse => ApiError::IdempotencyKeyInUse,
+            StoreError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            StoreError::Contended(why) => ApiError::Unavailable(why.to_owned()),
+            StoreError::Database(error) => error.into(),
         }
     }
 }
 
-impl From<diesel::r2d2::PoolError> for ApiError {
-    fn from(error: diesel::r2d2::PoolError) -> ApiError {
-        tracing::warn!(%error, "no database connection available");
-        ApiError::database_unreachable()
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(error: actix_web::error::BlockingError) -> ApiError {
-        ApiError::internal(error.to_string())
+/// Work on a pooled connection may end in an `ApiError` (an idempotent
+/// write's); one that may come from the connection gets it pinged.
+impl WorkError for ApiError {
+    fn may_be_the_connection(&self) -> bool {
+        matches!(self, ApiError::Unavailable(_) | ApiError::Internal(_))
     }
 }

@@ -43,7 +43,7 @@ fn watch_changes(database: &Database, sender: &watch::Sender<i64>, between_looks
     let mut pause = LOOK_EVERY;
     while !sender.is_closed() {
         if streams_open(sender) {
-            match database.run_here(store::events::newest) {
+            match database.read_now(store::events::newest) {
                 Ok(newest) => {
                     publish(sender, newest);
                     pause = LOOK_EVERY;

@@ -16,7 +16,7 @@ pub fn run(database: &Database, command: &TokenCommand) -> Result<(), CommandErr
             let role = Role::parse(role).ok_or("--role must be admin, manager, sync or viewer")?;
             let name = token_name(name).map_err(|detail| format!("--name {detail}"))?;
             let (token, secret) =
-                database.run_here(|conn| store::tokens::create(conn, &name, role))?;
+                database.write_now(|conn| store::tokens::create(conn, &name, role))?;
             println!("{secret}");
             eprintln!(
                 "Made {} token {:?} with id {}. Its secret above is shown this once.",
@@ -26,7 +26,7 @@ pub fn run(database: &Database, command: &TokenCommand) -> Result<(), CommandErr
             );
         }
         TokenCommand::List => {
-            let tokens = database.run_here(store::tokens::list)?;
+            let tokens = database.read_now(store::tokens::list)?;
             println!(
                 "{:<36}  {:<8}  {:<24}  {:<7}  name",
                 "id", "role", "created", "state"
@@ -51,7 +51,7 @@ pub fn run(database: &Database, command: &TokenCommand) -> Result<(), CommandErr
         TokenCommand::Revoke { id } => {
             let id =
                 Uuid::parse_str(id).map_err(|_| "the token id is not a UUID (see `token list`)")?;
-            if !database.run_here(|conn| store::tokens::revoke(conn, &id))? {
+            if !database.write_now(|conn| store::tokens::revoke(conn, &id))? {
                 return Err(format!("no live token has id {id}").into());
             }
             println!("Revoked token {id}.");
@@ -63,11 +63,11 @@ pub fn run(database: &Database, command: &TokenCommand) -> Result<(), CommandErr
 /// On a database with no token at all, makes an admin token and prints it
 /// once, so that a fresh install can be used at all.
 pub fn ensure_first_admin(database: &Database) -> Result<(), CommandError> {
-    if database.run_here(store::tokens::any)? {
+    if database.read_now(store::tokens::any)? {
         return Ok(());
     }
     let (_, secret) =
-        database.run_here(|conn| store::tokens::create(conn, "admin", Role::Admin))?;
+        database.write_now(|conn| store::tokens::create(conn, "admin", Role::Admin))?;
     println!("No API token existed, so an admin token was made. It is shown this once:");
     println!();
     println!("    {secret}");

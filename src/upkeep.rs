@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::background::Background;
-use crate::db::{self, Database, DbConnection};
+use crate::db::{self, Database, DbConnection, DbError};
 use crate::store;
 
 /// Purges idempotency keys past their retention, now and then every
@@ -14,7 +14,7 @@ pub fn purge_idempotency_keys(
     interval: Duration,
 ) -> std::io::Result<()> {
     background.spawn("idempotency-purge", move |pause| loop {
-        match database.write_here(store::idempotency::purge_expired) {
+        match database.write_now(store::idempotency::purge_expired) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
             // The database may be away for a while; the next round retries.
@@ -53,10 +53,11 @@ pub fn checkpoint_sqlite_log(
         // during the first. Holding writes at every round instead would
         // keep the log smaller, but each hold delays the writes queued
         // behind it (measured on a slow disk: about 2 ms of their p99).
-        let checkpoint = |conn: &mut DbConnection| Ok(db::checkpoint_sqlite_log(conn)?);
-        let checkpointed = database.run_here(checkpoint).and_then(|log_bytes| {
+        let checkpoint =
+            |conn: &mut DbConnection| db::checkpoint_sqlite_log(conn).map_err(DbError::from);
+        let checkpointed = database.read_now(checkpoint).and_then(|log_bytes| {
             if log_bytes >= log_limit_bytes {
-                database.write_here(checkpoint)?;
+                database.write_now(checkpoint)?;
             }
             Ok(())
         });

@@ -18,11 +18,12 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use hdrhistogram::Histogram;
 use inventory_api::db::schema::products;
+use inventory_api::db::DbError;
 use inventory_api::db::{open_connection, DbConnection};
 use inventory_api::domain::patch::ProductPatch;
 use inventory_api::domain::precondition::{Precondition, VersionSource};
-use inventory_api::error::ApiError;
 use inventory_api::store;
+use inventory_api::store::StoreError;
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -126,7 +127,7 @@ fn run(options: &Options) -> Result<(), String> {
                         // A write that outwaited `busy_timeout` behind the
                         // others: nothing was applied, and it is tried
                         // again, as a client retries the server's 503.
-                        Err(ApiError::Unavailable(_)) => {
+                        Err(StoreError::Database(DbError::Unavailable(_))) => {
                             busy.fetch_add(1, Ordering::Relaxed);
                         }
                         Err(error) => return Err(error.to_string()),
@@ -193,9 +194,8 @@ fn connect(url: &str) -> Result<DbConnection, String> {
 }
 
 /// One operation; whether it counts (a read, or a swap that was made).
-fn step(conn: &mut DbConnection, scenario: Scenario, id: &Uuid) -> Result<bool, ApiError> {
-    let product =
-        store::products::find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?;
+fn step(conn: &mut DbConnection, scenario: Scenario, id: &Uuid) -> Result<bool, StoreError> {
+    let product = store::products::find_live(conn, id)?.ok_or(StoreError::ProductNotFound(*id))?;
     if let Scenario::Read = scenario {
         return Ok(true);
     }
@@ -209,7 +209,7 @@ fn step(conn: &mut DbConnection, scenario: Scenario, id: &Uuid) -> Result<bool, 
     };
     match store::products::update(conn, id, Some(expected), &patch, "sqlite-limit") {
         Ok(_) => Ok(true),
-        Err(ApiError::StaleVersion(_)) => Ok(false),
+        Err(StoreError::Stale(_)) => Ok(false),
         Err(error) => Err(error),
     }
 }

@@ -9,18 +9,18 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 
+use super::error::{DbError, Unavailable};
 use super::transaction::{begin_write_transaction, Transactions};
 use super::DbConnection;
-use crate::error::ApiError;
 
 /// A write waiting for the writer thread. Given the thread's connection (or
 /// why there is none), it runs and returns its reply, to be sent once the
 /// transaction it ran in has ended.
-pub(super) type Job = Box<dyn FnOnce(Result<&mut DbConnection, ApiError>) -> Reply + Send>;
+pub(super) type Job = Box<dyn FnOnce(Result<&mut DbConnection, DbError>) -> Reply + Send>;
 
 /// Sends a write's answer: its own result when the transaction it ran in
 /// committed, else the error that says why it was not applied.
-pub(super) type Reply = Box<dyn FnOnce(Result<(), ApiError>) + Send>;
+pub(super) type Reply = Box<dyn FnOnce(Result<(), DbError>) + Send>;
 
 /// Bounds on one transaction, so that the first write in it is not kept
 /// waiting long for the last: it takes no more writes after this many, or
@@ -74,7 +74,7 @@ pub(super) fn commit_together(conn: &mut DbConnection, waiting: &mut VecDeque<Jo
 }
 
 /// Answers a write that could not run with why.
-pub(super) fn refuse(job: Job, why: ApiError) {
+pub(super) fn refuse(job: Job, why: DbError) {
     job(Err(why))(Ok(()));
 }
 
@@ -116,11 +116,8 @@ fn commit(conn: &mut DbConnection) -> bool {
     }
 }
 
-fn not_applied() -> ApiError {
-    ApiError::Unavailable(
-        "The SQLite database could not take this write, so nothing was applied. Retry shortly."
-            .into(),
-    )
+fn not_applied() -> DbError {
+    DbError::Unavailable(Unavailable::WriteNotApplied)
 }
 
 #[cfg(test)]
@@ -143,15 +140,15 @@ mod tests {
                     "CREATE TABLE row (id INTEGER PRIMARY KEY); \
                      CREATE TABLE child (row_id INTEGER \
                          REFERENCES row (id) DEFERRABLE INITIALLY DEFERRED);",
-                )?;
-                Ok(())
+                )
+                .map_err(DbError::from)
             })
             .await
             .unwrap();
         writer
     }
 
-    fn insert_row(id: i64) -> impl FnOnce(&mut DbConnection) -> Result<(), ApiError> {
+    fn insert_row(id: i64) -> impl FnOnce(&mut DbConnection) -> Result<(), DbError> {
         move |conn| {
             write_transaction(conn, |conn| {
                 conn.batch_execute(&format!("INSERT INTO row VALUES ({id})"))?;
@@ -162,7 +159,11 @@ mod tests {
 
     async fn row_ids(writer: &SqliteWriter) -> Vec<i64> {
         writer
-            .run(|conn| Ok(sql::<BigInt>("SELECT id FROM row ORDER BY id").load::<i64>(conn)?))
+            .run(|conn| {
+                sql::<BigInt>("SELECT id FROM row ORDER BY id")
+                    .load::<i64>(conn)
+                    .map_err(DbError::from)
+            })
             .await
             .unwrap()
     }
@@ -175,13 +176,13 @@ mod tests {
         // Fine on its own, but its foreign key fails the commit.
         let orphan = tokio::spawn(writer.run(|conn| {
             conn.batch_execute("INSERT INTO child VALUES (99)")?;
-            Ok(())
+            Ok::<_, DbError>(())
         }));
         drop(held);
-        assert!(matches!(row.await.unwrap(), Err(ApiError::Unavailable(_))));
+        assert!(matches!(row.await.unwrap(), Err(DbError::Unavailable(_))));
         assert!(matches!(
             orphan.await.unwrap(),
-            Err(ApiError::Unavailable(_))
+            Err(DbError::Unavailable(_))
         ));
         assert_eq!(row_ids(&writer).await, Vec::<i64>::new());
         writer.run(insert_row(2)).await.unwrap();
@@ -196,10 +197,10 @@ mod tests {
         let refused = tokio::spawn(writer.run(|conn| {
             write_transaction(conn, |conn| {
                 insert_row(2)(conn)?;
-                Err::<(), _>(ApiError::NotFound("refused after writing".into()))
+                Err::<(), _>(DbError::internal("refused after writing"))
             })
         }));
-        let panicked = tokio::spawn(writer.run(|conn| -> Result<(), ApiError> {
+        let panicked = tokio::spawn(writer.run(|conn| -> Result<(), DbError> {
             write_transaction(conn, |conn| {
                 insert_row(3)(conn)?;
                 panic!("a bug in one write")
@@ -208,11 +209,8 @@ mod tests {
         let last = tokio::spawn(writer.run(insert_row(4)));
         drop(held);
         first.await.unwrap().unwrap();
-        assert!(matches!(refused.await.unwrap(), Err(ApiError::NotFound(_))));
-        assert!(matches!(
-            panicked.await.unwrap(),
-            Err(ApiError::Internal(_))
-        ));
+        assert!(matches!(refused.await.unwrap(), Err(DbError::Internal(_))));
+        assert!(matches!(panicked.await.unwrap(), Err(DbError::Internal(_))));
         last.await.unwrap().unwrap();
         assert_eq!(row_ids(&writer).await, vec![1, 4]);
     }
@@ -226,18 +224,12 @@ mod tests {
         // transaction is rolled back, with no word to diesel.
         let ended = tokio::spawn(writer.run(|conn| {
             conn.batch_execute("ROLLBACK")?;
-            Ok(())
+            Ok::<_, DbError>(())
         }));
         let after = tokio::spawn(writer.run(insert_row(2)));
         drop(held);
-        assert!(matches!(
-            first.await.unwrap(),
-            Err(ApiError::Unavailable(_))
-        ));
-        assert!(matches!(
-            ended.await.unwrap(),
-            Err(ApiError::Unavailable(_))
-        ));
+        assert!(matches!(first.await.unwrap(), Err(DbError::Unavailable(_))));
+        assert!(matches!(ended.await.unwrap(), Err(DbError::Unavailable(_))));
         after.await.unwrap().unwrap();
         assert_eq!(row_ids(&writer).await, vec![2]);
     }

@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod connection;
+mod error;
 mod group_commit;
 mod migrations;
 mod native_load;
@@ -12,12 +13,11 @@ mod reachable;
 pub mod schema;
 mod sqlite_writer;
 mod transaction;
-mod worker_connections;
 
 pub use checkpoint::checkpoint_sqlite_log;
-pub use connection::{connect, keep_openssl_until_exit, Backend, DbConnection};
+pub use connection::{connect, keep_openssl_until_exit, open_connection, Backend, DbConnection};
+pub use error::{DbError, Unavailable, WorkError};
 pub use migrations::run_migrations;
 pub use native_load::load_natively;
-pub use pool::{open_connection, Database, PoolUse};
+pub use pool::{Database, PoolUse};
 pub use transaction::{single_statement_write, write_transaction};
-pub use worker_connections::{Lease, WorkerConnection, WorkerConnections};

@@ -1,52 +1,25 @@
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use actix_web::web;
-use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
-use postgres_openssl::MakeTlsConnector;
 
-use super::connection::{connect, Backend, DbConnection};
+use super::connection::{open_connection, Backend, DbConnection, StartupError};
+use super::error::{DbError, WorkError};
 use super::migrations::run_migrations;
 use super::pool_closing::{CountedConnection, PoolClosing};
 use super::reachable::connect_when_reachable;
 use super::sqlite_writer::SqliteWriter;
-use super::worker_connections::{WorkerConnections, WorkerDatabase};
-use crate::error::ApiError;
-use crate::stopping::Stopping;
-
-pub(super) type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long a request waits for a pooled connection before it is answered
 /// 503: long enough to ride out a burst, short enough to fail fast while
 /// the database is down.
-pub(super) const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long `Database::close` waits for connections still in use or still
 /// being opened. The server has stopped by then, so this is only work the
 /// graceful stop gave up on, or a connection r2d2 was opening.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
-
-/// PostgreSQL's settings, applied to every new connection: a write that
-/// waits this long for a row lock, or any statement that runs this long,
-/// gives up with a 503 instead of hanging.
-pub(super) const POSTGRES_SETTINGS: &str =
-    "SET lock_timeout = '5s'; SET statement_timeout = '15s';";
-
-/// SQLite's settings, applied to every new connection. `busy_timeout` comes
-/// first so that switching to WAL waits for a concurrent opener instead of
-/// failing; `synchronous=FULL` makes an acknowledged write survive power
-/// loss, as PostgreSQL's defaults do. No commit checkpoints the log: a
-/// background thread does (see `checkpoint_sqlite_log`), and SQLite does
-/// when the last connection to the file closes.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
-     PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; \
-     PRAGMA wal_autocheckpoint = 0;";
 
 /// The pool of connections to the database the URL names.
 #[derive(Clone)]
@@ -59,10 +32,6 @@ pub struct Database {
     sqlite_writer: Option<SqliteWriter>,
     /// Shared with the pool's `ConnectionManager`.
     closing: PoolClosing,
-    url: String,
-    /// On PostgreSQL, once `for_http_workers` has run, what each HTTP
-    /// worker's own connections are made from (see `worker_connections`).
-    workers: Option<WorkerDatabase>,
 }
 
 impl Database {
@@ -109,39 +78,12 @@ impl Database {
             pool,
             sqlite_writer,
             closing,
-            url: url.to_owned(),
-            workers: None,
         })
-    }
-
-    /// This database, able to give each HTTP worker connections of its own
-    /// on PostgreSQL (see `worker_connections`). For a server, before it
-    /// clones the database: a one-off command needs no trial connection.
-    pub fn for_http_workers(mut self) -> Result<Database, StartupError> {
-        if !self.is_sqlite() {
-            self.workers = worker_database(&self.url)?;
-        }
-        Ok(self)
-    }
-
-    /// The calling HTTP worker's own connections, `count` of them at most
-    /// (none on SQLite). Call it on the worker's thread, once.
-    pub fn worker_connections(
-        &self,
-        count: usize,
-        stopping: Stopping,
-    ) -> web::Data<WorkerConnections> {
-        match &self.workers {
-            Some(workers) => WorkerConnections::on_this_worker(workers.clone(), count, stopping),
-            None => WorkerConnections::none(),
-        }
     }
 
     /// Closes the connections: the idle ones now, each one in use when it
     /// is given back, and the SQLite writer's once the writes sent to it
-    /// have run; on PostgreSQL it also waits for the HTTP workers' own,
-    /// which they close when the server starts stopping (see
-    /// `WorkerConnections`). It returns once all are closed, or after
+    /// have run. It returns once all are closed, or after
     /// `CLOSE_WAIT`. For a server that has stopped, so that the database
     /// sees each connection end (SQLite then folds its log into the file)
     /// rather than cut off when the process exits. Work after this still
@@ -149,20 +91,13 @@ impl Database {
     /// refused.
     pub fn close(&self) {
         self.closing.begin();
-        let workers_closing = self.workers.as_ref().map(|workers| &workers.closing);
-        if let Some(closing) = workers_closing {
-            closing.begin();
-        }
         let deadline = Instant::now() + CLOSE_WAIT;
         loop {
             // Each is closed as it is given back (see `has_broken`).
             while let Some(idle) = self.pool.try_get() {
                 drop(idle);
             }
-            // The workers' own close when the server starts stopping, or
-            // else as their worker's runtime ends.
-            let open = self.closing.open_connections()
-                + workers_closing.map_or(0, PoolClosing::open_connections);
+            let open = self.closing.open_connections();
             if open == 0 {
                 break;
             }
@@ -188,80 +123,75 @@ impl Database {
             open: state.connections,
             idle: state.idle_connections,
             max: self.pool.max_size(),
-            workers_open: self
-                .workers
-                .as_ref()
-                .map_or(0, |workers| workers.closing.open_connections()),
         }
     }
 
-    /// Runs `work` with a pooled connection on this thread, for work outside
-    /// any request (background upkeep).
-    pub fn run_here<T>(
+    /// Runs `work` with a pooled connection on this thread: for work
+    /// outside any request (commands, background upkeep).
+    pub fn read_now<T, E: WorkError>(
         &self,
-        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
         with_connection(&self.pool, work)
     }
 
-    /// `run_here` for upkeep that must not overlap a write: on SQLite it
-    /// first waits for the write running now, and the next waits for it.
-    pub fn write_here<T>(
+    /// `read_now` for work that writes: on SQLite it first waits for the
+    /// write running now, and the next write waits for it.
+    pub fn write_now<T, E: WorkError>(
         &self,
-        work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let _writes_held = self.sqlite_writer.as_ref().map(SqliteWriter::hold_writes);
         with_connection(&self.pool, work)
     }
 
-    /// Runs `work` with a pooled connection on actix's blocking thread pool,
-    /// inside the caller's tracing span. The connection is taken inside the
-    /// closure and returned before the future resolves, so none is ever held
-    /// across an `.await`.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// Runs `work`, which only reads, for a request. It runs inside the
+    /// caller's tracing span, on a blocking thread with a pooled
+    /// connection, taken and given back before the future resolves: none
+    /// is ever held across an `.await`.
+    ///
+    /// On SQLite, when a pooled connection is idle, it runs on the calling
+    /// thread instead: SQLite answers a read from its page cache in less
+    /// time than the two thread hops take. Every read of this API is
+    /// bounded (a page is at most 200 rows), so the other requests on this
+    /// HTTP worker wait little. A panic fails this request alone.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        web::block(move || span.in_scope(|| with_connection(&pool, work))).await?
-    }
-
-    /// `run` for a lookup by primary key. SQLite answers one from its page
-    /// cache in tens of microseconds, less than the two thread hops `run`
-    /// makes (there and back, each a wake-up that may wait for a core), so
-    /// on SQLite it runs on the calling thread when a pooled connection is
-    /// idle; when none is, it is `run`, so that this thread never waits for
-    /// one. Only work that short belongs here: while it runs, the other
-    /// requests on this HTTP worker wait. A panic fails this request alone,
-    /// as on the blocking pool. On PostgreSQL, where every statement waits
-    /// on the network, it is `run`.
-    pub async fn look_up<T, F>(&self, work: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
+        E: WorkError + Send + 'static,
     {
         if self.is_sqlite() {
             if let Some(pooled) = self.pool.try_get() {
                 return panic::catch_unwind(AssertUnwindSafe(|| on_pooled(pooled, work)))
-                    .unwrap_or_else(|_| Err(ApiError::internal("the lookup panicked")));
+                    .unwrap_or_else(|_| Err(DbError::internal("the read panicked").into()));
             }
         }
-        self.run(work).await
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| with_connection(&pool, work)))
+            .await
+            .unwrap_or_else(|_| Err(DbError::internal("the read panicked").into()))
     }
 
-    /// `run` for work that writes: on SQLite it runs on the writer thread,
-    /// with the writer's connection, after the writes that came before it.
-    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// Runs `work`, which writes, for a request: on PostgreSQL as `read`
+    /// does, on a blocking thread; on SQLite on the writer thread, with
+    /// the writer's connection, after the writes that came before it.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: WorkError + Send + 'static,
     {
-        let Some(writer) = &self.sqlite_writer else {
-            return self.run(work).await;
-        };
         let span = tracing::Span::current();
+        let Some(writer) = &self.sqlite_writer else {
+            let pool = self.pool.clone();
+            return tokio::task::spawn_blocking(move || {
+                span.in_scope(|| with_connection(&pool, work))
+            })
+            .await
+            .unwrap_or_else(|_| Err(DbError::internal("the write panicked").into()));
+        };
         writer.run(move |conn| span.in_scope(|| work(conn))).await
     }
 }
@@ -272,30 +202,29 @@ pub struct PoolUse {
     pub open: u32,
     pub idle: u32,
     pub max: u32,
-    /// The HTTP workers' own connections (PostgreSQL only), beside the pool.
-    pub workers_open: usize,
 }
 
 /// Runs `work` with a pooled connection. When it fails in a way a lost
 /// connection would explain, one ping tells whether the connection is dead,
 /// so that the pool replaces it rather than lend it out again.
-fn with_connection<T>(
+fn with_connection<T, E: WorkError>(
     pool: &r2d2::Pool<ConnectionManager>,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    on_pooled(pool.get()?, work)
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    let pooled = pool.get().map_err(DbError::from)?;
+    on_pooled(pooled, work)
 }
 
 /// `with_connection` on a connection already taken from the pool.
-fn on_pooled<T>(
+fn on_pooled<T, E: WorkError>(
     mut pooled: r2d2::PooledConnection<ConnectionManager>,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
     let result = work(&mut pooled.conn);
-    if matches!(
-        result,
-        Err(ApiError::Unavailable(_) | ApiError::Internal(_))
-    ) {
+    if result
+        .as_ref()
+        .is_err_and(|error| error.may_be_the_connection())
+    {
         pooled.dead = pooled.conn.ping().is_err();
     }
     result
@@ -307,76 +236,6 @@ struct PooledConnection {
     dead: bool,
     /// Declared after `conn`, so dropped after it has closed.
     _counted: CountedConnection,
-}
-
-/// How the HTTP workers open their own connections to PostgreSQL, or
-/// `None` when tokio-postgres cannot connect where libpq just did (a URL
-/// option such as `sslmode=verify-full`, or a `PGPASSWORD` it does not
-/// read): then every request uses the pool, whose libpq honours them.
-fn worker_database(url: &str) -> Result<Option<WorkerDatabase>, StartupError> {
-    // As libpq's `prefer` and `require` do: encrypt, without checking
-    // the server's certificate.
-    let mut tls = SslConnector::builder(SslMethod::tls())?;
-    tls.set_verify(SslVerifyMode::NONE);
-    let tls = MakeTlsConnector::new(tls.build());
-    let tried = url
-        .parse::<tokio_postgres::Config>()
-        .map_err(StartupError::from)
-        .and_then(|config| {
-            try_worker_connection(&config, &tls)?;
-            Ok(config)
-        });
-    match tried {
-        Ok(config) => Ok(Some(WorkerDatabase {
-            config: Arc::new(config),
-            tls,
-            closing: PoolClosing::default(),
-        })),
-        Err(error) => {
-            tracing::warn!(%error, "HTTP workers cannot reach PostgreSQL with their own connections: every request uses the pool");
-            Ok(None)
-        }
-    }
-}
-
-/// Opens and closes one connection as a worker would, on a thread of its
-/// own: the caller may be on a runtime already.
-fn try_worker_connection(
-    config: &tokio_postgres::Config,
-    tls: &MakeTlsConnector,
-) -> Result<(), StartupError> {
-    let trial = || -> Result<(), StartupError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async {
-            let (client, connection) = config.connect(tls.clone()).await?;
-            let driven = tokio::spawn(connection);
-            client.batch_execute(POSTGRES_SETTINGS).await?;
-            drop(client);
-            driven.await??;
-            Ok(())
-        })
-    };
-    thread::scope(|scope| {
-        scope
-            .spawn(trial)
-            .join()
-            .unwrap_or_else(|_| Err("the trial connection panicked".into()))
-    })
-}
-
-/// A connection to the URL's database with the settings every pooled
-/// connection has (timeouts; SQLite's durability and locking pragmas).
-pub fn open_connection(url: &str) -> Result<DbConnection, r2d2::Error> {
-    let mut conn = connect(url).map_err(r2d2::Error::ConnectionError)?;
-    let settings = match conn {
-        DbConnection::Pg(_) => POSTGRES_SETTINGS,
-        DbConnection::Sqlite(_) => SQLITE_PRAGMAS,
-    };
-    conn.batch_execute(settings)
-        .map_err(r2d2::Error::QueryError)?;
-    Ok(conn)
 }
 
 /// Opens connections of the URL's backend, with that backend's settings applied.
@@ -420,17 +279,17 @@ mod tests {
 
     use super::*;
 
-    fn current_thread(_: &mut DbConnection) -> Result<thread::ThreadId, ApiError> {
+    fn current_thread(_: &mut DbConnection) -> Result<thread::ThreadId, DbError> {
         Ok(thread::current().id())
     }
 
     /// A thread that takes a pooled connection and gives it back 200 ms
     /// later; it has taken it when this returns.
-    fn hold_a_connection(database: &Database) -> thread::JoinHandle<Result<(), ApiError>> {
+    fn hold_a_connection(database: &Database) -> thread::JoinHandle<Result<(), DbError>> {
         let (taken, is_taken) = mpsc::channel();
         let holder = database.clone();
         let holding = thread::spawn(move || {
-            holder.run_here(|_| {
+            holder.read_now(|_| {
                 taken.send(()).unwrap();
                 thread::sleep(Duration::from_millis(200));
                 Ok(())
@@ -441,19 +300,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_lookup_runs_on_the_calling_thread_when_a_connection_is_idle() {
+    async fn a_read_runs_on_the_calling_thread_when_a_connection_is_idle() {
         let database = Database::open(":memory:", 1).unwrap();
         // The pool opens connections on demand: open one, and leave it idle.
-        database.run_here(|_| Ok(())).unwrap();
-        let ran_on = database.look_up(current_thread).await.unwrap();
+        database.read_now(|_| Ok::<_, DbError>(())).unwrap();
+        let ran_on = database.read(current_thread).await.unwrap();
         assert_eq!(ran_on, thread::current().id());
     }
 
     #[tokio::test]
-    async fn a_lookup_with_no_idle_connection_waits_for_one_off_the_calling_thread() {
+    async fn a_read_with_no_idle_connection_waits_for_one_off_the_calling_thread() {
         let database = Database::open(":memory:", 1).unwrap();
         let holding = hold_a_connection(&database);
-        let ran_on = database.look_up(current_thread).await.unwrap();
+        let ran_on = database.read(current_thread).await.unwrap();
         assert_ne!(ran_on, thread::current().id());
         holding.join().unwrap().unwrap();
     }
@@ -468,14 +327,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_lookup_that_panics_fails_alone() {
+    async fn a_read_that_panics_fails_alone() {
         let database = Database::open(":memory:", 1).unwrap();
-        database.run_here(|_| Ok(())).unwrap();
+        database.read_now(|_| Ok::<_, DbError>(())).unwrap();
         let panicked = database
-            .look_up(|_| -> Result<(), ApiError> { panic!("a bug in a lookup") })
+            .read(|_| -> Result<(), DbError> { panic!("a bug in a read") })
             .await;
-        assert!(matches!(panicked, Err(ApiError::Internal(_))));
-        let ran_on = database.look_up(current_thread).await.unwrap();
+        assert!(matches!(panicked, Err(DbError::Internal(_))));
+        let ran_on = database.read(current_thread).await.unwrap();
         assert_eq!(ran_on, thread::current().id(), "the connection went back");
     }
 }

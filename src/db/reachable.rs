@@ -8,8 +8,7 @@ use std::time::Duration;
 use diesel::r2d2;
 use diesel::ConnectionError;
 
-use super::connection::{Backend, DbConnection};
-use super::pool::open_connection;
+use super::connection::{open_connection, Backend, DbConnection};
 
 const FIRST_WAIT: Duration = Duration::from_millis(250);
 const LONGEST_WAIT: Duration = Duration::from_secs(10);

@@ -7,10 +7,10 @@ use diesel::r2d2::R2D2Connection;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
+use super::connection::{open_connection, StartupError};
+use super::error::{DbError, Unavailable};
 use super::group_commit::{commit_together, refuse, Job, Reply};
-use super::pool::{open_connection, StartupError};
 use super::DbConnection;
-use crate::error::ApiError;
 
 /// On SQLite, the one thread that runs every write of this server, one
 /// after another in the order they arrived.
@@ -67,7 +67,7 @@ impl SqliteWriter {
                         Some(conn) => commit_together(conn, &mut waiting),
                         None => {
                             for job in waiting.drain(..) {
-                                refuse(job, no_connection());
+                                refuse(job, DbError::Unavailable(Unavailable::WriterNotOpen));
                             }
                         }
                     }
@@ -98,18 +98,19 @@ impl SqliteWriter {
     /// Sends `write` to the writer thread now, behind the writes sent
     /// before it; the future waits for its answer, which comes once the
     /// write is committed.
-    pub fn run<T, F>(&self, write: F) -> impl Future<Output = Result<T, ApiError>> + Send + 'static
+    pub fn run<T, E, F>(&self, write: F) -> impl Future<Output = Result<T, E>> + Send + 'static
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let result = conn.and_then(write);
+            let result = conn.map_err(E::from).and_then(write);
             let reply: Reply = Box::new(move |ended| {
                 // The request may have gone (its client hung up); the
                 // write has happened all the same, as on any thread.
-                let _ = answer.send(ended.and(result));
+                let _ = answer.send(ended.map_err(E::from).and(result));
             });
             reply
         });
@@ -117,14 +118,14 @@ impl SqliteWriter {
             Some(running) => running
                 .jobs
                 .send(job)
-                .map_err(|_| ApiError::internal("the SQLite writer thread has stopped")),
-            None => Err(closed()),
+                .map_err(|_| DbError::internal("the SQLite writer thread has stopped")),
+            None => Err(DbError::Unavailable(Unavailable::Stopping)),
         };
         async move {
             sent?;
             answered
                 .await
-                .map_err(|_| ApiError::internal("the write panicked on the SQLite writer thread"))?
+                .map_err(|_| DbError::internal("the write panicked on the SQLite writer thread"))?
         }
     }
 
@@ -133,16 +134,6 @@ impl SqliteWriter {
     pub fn hold_writes(&self) -> MutexGuard<'_, ()> {
         self.turn.lock()
     }
-}
-
-fn no_connection() -> ApiError {
-    ApiError::Unavailable(
-        "The SQLite database could not be opened for writing. Retry shortly.".into(),
-    )
-}
-
-fn closed() -> ApiError {
-    ApiError::Unavailable("The server is stopping. Retry shortly.".into())
 }
 
 /// A new connection for the writer, after the last was dropped as broken.
@@ -174,7 +165,7 @@ mod tests {
                 let write = writer.run(move |_| {
                     seen.lock().push(n);
                     std::thread::sleep(Duration::from_micros(200));
-                    Ok(n)
+                    Ok::<_, DbError>(n)
                 });
                 tokio::spawn(write)
             })
@@ -188,9 +179,9 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_panics_fails_alone() {
         let writer = SqliteWriter::start(":memory:").unwrap();
-        let failed = writer.run(|_| -> Result<(), ApiError> { panic!("a bug in one write") });
-        assert!(matches!(failed.await, Err(ApiError::Internal(_))));
-        assert_eq!(writer.run(|_| Ok(7)).await.unwrap(), 7);
+        let failed = writer.run(|_| -> Result<(), DbError> { panic!("a bug in one write") });
+        assert!(matches!(failed.await, Err(DbError::Internal(_))));
+        assert_eq!(writer.run(|_| Ok::<_, DbError>(7)).await.unwrap(), 7);
     }
 
     #[tokio::test]
@@ -199,12 +190,12 @@ mod tests {
         // Sent when `run` is called, before the close.
         let sent = tokio::spawn(writer.run(|_| {
             std::thread::sleep(Duration::from_millis(50));
-            Ok(1)
+            Ok::<_, DbError>(1)
         }));
         writer.close();
         assert_eq!(sent.await.unwrap().unwrap(), 1);
-        let after = writer.run(|_| Ok(2)).await;
-        assert!(matches!(after, Err(ApiError::Unavailable(_))), "{after:?}");
+        let after = writer.run(|_| Ok::<_, DbError>(2)).await;
+        assert!(matches!(after, Err(DbError::Unavailable(_))), "{after:?}");
     }
 
     #[tokio::test]
@@ -216,7 +207,7 @@ mod tests {
             let ran = ran.clone();
             tokio::spawn(writer.run(move |_| {
                 ran.store(true, Ordering::SeqCst);
-                Ok(())
+                Ok::<_, DbError>(())
             }))
         };
         // The write was sent when `run` was called; it waits on its thread.

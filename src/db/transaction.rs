@@ -1,6 +1,7 @@
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{Connection, QueryResult};
 
+use super::error::DbError;
 use super::DbConnection;
 
 /// diesel's transaction manager for `DbConnection` (both backends').
@@ -19,17 +20,19 @@ pub fn write_transaction<T, E>(
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: From<diesel::result::Error>,
+    E: From<DbError>,
 {
-    if in_transaction(conn)? {
+    let began = if in_transaction(conn).map_err(DbError::from)? {
         // Already inside a caller's write transaction (which holds the lock):
         // this work becomes a savepoint of it.
-        return conn.transaction(work);
-    }
-    begin_write_transaction(conn)?;
+        Transactions::begin_transaction(conn)
+    } else {
+        begin_write_transaction(conn)
+    };
+    began.map_err(DbError::from)?;
     match work(conn) {
         Ok(value) => {
-            Transactions::commit_transaction(conn)?;
+            Transactions::commit_transaction(conn).map_err(DbError::from)?;
             Ok(value)
         }
         Err(error) => {
@@ -51,9 +54,9 @@ pub fn single_statement_write<T, E>(
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: From<diesel::result::Error>,
+    E: From<DbError>,
 {
-    if matches!(conn, DbConnection::Pg(_)) && !in_transaction(conn)? {
+    if matches!(conn, DbConnection::Pg(_)) && !in_transaction(conn).map_err(DbError::from)? {
         return work(conn);
     }
     write_transaction(conn, work)

@@ -106,7 +106,7 @@ async fn look_up(
     }
     let hash = secret_hash.clone();
     let caller = database
-        .run(move |conn| store::tokens::caller(conn, &hash))
+        .read(move |conn| store::tokens::caller(conn, &hash))
         .await?;
     if let Some(caller) = &caller {
         known_tokens.remember(secret_hash, caller.clone());

@@ -102,7 +102,7 @@ pub async fn product_events(
     reject_parameters(&request)?;
     let start = match last_event_id(&request)? {
         Some(after) => after,
-        None => db.run(store::events::newest).await?,
+        None => db.read(store::events::newest).await?,
     };
     let ready = format!(
         "retry: {RECONNECT_MILLIS}\nevent: ready\nid: {start}\ndata: {}\n\n",
@@ -170,7 +170,7 @@ impl Changes {
             let after = self.after;
             let read = self
                 .db
-                .run(move |conn| store::events::after(conn, after, BATCH))
+                .read(move |conn| store::events::after(conn, after, BATCH))
                 .await;
             let events = match read {
                 Ok(events) => events,

@@ -3,7 +3,7 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::Database;
+use crate::db::{Database, DbError};
 use crate::error::ApiError;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,7 +32,7 @@ pub async fn healthz() -> HttpResponse {
         headers(("Retry-After" = String, description = "Seconds to wait before asking again"))),
 ))]
 pub async fn readyz(db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
-    db.run(|conn| conn.batch_execute("SELECT 1").map_err(ApiError::from))
+    db.read(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from))
         .await?;
     Ok(HttpResponse::Ok().json(HealthStatus { status: "ready" }))
 }

@@ -52,7 +52,7 @@ pub async fn product_history(
     query.finish()?;
     // One row more than the page tells whether another page follows.
     let rows = db
-        .run(move |conn| {
+        .read(move |conn| {
             let rows = store::history::page(conn, &id, before, limit + 1)?;
             // Every product has version 1 in its history, so only an empty
             // page can mean there is no such product.

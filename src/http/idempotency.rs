@@ -9,13 +9,13 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::db::{write_transaction, Database, DbConnection};
+use crate::db::{Database, DbConnection};
 use crate::domain::access::Caller;
 use crate::domain::idempotency::{self, RecordedResponse};
 use crate::error::{ApiError, FieldError};
 use crate::problem_document::ProblemDocument;
 use crate::store;
-use crate::store::idempotency::{Claim, Claimed};
+use crate::store::idempotency::Key;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -46,7 +46,8 @@ impl Retryable {
 }
 
 /// Runs `write` (one unit of work producing the response) once per
-/// idempotency key, or simply once when the request carries no key.
+/// idempotency key (see `store::idempotency::run_once`), or simply once
+/// when the request carries no key.
 pub async fn respond<W>(
     db: &Database,
     caller: &Caller,
@@ -59,20 +60,16 @@ where
     let Some(Retryable { key, fingerprint }) = retryable else {
         return db.write(write).await.map(into_response);
     };
-    // Keys are per token: two callers never see each other's responses.
     let scope = caller.token_id.to_string();
-    // Claim and write run in one blocking closure: once the claim is made,
-    // the write runs to its end even if the client goes away, so no key is
-    // left claimed with nothing running.
     let (recorded, replayed) = db
-        .write(
-            move |conn| match store::idempotency::claim(conn, &scope, &key, &fingerprint)? {
-                Claimed::Replay(recorded) => Ok((recorded, true)),
-                Claimed::Run(claim) => {
-                    run_claimed(conn, &claim, write).map(|recorded| (recorded, false))
-                }
-            },
-        )
+        .write(move |conn| {
+            let key = Key {
+                scope: &scope,
+                key: &key,
+                fingerprint: &fingerprint,
+            };
+            store::idempotency::run_once(conn, &key, write, recorded_refusal)
+        })
         .await?;
     let mut response = into_response(recorded);
     if replayed {
@@ -83,34 +80,12 @@ where
     Ok(response)
 }
 
-/// Runs the write and records its response in one transaction. A refusal
-/// (4xx) applied nothing and is recorded as the answer; after a failure
-/// (5xx) the key is given back, so that a retry runs the request again.
-fn run_claimed<W>(
-    conn: &mut DbConnection,
-    claim: &Claim,
-    write: W,
-) -> Result<RecordedResponse, ApiError>
-where
-    W: FnOnce(&mut DbConnection) -> Result<RecordedResponse, ApiError>,
-{
-    let outcome = write_transaction(conn, |conn| {
-        store::idempotency::hold(conn, claim)?;
-        let response = write(conn)?;
-        store::idempotency::complete(conn, claim, &response)?;
-        Ok(response)
-    });
-    let Err(error) = outcome else { return outcome };
+/// The response to record for a refusal (a 4xx applied nothing); `None`
+/// for a failure, after which a retry runs the request again.
+fn recorded_refusal(error: &ApiError) -> Option<RecordedResponse> {
     let refusal =
         error.status_code().is_client_error() && !matches!(error, ApiError::IdempotencyKeyInUse);
-    let recorded =
-        refusal && store::idempotency::complete(conn, claim, &recorded_problem(&error)).is_ok();
-    if !recorded {
-        // Best effort: a key left behind is taken over by the next retry,
-        // since no running request holds it.
-        let _ = store::idempotency::release(conn, claim);
-    }
-    Err(error)
+    refusal.then(|| recorded_problem(error))
 }
 
 /// The `Idempotency-Key` header, if sent; 1-255 visible ASCII.

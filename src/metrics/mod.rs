@@ -199,12 +199,6 @@ fn write_pool(out: &mut Exposition, pool: &PoolUse) {
         "Most connections the pool opens (--pool-size); requests beyond wait, then get 503.",
     );
     out.sample("inventory_db_pool_max_connections", &[], pool.max);
-    out.family(
-        "inventory_db_worker_connections",
-        "gauge",
-        "PostgreSQL connections the HTTP workers hold beside the pool, for reading and PATCHing a product.",
-    );
-    out.sample("inventory_db_worker_connections", &[], pool.workers_open);
 }
 
 /// The method as a label; any other method a client invents is `other`.

@@ -2,12 +2,12 @@
 //! version it made after the one the write is based on, in one statement.
 //! The same rows answer the write that may go ahead (none are newer) and
 //! the 409 that carries `changes_since`, so a stale write costs no second
-//! read. Both clients use it: `products` on the pool, `worker_products`
-//! on a worker's own connection.
+//! read.
 
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::error::StoreError;
 use super::rows::{HistoryRow, ProductRow};
 use crate::db::schema::{product_history, products};
 use crate::db::{load_natively, DbConnection};
@@ -15,7 +15,6 @@ use crate::domain::conflict::{Intent, StaleVersion};
 use crate::domain::history::HistoryEntry;
 use crate::domain::precondition::Precondition;
 use crate::domain::product::Product;
-use crate::error::ApiError;
 
 /// One row of `live_with_versions_after`: the product, and one newer
 /// version of it (`None` when it made none).
@@ -50,7 +49,7 @@ pub(super) fn find(
     conn: &mut DbConnection,
     id: &Uuid,
     after: i64,
-) -> Result<Option<CurrentSince>, ApiError> {
+) -> Result<Option<CurrentSince>, StoreError> {
     let rows =
         load_natively::<_, CurrentSinceRow>(conn, live_with_versions_after(id.to_string(), after))?;
     CurrentSince::from_rows(rows)
@@ -58,7 +57,7 @@ pub(super) fn find(
 
 impl CurrentSince {
     /// `None` when there are no rows: no live product has the id.
-    pub fn from_rows(rows: Vec<CurrentSinceRow>) -> Result<Option<CurrentSince>, ApiError> {
+    pub fn from_rows(rows: Vec<CurrentSinceRow>) -> Result<Option<CurrentSince>, StoreError> {
         let mut rows = rows.into_iter();
         let Some((product, first)) = rows.next() else {
             return Ok(None);
@@ -75,8 +74,8 @@ impl CurrentSince {
     }
 
     /// The 409 (or 412) for a write based on `expected`.
-    pub fn stale(self, expected: Precondition, intent: Intent<'_>) -> ApiError {
-        ApiError::StaleVersion(Box::new(StaleVersion::new(
+    pub fn stale(self, expected: Precondition, intent: Intent<'_>) -> StoreError {
+        StoreError::Stale(Box::new(StaleVersion::new(
             expected,
             self.current,
             self.changes_since,
@@ -92,8 +91,8 @@ pub(super) fn at_expected(
     expected: Precondition,
     found: Option<CurrentSince>,
     intent: Intent<'_>,
-) -> Result<Product, ApiError> {
-    let found = found.ok_or_else(|| ApiError::product_not_found(id))?;
+) -> Result<Product, StoreError> {
+    let found = found.ok_or_else(|| StoreError::ProductNotFound(*id))?;
     if found.current.version != expected.version {
         return Err(found.stale(expected, intent));
     }
@@ -107,18 +106,18 @@ pub(super) fn moved_on(
     expected: Precondition,
     found: Option<CurrentSince>,
     intent: Intent<'_>,
-) -> ApiError {
+) -> StoreError {
     match found {
         Some(found) => found.stale(expected, intent),
-        None => ApiError::product_not_found(id),
+        None => StoreError::ProductNotFound(*id),
     }
 }
 
 /// The answer to a write that names no version: a deleted product is 404
 /// with or without one, so existence is checked first.
-pub(super) fn unversioned(id: &Uuid, found: Option<Product>) -> ApiError {
+pub(super) fn unversioned(id: &Uuid, found: Option<Product>) -> StoreError {
     match found {
-        Some(_) => ApiError::version_required(),
-        None => ApiError::product_not_found(id),
+        Some(_) => StoreError::VersionRequired,
+        None => StoreError::ProductNotFound(*id),
     }
 }

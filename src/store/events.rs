@@ -4,11 +4,11 @@
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
+use super::error::StoreError;
 use super::rows::{HistoryRow, ProductRow};
 use crate::db::schema::{product_events, product_history, products};
 use crate::db::DbConnection;
 use crate::domain::events::{ProductChange, ProductEvent};
-use crate::error::ApiError;
 
 /// Any fixed number: the advisory lock that readers of the feed take to
 /// number committed events. Writers never take it.
@@ -21,7 +21,7 @@ const NUMBERING_STEP: usize = 10_000;
 
 /// Records these new versions in the feed, inside the transaction that
 /// wrote them.
-pub fn record(conn: &mut DbConnection, versions: &[(String, i64)]) -> Result<(), ApiError> {
+pub fn record(conn: &mut DbConnection, versions: &[(String, i64)]) -> Result<(), StoreError> {
     if versions.is_empty() {
         return Ok(());
     }
@@ -70,7 +70,7 @@ fn feed_row<'a>(product_id: &'a String, version: &'a i64) -> _ {
 /// The number of the newest change, or 0 when there is none. On PostgreSQL
 /// it first numbers the changes committed since the last look, all of them,
 /// so that a stream starting here starts after every change before it.
-pub fn newest(conn: &mut DbConnection) -> Result<i64, ApiError> {
+pub fn newest(conn: &mut DbConnection) -> Result<i64, StoreError> {
     if let DbConnection::Pg(pg) = conn {
         while number_committed(pg)? == NUMBERING_STEP {}
     }
@@ -87,7 +87,7 @@ pub fn newest(conn: &mut DbConnection) -> Result<i64, ApiError> {
 /// has seen every number below it. The others wait for it rather than
 /// skip: one that skipped would not yet see what it is numbering, and a
 /// stream opened just after a write would start before it.
-fn number_committed(pg: &mut PgConnection) -> Result<usize, ApiError> {
+fn number_committed(pg: &mut PgConnection) -> Result<usize, StoreError> {
     pg.transaction(|pg| {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<BigInt, _>(NUMBERING_LOCK)
@@ -102,7 +102,7 @@ fn number_committed(pg: &mut PgConnection) -> Result<usize, ApiError> {
         )
         .bind::<BigInt, _>(NUMBERING_STEP as i64)
         .execute(pg)
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     })
 }
 
@@ -111,7 +111,7 @@ pub fn after(
     conn: &mut DbConnection,
     after: i64,
     limit: i64,
-) -> Result<Vec<ProductEvent>, ApiError> {
+) -> Result<Vec<ProductEvent>, StoreError> {
     let rows: Vec<(i64, HistoryRow, ProductRow)> = product_events::table
         .inner_join(
             product_history::table.on(product_history::product_id

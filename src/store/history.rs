@@ -1,11 +1,11 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::error::StoreError;
 use super::rows::HistoryRow;
 use crate::db::schema::product_history::dsl;
 use crate::db::DbConnection;
 use crate::domain::history::HistoryEntry;
-use crate::error::ApiError;
 
 /// Records one version, and numbers it in the feed of changes. Called
 /// inside the transaction of the write that made the version, so history,
@@ -14,7 +14,7 @@ pub fn insert(
     conn: &mut DbConnection,
     product_id: &Uuid,
     entry: &HistoryEntry,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let row = HistoryRow::from_entry(product_id, entry)?;
     diesel::insert_into(dsl::product_history)
         .values(&row)
@@ -28,7 +28,7 @@ pub fn page(
     product_id: &Uuid,
     before_version: Option<i64>,
     limit: i64,
-) -> Result<Vec<HistoryEntry>, ApiError> {
+) -> Result<Vec<HistoryEntry>, StoreError> {
     let mut query = dsl::product_history
         .filter(dsl::product_id.eq(product_id.to_string()))
         .order(dsl::version.desc())

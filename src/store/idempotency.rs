@@ -5,27 +5,77 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::error::StoreError;
 use crate::db::schema::idempotency_keys::dsl;
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection, DbError, Unavailable};
 use crate::domain::idempotency::{RecordedResponse, RETENTION_HOURS};
 use crate::domain::timestamp;
-use crate::error::ApiError;
 
 /// A key this request holds, identified by when it was claimed so that a
 /// request whose claim was taken over cannot complete it.
 #[derive(Debug, Clone)]
-pub struct Claim {
+struct Claim {
     scope: String,
     key: String,
     claimed_at: i64,
 }
 
 /// What a request sent with a key may do.
-pub enum Claimed {
+enum Claimed {
     /// Go ahead: the key is this request's.
     Run(Claim),
     /// The request was answered before: answer the same.
     Replay(RecordedResponse),
+}
+
+/// Runs `write` once for this key: claims the key, then runs the write
+/// and records its response in one transaction. A retry of a request
+/// already answered gets the recorded response, with `true` (replayed).
+///
+/// A refusal (what `refusal` turns into a response to record: a 4xx)
+/// applied nothing, and is recorded as the answer. After any other
+/// failure (a 5xx) the key is given back, so that a retry runs the
+/// request again. Claim and write run in one call, so once the claim is
+/// made the write runs to its end even if the client goes away, and no
+/// key is left claimed with nothing running.
+pub fn run_once<E>(
+    conn: &mut DbConnection,
+    key: &Key<'_>,
+    write: impl FnOnce(&mut DbConnection) -> Result<RecordedResponse, E>,
+    refusal: impl FnOnce(&E) -> Option<RecordedResponse>,
+) -> Result<(RecordedResponse, bool), E>
+where
+    E: From<StoreError> + From<DbError>,
+{
+    let claim = match claim(conn, key.scope, key.key, key.fingerprint)? {
+        Claimed::Replay(recorded) => return Ok((recorded, true)),
+        Claimed::Run(claim) => claim,
+    };
+    let outcome = write_transaction(conn, |conn| {
+        hold(conn, &claim)?;
+        let response = write(conn)?;
+        complete(conn, &claim, &response)?;
+        Ok(response)
+    });
+    let Err(error) = outcome else {
+        return outcome.map(|recorded| (recorded, false));
+    };
+    let recorded = refusal(&error).is_some_and(|refused| complete(conn, &claim, &refused).is_ok());
+    if !recorded {
+        // Best effort: a key left behind is taken over by the next retry,
+        // since no running request holds it.
+        let _ = release(conn, &claim);
+    }
+    Err(error)
+}
+
+/// A request's idempotency key: whose it is (keys are per token, so two
+/// callers never see each other's responses), the key, and the request's
+/// fingerprint.
+pub struct Key<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub fingerprint: &'a str,
 }
 
 #[derive(Insertable)]
@@ -49,12 +99,12 @@ struct KeyRow {
 }
 
 /// Claims `key` for the request with this fingerprint, or says why not.
-pub fn claim(
+fn claim(
     conn: &mut DbConnection,
     scope: &str,
     key: &str,
     fingerprint: &str,
-) -> Result<Claimed, ApiError> {
+) -> Result<Claimed, StoreError> {
     let now = timestamp::to_micros(timestamp::now());
     let new_key = NewKey {
         scope,
@@ -91,9 +141,9 @@ pub fn claim(
         .first(conn)
         .optional()?
         // Purged between our insert and this read: the caller may retry.
-        .ok_or(ApiError::IdempotencyKeyInUse)?;
+        .ok_or(StoreError::IdempotencyKeyInUse)?;
     if row.fingerprint != fingerprint {
-        return Err(ApiError::IdempotencyKeyReused);
+        return Err(StoreError::IdempotencyKeyReused);
     }
     if let Some(status) = row.status {
         return Ok(Claimed::Replay(recorded(
@@ -113,7 +163,7 @@ pub fn claim(
             // Renewing created_at keeps the purge away from a running request.
             .set((dsl::claimed_at.eq(now), dsl::created_at.eq(now)))
             .execute(conn)
-            .map_err(ApiError::from)
+            .map_err(StoreError::from)
     })?;
     if taken == 1 {
         Ok(Claimed::Run(Claim {
@@ -122,7 +172,7 @@ pub fn claim(
             claimed_at: now,
         }))
     } else {
-        Err(ApiError::IdempotencyKeyInUse)
+        Err(StoreError::IdempotencyKeyInUse)
     }
 }
 
@@ -133,7 +183,7 @@ pub fn claim(
 /// this process's writers (`Database::write`), so a key found unanswered
 /// was claimed by another process; taking it over is safe even if that
 /// process still runs, since `complete` lets only one of the two commit.
-fn holder_is_running(conn: &mut DbConnection, scope: &str, key: &str) -> Result<bool, ApiError> {
+fn holder_is_running(conn: &mut DbConnection, scope: &str, key: &str) -> Result<bool, StoreError> {
     let DbConnection::Pg(pg) = conn else {
         return Ok(false);
     };
@@ -144,13 +194,10 @@ fn holder_is_running(conn: &mut DbConnection, scope: &str, key: &str) -> Result<
         .for_update()
         .no_wait()
         .first::<i64>(pg);
-    match locked {
+    match locked.map_err(DbError::from) {
         Ok(_) => Ok(false),
-        Err(DieselError::DatabaseError(_, info))
-            if info.message().contains("could not obtain lock") =>
-        {
-            Ok(true)
-        }
+        // NOWAIT found the row locked: its holder's transaction is open.
+        Err(DbError::Unavailable(Unavailable::Busy)) => Ok(true),
         Err(error) => Err(error.into()),
     }
 }
@@ -158,7 +205,7 @@ fn holder_is_running(conn: &mut DbConnection, scope: &str, key: &str) -> Result<
 /// Locks the key's row until the transaction ends, as the running holder
 /// of `claim` (see `holder_is_running`); fails with `IdempotencyKeyInUse`
 /// if the claim was taken over. Call it first in the write's transaction.
-pub fn hold(conn: &mut DbConnection, claim: &Claim) -> Result<(), ApiError> {
+fn hold(conn: &mut DbConnection, claim: &Claim) -> Result<(), StoreError> {
     let DbConnection::Pg(pg) = conn else {
         return Ok(());
     };
@@ -168,19 +215,19 @@ pub fn hold(conn: &mut DbConnection, claim: &Claim) -> Result<(), ApiError> {
         .first::<i64>(pg)
         .optional()?
         .map(drop)
-        .ok_or(ApiError::IdempotencyKeyInUse)
+        .ok_or(StoreError::IdempotencyKeyInUse)
 }
 
 /// Records the response under the claimed key. Run it in the transaction
 /// of the write the response describes: both commit, or neither. Fails when
 /// the claim was taken over meanwhile, which rolls the write back, so that
 /// only one of the two requests applies it.
-pub fn complete(
+fn complete(
     conn: &mut DbConnection,
     claim: &Claim,
     response: &RecordedResponse,
-) -> Result<(), ApiError> {
-    let headers = serde_json::to_string(&response.headers).map_err(ApiError::internal)?;
+) -> Result<(), StoreError> {
+    let headers = serde_json::to_string(&response.headers).map_err(StoreError::internal)?;
     let recorded = diesel::update(held(claim))
         .set((
             dsl::status.eq(i32::from(response.status)),
@@ -192,19 +239,19 @@ pub fn complete(
     if recorded == 1 {
         Ok(())
     } else {
-        Err(ApiError::IdempotencyKeyInUse)
+        Err(StoreError::IdempotencyKeyInUse)
     }
 }
 
 /// Gives the key back after a failure that applied nothing (a 5xx), so
 /// that a retry runs the request again.
-pub fn release(conn: &mut DbConnection, claim: &Claim) -> Result<(), ApiError> {
+fn release(conn: &mut DbConnection, claim: &Claim) -> Result<(), StoreError> {
     diesel::delete(held(claim)).execute(conn)?;
     Ok(())
 }
 
 /// Deletes keys older than the retention period; returns how many.
-pub fn purge_expired(conn: &mut DbConnection) -> Result<usize, ApiError> {
+pub fn purge_expired(conn: &mut DbConnection) -> Result<usize, StoreError> {
     let cutoff = timestamp::to_micros(timestamp::now()) - RETENTION_HOURS * 3600 * 1_000_000;
     Ok(diesel::delete(dsl::idempotency_keys.filter(dsl::created_at.lt(cutoff))).execute(conn)?)
 }
@@ -228,13 +275,13 @@ fn recorded(
     headers: Option<String>,
     body: Option<String>,
     is_problem: bool,
-) -> Result<RecordedResponse, ApiError> {
+) -> Result<RecordedResponse, StoreError> {
     let headers: Vec<(String, String)> = match headers {
-        Some(text) => serde_json::from_str(&text).map_err(ApiError::internal)?,
+        Some(text) => serde_json::from_str(&text).map_err(StoreError::internal)?,
         None => Vec::new(),
     };
     Ok(RecordedResponse {
-        status: u16::try_from(status).map_err(ApiError::internal)?,
+        status: u16::try_from(status).map_err(StoreError::internal)?,
         headers,
         body: body.unwrap_or_default(),
         is_problem,

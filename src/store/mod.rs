@@ -4,6 +4,7 @@
 
 pub mod backup;
 mod current_since;
+mod error;
 pub mod events;
 pub mod history;
 pub mod idempotency;
@@ -16,4 +17,4 @@ mod sql;
 pub mod stock;
 pub mod stock_sync;
 pub mod tokens;
-pub mod worker_products;
+pub use error::StoreError;

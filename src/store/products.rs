@@ -7,17 +7,17 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use diesel::query_dsl::methods::ExecuteDsl;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
 use super::current_since::{self, at_expected, moved_on, unversioned};
+use super::error::StoreError;
 use super::history;
 use super::pg_swap::SwapAndRecord;
 use super::prepared_swap::SetEveryField;
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::{contains_pattern, lower};
 use crate::db::schema::products::dsl;
-use crate::db::{load_natively, single_statement_write, write_transaction, DbConnection};
+use crate::db::{load_natively, single_statement_write, write_transaction, DbConnection, DbError};
 use crate::domain::changes::{self, Changes};
 use crate::domain::conflict::Intent;
 use crate::domain::history::{HistoryEntry, Operation};
@@ -25,7 +25,6 @@ use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
 use crate::domain::product::{Product, ProductFields};
 use crate::domain::timestamp;
-use crate::error::ApiError;
 
 /// How to narrow a product listing.
 #[derive(Debug, Default, Clone)]
@@ -41,7 +40,7 @@ pub fn create(
     conn: &mut DbConnection,
     fields: ProductFields,
     actor: &str,
-) -> Result<Product, ApiError> {
+) -> Result<Product, StoreError> {
     let now = timestamp::now();
     let product = Product {
         id: Uuid::now_v7(),
@@ -70,7 +69,7 @@ pub fn create(
 }
 
 /// The live product with this id, if any.
-pub fn find_live(conn: &mut DbConnection, id: &Uuid) -> Result<Option<Product>, ApiError> {
+pub fn find_live(conn: &mut DbConnection, id: &Uuid) -> Result<Option<Product>, StoreError> {
     // Every read and write of a product runs this: natively, so that it
     // costs only its binds (see `load_natively`). The id is the primary
     // key, so there is at most one row.
@@ -89,7 +88,7 @@ pub(super) fn live(id: String) -> _ {
 }
 
 /// Whether a product with this id was ever created (deleted or not).
-pub fn ever_existed(conn: &mut DbConnection, id: &Uuid) -> Result<bool, ApiError> {
+pub fn ever_existed(conn: &mut DbConnection, id: &Uuid) -> Result<bool, StoreError> {
     let found = dsl::products
         .filter(dsl::id.eq(id.to_string()))
         .select(dsl::id)
@@ -104,7 +103,7 @@ pub fn list(
     filter: &ListFilter,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<Product>, ApiError> {
+) -> Result<Vec<Product>, StoreError> {
     let live = dsl::products
         .filter(dsl::deleted_at.is_null())
         .order(dsl::id.asc())
@@ -151,7 +150,7 @@ pub fn update(
     expected: Option<Precondition>,
     patch: &ProductPatch,
     actor: &str,
-) -> Result<Product, ApiError> {
+) -> Result<Product, StoreError> {
     let intent = Intent::Update(patch);
     let (current, expected) = current_at(conn, id, expected, intent)?;
     let Some(planned) = PlannedUpdate::new(&current, expected, patch, actor) else {
@@ -166,9 +165,9 @@ pub fn update(
 }
 
 /// What a PATCH of the product at its current, expected version makes.
-pub(super) struct PlannedUpdate {
-    pub wanted: ProductFields,
-    pub entry: HistoryEntry,
+struct PlannedUpdate {
+    wanted: ProductFields,
+    entry: HistoryEntry,
     expected_version: i64,
 }
 
@@ -228,7 +227,7 @@ pub fn delete(
     id: &Uuid,
     expected: Option<Precondition>,
     actor: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let (_, expected) = current_at(conn, id, expected, Intent::Delete)?;
     let now = timestamp::now();
     let entry = HistoryEntry::new(
@@ -260,7 +259,7 @@ fn current_at(
     id: &Uuid,
     expected: Option<Precondition>,
     intent: Intent<'_>,
-) -> Result<(Product, Precondition), ApiError> {
+) -> Result<(Product, Precondition), StoreError> {
     let Some(expected) = expected else {
         return Err(unversioned(id, find_live(conn, id)?));
     };
@@ -286,7 +285,7 @@ fn swap<U>(
     id: &Uuid,
     entry: &HistoryEntry,
     update: U,
-) -> Result<bool, ApiError>
+) -> Result<bool, StoreError>
 where
     U: QueryFragment<Pg> + ExecuteDsl<SqliteConnection>,
 {
@@ -316,29 +315,18 @@ fn lost_race(
     id: &Uuid,
     expected: Precondition,
     intent: Intent<'_>,
-) -> ApiError {
+) -> StoreError {
     match current_since::find(conn, id, expected.version) {
         Ok(found) => moved_on(id, expected, found, intent),
         Err(error) => error,
     }
 }
 
-/// The unique index that keeps live SKUs unique, ignoring case.
-const LIVE_SKU_INDEX: &str = "products_live_sku";
-
-/// Turns a violation of the live-SKU index into a 409 naming the product
-/// that holds the SKU; passes every other error through.
-fn duplicate_sku_or(conn: &mut DbConnection, error: ApiError, sku: &str) -> ApiError {
-    let ApiError::Internal(cause) = &error else {
-        return error;
-    };
-    let clashed = match cause.downcast_ref::<DieselError>() {
-        Some(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
-            is_sku_clash(info.constraint_name(), info.message())
-        }
-        _ => false,
-    };
-    if !clashed {
+/// Turns a unique violation into a 409 naming the product that holds the
+/// SKU: of a product's unique indexes, only the live-SKU one can refuse a
+/// write (ids are new UUIDs). Every other error passes through.
+fn duplicate_sku_or(conn: &mut DbConnection, error: StoreError, sku: &str) -> StoreError {
+    if !matches!(error, StoreError::Database(DbError::UniqueViolation { .. })) {
         return error;
     }
     match sku_holder(sku.to_owned()).first::<String>(conn).optional() {
@@ -347,15 +335,9 @@ fn duplicate_sku_or(conn: &mut DbConnection, error: ApiError, sku: &str) -> ApiE
     }
 }
 
-/// Whether the unique violation is of `LIVE_SKU_INDEX`. PostgreSQL names
-/// the index; SQLite names it in the message only.
-pub(super) fn is_sku_clash(constraint: Option<&str>, message: &str) -> bool {
-    constraint == Some(LIVE_SKU_INDEX) || message.contains(LIVE_SKU_INDEX)
-}
-
 /// The id of the live product that holds this SKU (there is at most one).
 #[diesel::dsl::auto_type]
-pub(super) fn sku_holder(sku: String) -> _ {
+fn sku_holder(sku: String) -> _ {
     dsl::products
         .filter(dsl::deleted_at.is_null())
         .filter(lower(dsl::sku).eq(lower(sku)))
@@ -363,16 +345,16 @@ pub(super) fn sku_holder(sku: String) -> _ {
 }
 
 /// The 409 for a new SKU that `holder` has.
-pub(super) fn duplicate_sku(sku: &str, holder: Option<String>) -> ApiError {
+fn duplicate_sku(sku: &str, holder: Option<String>) -> StoreError {
     match holder {
         Some(id) => match Uuid::parse_str(&id) {
-            Ok(existing_id) => ApiError::DuplicateSku {
+            Ok(existing_id) => StoreError::DuplicateSku {
                 sku: sku.to_owned(),
                 existing_id,
             },
-            Err(error) => ApiError::internal(error),
+            Err(error) => StoreError::internal(error),
         },
         // The holder was deleted since the clash: the SKU is free again.
-        None => ApiError::Unavailable("The SKU was just freed; retry the request.".into()),
+        None => StoreError::Contended("The SKU was just freed; retry the request."),
     }
 }

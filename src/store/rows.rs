@@ -3,12 +3,12 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::error::StoreError;
 use crate::db::schema::{product_history, products};
 use crate::domain::changes::Changes;
 use crate::domain::history::{HistoryEntry, Operation};
 use crate::domain::product::{Product, ProductFields};
 use crate::domain::timestamp::{from_micros, to_micros};
-use crate::error::ApiError;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = products)]
@@ -44,7 +44,7 @@ impl ProductRow {
         }
     }
 
-    pub fn into_product(self) -> Result<Product, ApiError> {
+    pub fn into_product(self) -> Result<Product, StoreError> {
         Ok(Product {
             id: parse_id(&self.id)?,
             fields: ProductFields {
@@ -77,7 +77,7 @@ pub struct HistoryRow {
 }
 
 impl HistoryRow {
-    pub fn from_entry(product_id: &Uuid, entry: &HistoryEntry) -> Result<HistoryRow, ApiError> {
+    pub fn from_entry(product_id: &Uuid, entry: &HistoryEntry) -> Result<HistoryRow, StoreError> {
         Ok(HistoryRow {
             product_id: product_id.to_string(),
             version: entry.version,
@@ -85,15 +85,15 @@ impl HistoryRow {
             actor: entry.actor.clone(),
             operation: entry.operation.as_str().to_owned(),
             reason: entry.reason.clone(),
-            changes: serde_json::to_string(&entry.changes).map_err(ApiError::internal)?,
+            changes: serde_json::to_string(&entry.changes).map_err(StoreError::internal)?,
         })
     }
 
-    pub fn into_entry(self) -> Result<HistoryEntry, ApiError> {
+    pub fn into_entry(self) -> Result<HistoryEntry, StoreError> {
         let operation = Operation::parse(&self.operation).ok_or_else(|| {
-            ApiError::internal(format!("unknown operation {:?} in history", self.operation))
+            StoreError::internal(format!("unknown operation {:?} in history", self.operation))
         })?;
-        let changes: Changes = serde_json::from_str(&self.changes).map_err(ApiError::internal)?;
+        let changes: Changes = serde_json::from_str(&self.changes).map_err(StoreError::internal)?;
         Ok(HistoryEntry {
             version: self.version,
             at: from_micros(self.at),
@@ -105,7 +105,7 @@ impl HistoryRow {
     }
 }
 
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+fn parse_id(id: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(id)
-        .map_err(|error| ApiError::internal(format!("stored product id {id:?}: {error}")))
+        .map_err(|error| StoreError::internal(format!("stored product id {id:?}: {error}")))
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::current_since::{self, at_expected};
+use super::error::StoreError;
 use super::history;
 use super::products::find_live;
 use super::rows::ProductRow;
@@ -18,7 +19,6 @@ use crate::domain::history::{HistoryEntry, Operation};
 use crate::domain::product::Product;
 use crate::domain::stock::StockAdjustment;
 use crate::domain::timestamp;
-use crate::error::{ApiError, FieldError};
 
 /// Adds the adjustment's delta to the product's stock.
 ///
@@ -32,7 +32,7 @@ pub fn adjust(
     id: &Uuid,
     adjustment: &StockAdjustment,
     actor: &str,
-) -> Result<Product, ApiError> {
+) -> Result<Product, StoreError> {
     const ATTEMPTS: usize = 3;
     for _ in 0..ATTEMPTS {
         if let Some(product) = try_adjust(conn, id, adjustment, actor)? {
@@ -40,8 +40,8 @@ pub fn adjust(
         }
         refusal(conn, id, adjustment)?;
     }
-    Err(ApiError::Unavailable(
-        "The product's stock is changing too fast. Retry shortly.".into(),
+    Err(StoreError::Contended(
+        "The product's stock is changing too fast. Retry shortly.",
     ))
 }
 
@@ -51,7 +51,7 @@ fn try_adjust(
     id: &Uuid,
     adjustment: &StockAdjustment,
     actor: &str,
-) -> Result<Option<Product>, ApiError> {
+) -> Result<Option<Product>, StoreError> {
     let delta = adjustment.delta;
     let now = timestamp::now();
     write_transaction(conn, |conn| {
@@ -106,29 +106,26 @@ fn refusal(
     conn: &mut DbConnection,
     id: &Uuid,
     adjustment: &StockAdjustment,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let current = match adjustment.expected {
         Some(expected) => {
             let found = current_since::find(conn, id, expected.version)?;
             at_expected(id, expected, found, Intent::AdjustStock)?
         }
-        None => find_live(conn, id)?.ok_or_else(|| ApiError::product_not_found(id))?,
+        None => find_live(conn, id)?.ok_or_else(|| StoreError::ProductNotFound(*id))?,
     };
     let wanted = current.fields.stock + adjustment.delta;
     if wanted < 0 {
-        return Err(ApiError::InsufficientStock {
+        return Err(StoreError::InsufficientStock {
             delta: adjustment.delta,
             current: Box::new(current),
         });
     }
     if wanted > STOCK_MAX {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "/delta",
-            format!(
-                "would take stock from {} to {wanted}, above the maximum {STOCK_MAX}",
-                current.fields.stock
-            ),
-        )]));
+        return Err(StoreError::StockAboveMaximum {
+            current_stock: current.fields.stock,
+            wanted,
+        });
     }
     Ok(())
 }

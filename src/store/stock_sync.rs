@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::error::StoreError;
 use super::pg_arrays;
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::lower;
@@ -18,7 +19,6 @@ use crate::domain::stock::{
     StockSync, SyncItem, SyncItemResult, SyncMode, SyncOutcome, SyncPrecondition, SyncStatus,
 };
 use crate::domain::timestamp;
-use crate::error::ApiError;
 
 /// Applies the batch: every applicable item in best-effort mode, all or
 /// nothing in atomic mode (a failed atomic batch is a `StockSyncConflict`
@@ -27,7 +27,7 @@ pub fn sync(
     conn: &mut DbConnection,
     batch: &StockSync,
     actor: &str,
-) -> Result<SyncOutcome, ApiError> {
+) -> Result<SyncOutcome, StoreError> {
     write_transaction(conn, |conn| {
         let products = lock_products(conn, &batch.items)?;
         let now = timestamp::now();
@@ -41,7 +41,9 @@ pub fn sync(
         }
         let outcome = SyncOutcome::new(results);
         if batch.mode == SyncMode::Atomic && outcome.has_failures() {
-            return Err(ApiError::StockSyncConflict(Box::new(outcome.not_applied())));
+            return Err(StoreError::StockSyncConflict(Box::new(
+                outcome.not_applied(),
+            )));
         }
         write_stock(conn, &updates, now)?;
         let history: Vec<HistoryRow> = updates
@@ -73,7 +75,7 @@ pub fn sync(
 fn lock_products(
     conn: &mut DbConnection,
     items: &[SyncItem],
-) -> Result<HashMap<String, Product>, ApiError> {
+) -> Result<HashMap<String, Product>, StoreError> {
     // SKUs are ASCII, so Rust's and SQL's lower() agree on them.
     let skus: Vec<String> = items
         .iter()
@@ -136,7 +138,7 @@ fn write_stock(
     conn: &mut DbConnection,
     updates: &[(Product, i64)],
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     if updates.is_empty() {
         return Ok(());
     }
@@ -170,7 +172,7 @@ fn write_stock(
     };
     if updated != updates.len() {
         // The rows were locked when read; anything else is a bug.
-        return Err(ApiError::internal(format!(
+        return Err(StoreError::internal(format!(
             "stock sync updated {updated} of {} rows",
             updates.len()
         )));
@@ -184,7 +186,7 @@ fn history_row(
     at: chrono::DateTime<chrono::Utc>,
     actor: &str,
     reason: Option<String>,
-) -> Result<HistoryRow, ApiError> {
+) -> Result<HistoryRow, StoreError> {
     let changes = changes::stock(product.fields.stock, stock);
     let entry = HistoryEntry::new(
         product.version + 1,

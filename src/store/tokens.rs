@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::error::StoreError;
 use crate::db::schema::tokens::dsl;
 use crate::db::DbConnection;
 use crate::domain::access::{new_secret, secret_hash, Caller, Role};
 use crate::domain::timestamp;
-use crate::error::ApiError;
 
 /// A token as listed: never its secret.
 #[derive(Debug, Clone)]
@@ -32,11 +32,11 @@ struct TokenRow {
 }
 
 impl TokenRow {
-    fn into_info(self) -> Result<TokenInfo, ApiError> {
+    fn into_info(self) -> Result<TokenInfo, StoreError> {
         Ok(TokenInfo {
-            id: Uuid::parse_str(&self.id).map_err(ApiError::internal)?,
+            id: Uuid::parse_str(&self.id).map_err(StoreError::internal)?,
             role: Role::parse(&self.role)
-                .ok_or_else(|| ApiError::internal(format!("stored role {:?}", self.role)))?,
+                .ok_or_else(|| StoreError::internal(format!("stored role {:?}", self.role)))?,
             name: self.name,
             created_at: timestamp::from_micros(self.created_at),
             revoked_at: self.revoked_at.map(timestamp::from_micros),
@@ -49,8 +49,8 @@ pub fn create(
     conn: &mut DbConnection,
     name: &str,
     role: Role,
-) -> Result<(TokenInfo, String), ApiError> {
-    let secret = new_secret().map_err(|error| ApiError::internal(error.to_string()))?;
+) -> Result<(TokenInfo, String), StoreError> {
+    let secret = new_secret().map_err(|error| StoreError::internal(error.to_string()))?;
     let row = TokenRow {
         id: Uuid::now_v7().to_string(),
         name: name.to_owned(),
@@ -66,7 +66,7 @@ pub fn create(
 }
 
 /// Every token, oldest first.
-pub fn list(conn: &mut DbConnection) -> Result<Vec<TokenInfo>, ApiError> {
+pub fn list(conn: &mut DbConnection) -> Result<Vec<TokenInfo>, StoreError> {
     dsl::tokens
         .order(dsl::id)
         .load::<TokenRow>(conn)?
@@ -76,7 +76,7 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<TokenInfo>, ApiError> {
 }
 
 /// Whether any token exists, revoked or not.
-pub fn any(conn: &mut DbConnection) -> Result<bool, ApiError> {
+pub fn any(conn: &mut DbConnection) -> Result<bool, StoreError> {
     Ok(dsl::tokens
         .select(dsl::id)
         .first::<String>(conn)
@@ -85,7 +85,7 @@ pub fn any(conn: &mut DbConnection) -> Result<bool, ApiError> {
 }
 
 /// Revokes the token; false when no live token has this id.
-pub fn revoke(conn: &mut DbConnection, id: &Uuid) -> Result<bool, ApiError> {
+pub fn revoke(conn: &mut DbConnection, id: &Uuid) -> Result<bool, StoreError> {
     let revoked = diesel::update(
         dsl::tokens
             .filter(dsl::id.eq(id.to_string()))
@@ -97,7 +97,7 @@ pub fn revoke(conn: &mut DbConnection, id: &Uuid) -> Result<bool, ApiError> {
 }
 
 /// The caller whose live token has this secret.
-pub fn caller(conn: &mut DbConnection, secret_hash: &str) -> Result<Option<Caller>, ApiError> {
+pub fn caller(conn: &mut DbConnection, secret_hash: &str) -> Result<Option<Caller>, StoreError> {
     let row = dsl::tokens
         .filter(dsl::secret_hash.eq(secret_hash))
         .filter(dsl::revoked_at.is_null())

@@ -57,7 +57,7 @@ pub async fn list_products(
     query.finish()?;
     // One row more than the page tells whether another page follows.
     let rows = db
-        .run(move |conn| store::products::list(conn, &filter, after, limit + 1))
+        .read(move |conn| store::products::list(conn, &filter, after, limit + 1))
         .await?;
     let (items, next_cursor) = cursor::page(rows, limit, |product| product.id);
     Ok(HttpResponse::Ok().json(ProductPage { items, next_cursor }))

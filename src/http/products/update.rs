@@ -3,7 +3,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
 
 use super::{parse_product_id, product_response};
-use crate::db::{Database, WorkerConnections};
+use crate::db::Database;
 use crate::domain::access::Role;
 use crate::domain::fields;
 use crate::domain::patch::ProductPatch;
@@ -111,7 +111,6 @@ impl UpdateProductRequest {
 )]
 pub async fn update_product(
     db: web::Data<Database>,
-    workers: web::Data<WorkerConnections>,
     request: HttpRequest,
     id: web::Path<String>,
     auth: Authorized<roles::Sync>,
@@ -132,12 +131,8 @@ pub async fn update_product(
         "/version",
     )?;
     let actor = auth.caller.name;
-    let product = match workers.take().await? {
-        Some(conn) => store::worker_products::update(&conn, &id, expected, &patch, &actor).await?,
-        None => {
-            db.write(move |conn| store::products::update(conn, &id, expected, &patch, &actor))
-                .await?
-        }
-    };
+    let product = db
+        .write(move |conn| store::products::update(conn, &id, expected, &patch, &actor))
+        .await?;
     Ok(product_response(StatusCode::OK, &product))
 }
