@@ -9,6 +9,7 @@ pub mod fields;
 mod hex;
 pub mod history;
 pub mod idempotency;
+pub mod listing;
 pub mod patch;
 pub mod precondition;
 pub mod product;
