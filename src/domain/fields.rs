@@ -11,6 +11,8 @@ pub const PRICE_MINOR_MAX: i64 = 1_000_000_000_000;
 pub const STOCK_MIN: i64 = 0;
 pub const STOCK_MAX: i64 = 1_000_000_000;
 pub const REASON_MAX_CHARS: usize = 200;
+/// ISO 4217 codes are three letters.
+pub const CURRENCY_CODE_CHARS: usize = 3;
 /// Versions start at 1; nothing but i64 bounds them above.
 pub const VERSION_MIN: i64 = 1;
 pub const VERSION_MAX: i64 = i64::MAX;

@@ -5,6 +5,8 @@ pub mod changes;
 pub mod conflict;
 pub mod currency;
 pub mod events;
+mod field_list;
+pub mod field_source;
 pub mod fields;
 mod hex;
 pub mod history;

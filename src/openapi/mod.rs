@@ -12,6 +12,7 @@ pub mod examples;
 mod links;
 pub mod number_rules;
 pub mod parameters;
+pub mod product_fields;
 mod schemas;
 pub mod text_rules;
 

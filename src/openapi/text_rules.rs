@@ -29,6 +29,14 @@ fn trimmed_text(max: usize) -> String {
     format!("^{trimmed}{edge}(?:[^{CONTROL}]{{0,{inner}}}{edge})?{trimmed}$")
 }
 
+/// A string of `min` to `max` characters (no lower bound stated for 0).
+pub fn chars(min: usize, max: usize) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length((min > 0).then_some(min))
+        .max_length(Some(max))
+}
+
 fn text(pattern: String, description: String, example: &str) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
