@@ -114,3 +114,81 @@ impl Product {
         format!("\"{}\"", self.version)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::field_source::{FieldSource, Presence, Writing};
+
+    /// A body holding the values of `fields`, less those named in `left_out`.
+    struct Sent {
+        fields: ProductFields,
+        left_out: &'static [&'static str],
+    }
+
+    impl FieldSource for Sent {
+        fn text(
+            &mut self,
+            name: &str,
+            _: Presence,
+            rule: fn(&str) -> Result<String, String>,
+        ) -> Option<String> {
+            let value = self.fields.get(name);
+            (!self.left_out.contains(&name)).then(|| rule(value.as_str().unwrap()).unwrap())
+        }
+
+        fn integer(
+            &mut self,
+            name: &str,
+            _: Presence,
+            rule: fn(i64) -> Result<i64, String>,
+        ) -> Option<i64> {
+            let value = self.fields.get(name);
+            (!self.left_out.contains(&name)).then(|| rule(value.as_i64().unwrap()).unwrap())
+        }
+    }
+
+    fn read(left_out: &'static [&'static str]) -> ProductPatch {
+        let fields = ProductFields::example();
+        ProductPatch::read(&mut Sent { fields, left_out }, Writing::Create)
+    }
+
+    #[test]
+    fn the_example_keeps_every_rule_and_reads_back_unchanged() {
+        assert_eq!(read(&[]).into_new(), Some(ProductFields::example()));
+    }
+
+    #[test]
+    fn a_create_may_leave_out_only_the_fields_with_defaults() {
+        let new = read(&["description", "stock"]).into_new().unwrap();
+        assert_eq!((new.description.as_str(), new.stock), ("", 0));
+        assert_eq!(read(&["sku"]).into_new(), None);
+    }
+
+    #[test]
+    fn a_patch_changes_and_names_only_the_fields_it_sends() {
+        let patch = ProductPatch {
+            stock: Some(7),
+            ..ProductPatch::default()
+        };
+        let current = ProductFields::example();
+        let patched = patch.apply_to(&current);
+        assert_eq!(patched.stock, 7);
+        assert_eq!(patched.sku, current.sku);
+        assert_eq!(patch.sent_fields().collect::<Vec<_>>(), ["stock"]);
+    }
+
+    #[test]
+    fn every_field_has_a_name_and_a_schema_in_order() {
+        let schemas = ProductFields::schemas().map(|field| field.name);
+        assert_eq!(schemas, FIELD_NAMES);
+        let json = serde_json::to_value(ProductFields::example()).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, FIELD_NAMES);
+    }
+}
