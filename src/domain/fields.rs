@@ -6,9 +6,16 @@ use super::currency::is_iso_4217;
 pub const SKU_MAX_CHARS: usize = 64;
 pub const NAME_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+pub const PRICE_MINOR_MIN: i64 = 0;
 pub const PRICE_MINOR_MAX: i64 = 1_000_000_000_000;
+pub const STOCK_MIN: i64 = 0;
 pub const STOCK_MAX: i64 = 1_000_000_000;
 pub const REASON_MAX_CHARS: usize = 200;
+/// ISO 4217 codes are three letters.
+pub const CURRENCY_CODE_CHARS: usize = 3;
+/// Versions start at 1; nothing but i64 bounds them above.
+pub const VERSION_MIN: i64 = 1;
+pub const VERSION_MAX: i64 = i64::MAX;
 
 /// 1-64 characters of `[A-Za-z0-9._-]`, starting with a letter or digit;
 /// kept as written (uniqueness ignores case).
@@ -72,9 +79,9 @@ pub fn description(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-/// Integer minor units (cents, yen), 0 ..= 1,000,000,000,000.
+/// Integer minor units (cents, yen), `PRICE_MINOR_MIN ..= PRICE_MINOR_MAX`.
 pub fn price_minor(value: i64) -> Result<i64, String> {
-    in_range(value, PRICE_MINOR_MAX)
+    in_range(value, PRICE_MINOR_MIN, PRICE_MINOR_MAX)
 }
 
 /// An ISO 4217 code in upper case.
@@ -91,9 +98,9 @@ pub fn currency(value: &str) -> Result<String, String> {
     Err("must be an ISO 4217 currency code such as \"EUR\", \"USD\" or \"JPY\"".into())
 }
 
-/// On-hand quantity, 0 ..= 1,000,000,000.
+/// On-hand quantity, `STOCK_MIN ..= STOCK_MAX`.
 pub fn stock(value: i64) -> Result<i64, String> {
-    in_range(value, STOCK_MAX)
+    in_range(value, STOCK_MIN, STOCK_MAX)
 }
 
 /// A stock change: non-zero, at most 1,000,000,000 either way.
@@ -110,15 +117,15 @@ pub fn delta(value: i64) -> Result<i64, String> {
 
 /// A version a client names: 1 or more.
 pub fn version(value: i64) -> Result<i64, String> {
-    if value < 1 {
-        return Err("must be at least 1".into());
+    if value < VERSION_MIN {
+        return Err(format!("must be at least {VERSION_MIN}"));
     }
     Ok(value)
 }
 
-fn in_range(value: i64, max: i64) -> Result<i64, String> {
-    if value < 0 {
-        Err("must be at least 0".into())
+fn in_range(value: i64, min: i64, max: i64) -> Result<i64, String> {
+    if value < min {
+        Err(format!("must be at least {min}"))
     } else if value > max {
         Err(format!("must be at most {max}"))
     } else {

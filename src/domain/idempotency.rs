@@ -20,12 +20,17 @@ pub struct RecordedResponse {
     pub is_problem: bool,
 }
 
-/// 1-255 visible ASCII characters.
+/// The longest key, in characters (all ASCII, so also in bytes).
+pub const KEY_MAX_CHARS: usize = 255;
+
+/// 1-`KEY_MAX_CHARS` visible ASCII characters.
 pub fn key(value: &str) -> Result<String, String> {
-    if (1..=255).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic()) {
+    if (1..=KEY_MAX_CHARS).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(value.to_owned())
     } else {
-        Err("must be 1-255 visible ASCII characters (no spaces)".into())
+        Err(format!(
+            "must be 1-{KEY_MAX_CHARS} visible ASCII characters (no spaces)"
+        ))
     }
 }
 

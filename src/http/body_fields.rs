@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::field_source::FieldSource;
+pub use crate::domain::field_source::Presence;
 use crate::error::{ApiError, FieldError};
 
 /// Fields only the server writes; a client that sends one is told so.
@@ -17,13 +19,6 @@ pub struct FieldReader {
     at: String,
     object: Map<String, Value>,
     errors: Vec<FieldError>,
-}
-
-/// Whether a field must be present.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
-    Required,
-    Optional,
 }
 
 impl FieldReader {
@@ -163,6 +158,27 @@ impl FieldReader {
         checked
             .map_err(|detail| self.errors.push(FieldError::new(self.pointer(key), detail)))
             .ok()
+    }
+}
+
+/// Product fields are read as any other field of a body.
+impl FieldSource for FieldReader {
+    fn text(
+        &mut self,
+        name: &str,
+        presence: Presence,
+        rule: fn(&str) -> Result<String, String>,
+    ) -> Option<String> {
+        self.string(name, presence, rule)
+    }
+
+    fn integer(
+        &mut self,
+        name: &str,
+        presence: Presence,
+        rule: fn(i64) -> Result<i64, String>,
+    ) -> Option<i64> {
+        FieldReader::integer(self, name, presence, rule)
     }
 }
 

@@ -30,7 +30,7 @@ pub struct HistoryPage {
     tag = "products",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("limit" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
+        crate::openapi::parameters::PageSize,
         ("cursor" = Option<String>, Query, nullable = false, pattern = "^[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]$", description = "The `next_cursor` of the previous page"),
     ),
     responses(

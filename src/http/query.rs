@@ -5,10 +5,8 @@
 use actix_web::{web, HttpRequest};
 
 use super::cursor;
+use crate::domain::listing::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::error::{ApiError, FieldError};
-
-pub const DEFAULT_PAGE_SIZE: i64 = 50;
-pub const MAX_PAGE_SIZE: i64 = 200;
 
 /// For endpoints that take no query parameters: any sent is a 400.
 pub fn reject_parameters(request: &HttpRequest) -> Result<(), ApiError> {
@@ -63,7 +61,7 @@ impl QueryReader {
         }
     }
 
-    /// `limit` (1-200, default 50).
+    /// `limit` (1-`MAX_PAGE_SIZE`, default `DEFAULT_PAGE_SIZE`).
     pub fn page_size(&mut self) -> i64 {
         self.integer("limit", 1, MAX_PAGE_SIZE)
             .unwrap_or(DEFAULT_PAGE_SIZE)

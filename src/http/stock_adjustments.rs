@@ -1,7 +1,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::openapi::schema::{KnownFormat, OneOfBuilder, SchemaFormat};
-use utoipa::openapi::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Object, ObjectBuilder, Schema, Type};
 use utoipa::ToSchema;
 
 use super::actor::{roles, Authorized};
@@ -16,6 +16,7 @@ use crate::domain::fields;
 use crate::domain::precondition::VersionSource;
 use crate::domain::stock::StockAdjustment;
 use crate::error::ApiError;
+use crate::openapi::number_rules::{self, with_example};
 use crate::store;
 
 /// The body of a stock adjustment.
@@ -30,13 +31,17 @@ pub struct StockAdjustmentRequest {
     pub reason: String,
     /// Apply only if the product is still at this version; without it the
     /// delta applies to whatever the stock is now (deltas commute).
-    #[schema(
-        nullable = false,
-        minimum = 1,
-        maximum = 9_223_372_036_854_775_807_i64,
-        example = 7
-    )]
+    #[schema(nullable = false, schema_with = expected_version)]
     pub expected_version: Option<i64>,
+}
+
+fn expected_version() -> Object {
+    with_example(number_rules::version(), 7)
+        .description(Some(
+            "Apply only if the product is still at this version; without it the\n\
+             delta applies to whatever the stock is now (deltas commute).",
+        ))
+        .build()
 }
 
 /// A delta is never 0: -1,000,000,000 to -1, or 1 to 1,000,000,000.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
-use utoipa::openapi::{Object, ObjectBuilder, Type};
+use utoipa::openapi::{Array, ArrayBuilder, Object, ObjectBuilder, Ref, Type};
 use utoipa::ToSchema;
 
 use super::actor::{roles, Authorized};
@@ -16,6 +16,7 @@ use crate::db::Database;
 use crate::domain::fields;
 use crate::domain::stock::{StockSync, SyncItem, SyncMode, SyncPrecondition};
 use crate::error::ApiError;
+use crate::openapi::number_rules::{self, with_example};
 use crate::store;
 
 /// Most items one batch may carry.
@@ -25,7 +26,7 @@ pub const MAX_ITEMS: usize = 1000;
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockSyncRequest {
-    #[schema(min_items = 1, max_items = 1000)]
+    #[schema(schema_with = items)]
     pub items: Vec<StockSyncItemRequest>,
     #[schema(nullable = false, schema_with = sync_mode)]
     pub mode: Option<String>,
@@ -49,9 +50,9 @@ pub enum StockSyncItemRequest {
 pub struct VersionedStockCount {
     #[schema(schema_with = crate::openapi::text_rules::sku)]
     pub sku: String,
-    #[schema(minimum = 0, maximum = 1_000_000_000, example = 35)]
+    #[schema(schema_with = versioned_stock)]
     pub stock: i64,
-    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_i64, example = 4)]
+    #[schema(schema_with = expected_version)]
     pub expected_version: i64,
     /// Only `false` here: `true` and `expected_version` exclude each other.
     #[schema(schema_with = only_false)]
@@ -64,10 +65,30 @@ pub struct VersionedStockCount {
 pub struct ForcedStockCount {
     #[schema(schema_with = crate::openapi::text_rules::sku)]
     pub sku: String,
-    #[schema(minimum = 0, maximum = 1_000_000_000, example = 12)]
+    #[schema(schema_with = forced_stock)]
     pub stock: i64,
     #[schema(schema_with = only_true)]
     pub force: bool,
+}
+
+fn items() -> Array {
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name("StockSyncItemRequest"))
+        .min_items(Some(1))
+        .max_items(Some(MAX_ITEMS))
+        .build()
+}
+
+fn versioned_stock() -> Object {
+    with_example(number_rules::stock(), 35).build()
+}
+
+fn expected_version() -> Object {
+    with_example(number_rules::version(), 4).build()
+}
+
+fn forced_stock() -> Object {
+    with_example(number_rules::stock(), 12).build()
 }
 
 fn sync_mode() -> Object {

@@ -8,6 +8,8 @@ use utoipa::openapi::{
 };
 use utoipa::Modify;
 
+use crate::domain::idempotency::{KEY_MAX_CHARS, RETENTION_HOURS};
+
 /// What every operation shares: the optional `X-Request-Id` request header,
 /// the `X-Request-Id` response header, the 500 and 503 any operation
 /// touching the database can answer, and the 413 and 415 of a body.
@@ -177,17 +179,17 @@ fn add_idempotency(operation: &mut Operation) {
         .name("Idempotency-Key")
         .parameter_in(ParameterIn::Header)
         .required(utoipa::openapi::Required::False)
-        .description(Some(
+        .description(Some(format!(
             "Makes retries safe: the first request with this key (for this caller) is applied once \
              and its response recorded; the same request sent again with the key gets that response \
-             again, with Idempotent-Replayed: true. Kept at least 24 hours.",
-        ))
+             again, with Idempotent-Replayed: true. Kept at least {RETENTION_HOURS} hours."
+        )))
         .schema(Some(
             utoipa::openapi::ObjectBuilder::new()
                 .schema_type(Type::String)
                 .min_length(Some(1))
-                .max_length(Some(255))
-                .pattern(Some("^[!-~]{1,255}$")),
+                .max_length(Some(KEY_MAX_CHARS))
+                .pattern(Some(format!("^[!-~]{{1,{KEY_MAX_CHARS}}}$"))),
         ))
         .build();
     operation

@@ -2,23 +2,33 @@
 //! 409s a client must act on, shaped as the server writes them (a test
 //! compares the stale-version example with a real 409).
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+use crate::domain::product::{ProductFields, FIELD_NAMES};
 
 const PRODUCT_ID: &str = "0193a1f2-7c3d-7e4f-8a5b-6c7d8e9f0a1b";
 
+/// The example product (`ProductFields::example`) as a response shows it.
 fn product(version: i64, price_minor: i64, stock: i64, updated_at: &str) -> Value {
-    json!({
-        "id": PRODUCT_ID,
-        "sku": "MUG-BLUE-01",
-        "name": "Blue mug",
-        "description": "Stoneware, 350 ml",
-        "price_minor": price_minor,
-        "currency": "EUR",
-        "stock": stock,
-        "version": version,
-        "created_at": "2026-11-02T09:15:00.000Z",
-        "updated_at": updated_at,
-    })
+    let fields = ProductFields {
+        price_minor,
+        stock,
+        ..ProductFields::example()
+    };
+    let mut product = Map::new();
+    product.insert("id".into(), PRODUCT_ID.into());
+    product.extend(as_json(&fields));
+    product.insert("version".into(), version.into());
+    product.insert("created_at".into(), "2026-11-02T09:15:00.000Z".into());
+    product.insert("updated_at".into(), updated_at.into());
+    Value::Object(product)
+}
+
+fn as_json(fields: &ProductFields) -> Map<String, Value> {
+    FIELD_NAMES
+        .into_iter()
+        .map(|name| (name.to_owned(), fields.get(name)))
+        .collect()
 }
 
 fn problem(slug: &str, title: &str, detail: &str, instance: &str) -> Value {
@@ -40,14 +50,7 @@ fn merged(mut base: Value, extra: Value) -> Value {
 }
 
 pub fn create_product_request() -> Value {
-    json!({
-        "sku": "MUG-BLUE-01",
-        "name": "Blue mug",
-        "description": "Stoneware, 350 ml",
-        "price_minor": 1250,
-        "currency": "EUR",
-        "stock": 40,
-    })
+    Value::Object(as_json(&ProductFields::example()))
 }
 
 pub fn update_product_request() -> Value {

@@ -10,6 +10,9 @@ use crate::http;
 mod every_operation;
 pub mod examples;
 mod links;
+pub mod number_rules;
+pub mod parameters;
+pub mod product_fields;
 mod schemas;
 pub mod text_rules;
 
@@ -62,6 +65,8 @@ pub use schemas::*;
         ProblemSlug,
         crate::domain::changes::FieldChange,
         crate::domain::events::ProductChange,
+        // Named by its array's schema (built from `MAX_ITEMS`), not derived.
+        http::stock_sync::StockSyncItemRequest,
     )),
     modifiers(&EveryOperation, &ProductLinks),
     tags(

@@ -5,7 +5,12 @@
 
 use utoipa::openapi::{Object, ObjectBuilder, Type};
 
-use crate::domain::fields::{NAME_MAX_CHARS, REASON_MAX_CHARS, SKU_MAX_CHARS};
+use crate::domain::fields::{
+    DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, REASON_MAX_CHARS, SKU_MAX_CHARS,
+};
+
+/// A letter or digit, then letters, digits, `.`, `_` and `-`.
+pub const SKU_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 
 /// Unicode's control characters (general category Cc).
 const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
@@ -24,7 +29,15 @@ fn trimmed_text(max: usize) -> String {
     format!("^{trimmed}{edge}(?:[^{CONTROL}]{{0,{inner}}}{edge})?{trimmed}$")
 }
 
-fn text(pattern: String, description: &str, example: &str) -> Object {
+/// A string of `min` to `max` characters (no lower bound stated for 0).
+pub fn chars(min: usize, max: usize) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length((min > 0).then_some(min))
+        .max_length(Some(max))
+}
+
+fn text(pattern: String, description: String, example: &str) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(description))
@@ -40,7 +53,7 @@ pub fn sku() -> Object {
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(SKU_MAX_CHARS))
-        .pattern(Some("^[A-Za-z0-9][A-Za-z0-9._-]*$"))
+        .pattern(Some(SKU_PATTERN))
         .examples(["MUG-BLUE-01"])
         .build()
 }
@@ -48,7 +61,7 @@ pub fn sku() -> Object {
 pub fn name() -> Object {
     text(
         trimmed_text(NAME_MAX_CHARS),
-        "1-200 characters after trimming, no control characters",
+        format!("1-{NAME_MAX_CHARS} characters after trimming, no control characters"),
         "Blue mug",
     )
 }
@@ -56,7 +69,9 @@ pub fn name() -> Object {
 pub fn reason() -> Object {
     text(
         trimmed_text(REASON_MAX_CHARS),
-        "Why, recorded in history: 1-200 characters after trimming, no control characters",
+        format!(
+            "Why, recorded in history: 1-{REASON_MAX_CHARS} characters after trimming, no control characters"
+        ),
         "sale #1042",
     )
 }
@@ -64,10 +79,10 @@ pub fn reason() -> Object {
 pub fn description() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .description(Some(
-            "0-2000 characters; line breaks and tabs are allowed, other control characters are not",
-        ))
-        .max_length(Some(2000))
+        .description(Some(format!(
+            "0-{DESCRIPTION_MAX_CHARS} characters; line breaks and tabs are allowed, other control characters are not"
+        )))
+        .max_length(Some(DESCRIPTION_MAX_CHARS))
         .pattern(Some(format!(r"^(?:[^{CONTROL}]|[\t\n\r])*$")))
         .examples(["Stoneware, 350 ml"])
         .build()
@@ -131,7 +146,7 @@ mod tests {
                 "reason {sample:?}"
             );
             assert_eq!(
-                description.is_match(sample) && sample.chars().count() <= 2000,
+                description.is_match(sample) && sample.chars().count() <= DESCRIPTION_MAX_CHARS,
                 fields::description(sample).is_ok(),
                 "description {sample:?}"
             );

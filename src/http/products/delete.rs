@@ -1,13 +1,29 @@
 use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::IntoParams;
 
 use super::parse_product_id;
 use crate::db::Database;
+use crate::domain::fields::{VERSION_MAX, VERSION_MIN};
 use crate::domain::precondition::VersionSource;
 use crate::error::ApiError;
 use crate::http::actor::{roles, Authorized};
 use crate::http::preconditions;
 use crate::http::query::QueryReader;
 use crate::store;
+
+/// `?version=`, the version a DELETE names.
+struct VersionToDelete;
+
+impl IntoParams for VersionToDelete {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![crate::openapi::parameters::optional_query(
+            "version",
+            "The version you are deleting. Required unless sent as If-Match",
+            crate::openapi::number_rules::version(),
+        )]
+    }
+}
 
 /// Delete a product (compare-and-swap)
 ///
@@ -19,7 +35,7 @@ use crate::store;
     tag = "products",
     params(
         ("id" = uuid::Uuid, Path, description = "The product's id"),
-        ("version" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 9_223_372_036_854_775_807_i64, description = "The version you are deleting. Required unless sent as If-Match"),
+        VersionToDelete,
         ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|"0*[1-9][0-9]{0,17}")$"#, description = "The ETag you are deleting, e.g. \"3\"; an alternative to `version`. `*` does not count"),
     ),
     responses(
@@ -43,7 +59,7 @@ pub async fn delete_product(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
     let mut query = QueryReader::new(&request)?;
-    let version = query.integer("version", 1, i64::MAX);
+    let version = query.integer("version", VERSION_MIN, VERSION_MAX);
     query.finish()?;
     let expected = preconditions::resolve(
         &request,

@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Database;
+use crate::domain::listing::MAX_FILTER_CHARS;
 use crate::domain::product::Product;
 use crate::error::ApiError;
 use crate::http::actor::{roles, Authorized};
@@ -11,9 +12,6 @@ use crate::http::cursor;
 use crate::http::query::QueryReader;
 use crate::store;
 use crate::store::products::ListFilter;
-
-/// Longest `sku` or `q` filter worth running: no SKU or name is longer.
-const MAX_FILTER_CHARS: usize = 200;
 
 /// One page of products, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,10 +30,9 @@ pub struct ProductPage {
     path = "/v1/products",
     tag = "products",
     params(
-        ("limit" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 200, description = "Page size, 1-200 (default 50)"),
+        crate::openapi::parameters::PageSize,
         ("cursor" = Option<String>, Query, nullable = false, pattern = "^[A-Za-z0-9_-]{21}[AQgw]$", description = "The `next_cursor` of the previous page"),
-        ("sku" = Option<String>, Query, nullable = false, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$", description = "Only the product with exactly this SKU, ignoring case"),
-        ("q" = Option<String>, Query, nullable = false, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$", description = "Only products whose name or SKU contains this text, ignoring case"),
+        crate::openapi::parameters::ProductFilters,
     ),
     responses(
         (status = 200, description = "One page of products", body = ProductPage),

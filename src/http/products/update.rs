@@ -1,10 +1,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use utoipa::ToSchema;
 
 use super::{parse_product_id, product_response};
 use crate::db::Database;
 use crate::domain::access::Role;
+use crate::domain::field_source::Writing;
 use crate::domain::fields;
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::VersionSource;
@@ -16,61 +16,14 @@ use crate::http::preconditions;
 use crate::http::query::reject_parameters;
 use crate::store;
 
-/// The body of a PATCH: the fields to change (absent ones keep their
-/// value), and the version they are based on (here or in `If-Match`).
-#[derive(Debug, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateProductRequest {
-    /// The version your change is based on. Required unless sent as `If-Match`.
-    #[schema(
-        nullable = false,
-        minimum = 1,
-        maximum = 9_223_372_036_854_775_807_i64,
-        example = 3
-    )]
-    pub version: Option<i64>,
-    #[schema(nullable = false, schema_with = crate::openapi::text_rules::sku)]
-    pub sku: Option<String>,
-    #[schema(nullable = false, schema_with = crate::openapi::text_rules::name)]
-    pub name: Option<String>,
-    #[schema(nullable = false, schema_with = crate::openapi::text_rules::description)]
-    pub description: Option<String>,
-    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000_000_i64)]
-    pub price_minor: Option<i64>,
-    #[schema(value_type = Option<crate::openapi::CurrencyCode>, nullable = false)]
-    pub currency: Option<String>,
-    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
-    pub stock: Option<i64>,
-}
-
-impl UpdateProductRequest {
-    /// Reads the body, reporting every broken rule at once.
-    fn parse(JsonObject(object): JsonObject) -> Result<UpdateProductRequest, ApiError> {
-        let mut reader = FieldReader::new(object);
-        let request = UpdateProductRequest {
-            version: reader.integer("version", Presence::Optional, fields::version),
-            sku: reader.string("sku", Presence::Optional, fields::sku),
-            name: reader.string("name", Presence::Optional, fields::name),
-            description: reader.string("description", Presence::Optional, fields::description),
-            price_minor: reader.integer("price_minor", Presence::Optional, fields::price_minor),
-            currency: reader.string("currency", Presence::Optional, fields::currency),
-            stock: reader.integer("stock", Presence::Optional, fields::stock),
-        };
-        reader.finish()?;
-        Ok(request)
-    }
-
-    fn into_patch(self) -> (Option<i64>, ProductPatch) {
-        let patch = ProductPatch {
-            sku: self.sku,
-            name: self.name,
-            description: self.description,
-            price_minor: self.price_minor,
-            currency: self.currency,
-            stock: self.stock,
-        };
-        (self.version, patch)
-    }
+/// Reads a PATCH's body, reporting every broken rule at once: the version
+/// it is based on (or None, for `If-Match`) and the fields to change.
+fn read_patch(JsonObject(object): JsonObject) -> Result<(Option<i64>, ProductPatch), ApiError> {
+    let mut reader = FieldReader::new(object);
+    let version = reader.integer("version", Presence::Optional, fields::version);
+    let patch = ProductPatch::read(&mut reader, Writing::Update);
+    reader.finish()?;
+    Ok((version, patch))
 }
 
 /// Update a product (compare-and-swap)
@@ -87,8 +40,8 @@ impl UpdateProductRequest {
         ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|"0*[1-9][0-9]{0,17}")$"#, description = "The ETag your change is based on, e.g. \"3\"; an alternative to `version` in the body. `*` does not count"),
     ),
     request_body(content(
-        (UpdateProductRequest = "application/json", example = crate::openapi::examples::update_product_request),
-        (UpdateProductRequest = "application/merge-patch+json", example = crate::openapi::examples::update_product_request),
+        (crate::openapi::product_fields::UpdateProductRequest = "application/json", example = crate::openapi::examples::update_product_request),
+        (crate::openapi::product_fields::UpdateProductRequest = "application/merge-patch+json", example = crate::openapi::examples::update_product_request),
     )),
     responses(
         (status = 200, description = "Updated (or unchanged: nothing differed)", body = crate::domain::product::Product, headers(
@@ -118,7 +71,7 @@ pub async fn update_product(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
-    let (version, patch) = UpdateProductRequest::parse(body)?.into_patch();
+    let (version, patch) = read_patch(body)?;
     if auth.caller.role < Role::Manager && patch.sent_fields().any(|field| field != "stock") {
         return Err(ApiError::Forbidden(
             "A sync token may PATCH stock alone; changing other fields needs a manager token."
