@@ -89,7 +89,7 @@ struct Ready {
     ),
     responses(
         (status = 200, description = "The stream; it stays open", body = ServerSentEvent, content_type = "text/event-stream"),
-        (status = 400, description = "A bad Last-Event-ID, or a query parameter (this operation takes none)", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad Last-Event-ID, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
 pub async fn product_events(

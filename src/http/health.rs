@@ -28,7 +28,7 @@ pub async fn healthz() -> HttpResponse {
 /// 200 when the database answers; 503 while it is unreachable.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "Ready to serve", body = HealthStatus),
-    (status = 503, description = "The database is unreachable", body = crate::openapi::Problem, content_type = "application/problem+json",
+    (status = 503, description = "The database is unreachable", body = crate::openapi::schemas::Problem, content_type = "application/problem+json",
         headers(("Retry-After" = String, description = "Seconds to wait before asking again"))),
 ))]
 pub async fn readyz(db: web::Data<Database>) -> Result<HttpResponse, ApiError> {

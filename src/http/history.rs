@@ -35,8 +35,8 @@ pub struct HistoryPage {
     ),
     responses(
         (status = 200, description = "One page of versions", body = HistoryPage),
-        (status = 400, description = "A bad id, query parameter or cursor", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No product ever had this id", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad id, query parameter or cursor", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No product ever had this id", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn product_history(

@@ -7,10 +7,10 @@ use crate::problem::ProblemType;
 ///
 /// The human explanation behind an error's `type`.
 #[utoipa::path(get, path = "/problems/{slug}", tag = "operations",
-    params(("slug" = crate::openapi::ProblemSlug, Path, description = "The last part of a problem's `type`, e.g. stale-version")),
+    params(("slug" = crate::openapi::schemas::ProblemSlug, Path, description = "The last part of a problem's `type`, e.g. stale-version")),
     responses(
         (status = 200, description = "The explanation, as plain text", body = String, content_type = "text/plain"),
-        (status = 404, description = "No such problem type", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such problem type", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn explain_problem(slug: web::Path<String>) -> Result<HttpResponse, ApiError> {

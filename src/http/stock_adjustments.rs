@@ -109,16 +109,16 @@ impl StockAdjustmentRequest {
         (status = 200, description = "Applied: the product with its new stock and version", body = crate::domain::product::Product, headers(
             ("ETag" = String, description = "The product's new version as a strong ETag"),
         )),
-        (status = 400, description = "Invalid JSON, id, If-Match or Idempotency-Key, expected_version and If-Match disagreeing, or a query parameter (this operation takes none)", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = crate::openapi::AdjustmentConflictProblem, content_type = "application/problem+json", examples(
+        (status = 400, description = "Invalid JSON, id, If-Match or Idempotency-Key, expected_version and If-Match disagreeing, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = crate::openapi::schemas::AdjustmentConflictProblem, content_type = "application/problem+json", examples(
             ("insufficient-stock" = (summary = "The delta would take stock below 0", value = json!(crate::openapi::examples::insufficient_stock()))),
             ("stale-version" = (summary = "Someone else changed the product since expected_version", value = json!(crate::openapi::examples::stale_version()))),
         )),
-        (status = 412, description = "The If-Match version is stale (stale-version)", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+        (status = 412, description = "The If-Match version is stale (stale-version)", body = crate::openapi::schemas::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),
-        (status = 422, description = "The body breaks one or more rules, or the delta would take stock above 1,000,000,000", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks one or more rules, or the delta would take stock above 1,000,000,000", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
 pub async fn adjust_stock(

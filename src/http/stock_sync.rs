@@ -214,9 +214,9 @@ fn sync_item(reader: &mut FieldReader) -> Option<SyncItem> {
     request_body(content = StockSyncRequest, content_type = "application/json", example = crate::openapi::examples::sync_stock_request),
     responses(
         (status = 200, description = "Best effort: every item's outcome. Atomic: every item applied", body = crate::domain::stock::SyncOutcome),
-        (status = 400, description = "Invalid JSON, a bad Idempotency-Key, or a query parameter (this operation takes none)", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 409, description = "stock-sync-conflict: an item of an atomic batch failed, so nothing was applied", body = crate::openapi::StockSyncConflictProblem, content_type = "application/problem+json", example = crate::openapi::examples::stock_sync_conflict),
-        (status = 422, description = "The body breaks one or more rules: no items or more than 1000, an item without expected_version or force, a SKU twice", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid JSON, a bad Idempotency-Key, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 409, description = "stock-sync-conflict: an item of an atomic batch failed, so nothing was applied", body = crate::openapi::schemas::StockSyncConflictProblem, content_type = "application/problem+json", example = crate::openapi::examples::stock_sync_conflict),
+        (status = 422, description = "The body breaks one or more rules: no items or more than 1000, an item without expected_version or force, a SKU twice", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
 pub async fn sync_stock(

@@ -13,7 +13,7 @@ mod links;
 pub mod number_rules;
 pub mod parameters;
 pub mod product_fields;
-mod schemas;
+pub mod schemas;
 pub mod text_rules;
 
 use every_operation::EveryOperation;

@@ -35,9 +35,9 @@ fn read_new_product(JsonObject(object): JsonObject) -> Result<ProductFields, Api
             ("Location" = String, description = "The new product's URL"),
             ("ETag" = String, description = "The product's version as a strong ETag, e.g. \"1\""),
         )),
-        (status = 400, description = "Invalid JSON, a bad Idempotency-Key, or a query parameter (this operation takes none)", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 409, description = "Another live product has this SKU (ignoring case)", body = crate::openapi::DuplicateSkuProblem, content_type = "application/problem+json", example = crate::openapi::examples::duplicate_sku),
-        (status = 422, description = "The body breaks one or more rules", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid JSON, a bad Idempotency-Key, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 409, description = "Another live product has this SKU (ignoring case)", body = crate::openapi::schemas::DuplicateSkuProblem, content_type = "application/problem+json", example = crate::openapi::examples::duplicate_sku),
+        (status = 422, description = "The body breaks one or more rules", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_product(

@@ -40,15 +40,15 @@ impl IntoParams for VersionToDelete {
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "A bad id, version or If-Match, or the two name different versions", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The `version` parameter is stale", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+        (status = 400, description = "A bad id, version or If-Match, or the two name different versions", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The `version` parameter is stale", body = crate::openapi::schemas::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         ), example = crate::openapi::examples::stale_version),
-        (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+        (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::schemas::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),
-        (status = 428, description = "No version in the query nor in If-Match", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "No version in the query nor in If-Match", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_product(

@@ -36,7 +36,7 @@ pub struct ProductPage {
     ),
     responses(
         (status = 200, description = "One page of products", body = ProductPage),
-        (status = 400, description = "A bad query parameter or cursor", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad query parameter or cursor", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_products(

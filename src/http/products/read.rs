@@ -27,8 +27,8 @@ use crate::store;
         (status = 304, description = "The ETag in If-None-Match is still current", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),
-        (status = 400, description = "The id is not a UUID, or a query parameter was sent (this operation takes none)", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not a UUID, or a query parameter was sent (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn read_product(

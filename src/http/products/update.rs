@@ -47,19 +47,19 @@ fn read_patch(JsonObject(object): JsonObject) -> Result<(Option<i64>, ProductPat
         (status = 200, description = "Updated (or unchanged: nothing differed)", body = crate::domain::product::Product, headers(
             ("ETag" = String, description = "The product's version as a strong ETag"),
         )),
-        (status = 400, description = "Invalid JSON, a bad id or If-Match, body and If-Match naming different versions, or a query parameter (this operation takes none)", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The body's version is stale (stale-version), or the new SKU is taken (duplicate-sku)", body = crate::openapi::UpdateConflictProblem, content_type = "application/problem+json", headers(
+        (status = 400, description = "Invalid JSON, a bad id or If-Match, body and If-Match naming different versions, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or it was deleted", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The body's version is stale (stale-version), or the new SKU is taken (duplicate-sku)", body = crate::openapi::schemas::UpdateConflictProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag (stale-version only)"),
         ), examples(
             ("stale-version" = (summary = "Someone else changed the product since your version", value = json!(crate::openapi::examples::stale_version()))),
             ("duplicate-sku" = (summary = "Another product holds the new SKU", value = json!(crate::openapi::examples::duplicate_sku()))),
         )),
-        (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::StaleVersionProblem, content_type = "application/problem+json", headers(
+        (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::schemas::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),
-        (status = 422, description = "The body breaks one or more rules", body = crate::openapi::ValidationProblem, content_type = "application/problem+json"),
-        (status = 428, description = "No version in the body nor in If-Match", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks one or more rules", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 428, description = "No version in the body nor in If-Match", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_product(
