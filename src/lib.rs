@@ -17,7 +17,7 @@ pub mod live_feed;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
-pub mod problem_document;
+pub mod problem_body;
 pub mod startup;
 pub mod stopping;
 pub mod store;
