@@ -22,6 +22,5 @@ pub mod startup;
 pub mod stopping;
 pub mod store;
 pub mod telemetry;
-pub mod text_log;
 pub mod token_commands;
 pub mod upkeep;
