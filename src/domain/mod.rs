@@ -6,7 +6,6 @@ pub mod conflict;
 pub mod currency;
 pub mod events;
 pub mod fields;
-mod hex;
 pub mod history;
 pub mod idempotency;
 pub mod patch;
