@@ -18,7 +18,7 @@ use crate::domain::precondition::VersionSource;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
 use crate::problem::{self, ProblemType};
-use crate::problem_document::{problem_document, ProblemDocument};
+use crate::problem_body::Problem;
 use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying a 503.
@@ -173,24 +173,18 @@ impl ApiError {
         }
     }
 
-    /// The problem document, with the members this problem adds to the
-    /// standard ones. A stale version's, the one answer a busy product
-    /// gives often, is written straight from its struct.
-    fn document(&self, status: StatusCode) -> ProblemDocument {
-        let (problem, detail) = (self.problem_type(), self.detail());
-        match self {
-            ApiError::StaleVersion(stale) => problem_document(problem, status, &detail, stale),
-            _ => problem_document(problem, status, &detail, &self.extensions()),
-        }
+    /// The problem body, less what only the request knows.
+    fn document(&self, status: StatusCode) -> Problem {
+        Problem::new(self.problem_type(), status, self.detail()).with_extensions(self.extensions())
     }
 
-    /// The members this problem adds to the standard ones (a stale
-    /// version's are its struct's: `document`).
+    /// The members this problem adds to the standard ones.
     fn extensions(&self) -> Map<String, Value> {
         let value = match self {
             ApiError::Malformed { errors, .. } | ApiError::Validation(errors) => {
                 serde_json::json!({ "errors": errors })
             }
+            ApiError::StaleVersion(stale) => serde_json::to_value(stale).unwrap_or_default(),
             ApiError::DuplicateSku { existing_id, .. } => {
                 serde_json::json!({ "existing_id": existing_id })
             }

@@ -3,8 +3,6 @@ use std::io::IsTerminal;
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
-use crate::text_log::{PlainFields, PlainLine, UtcMicros};
-
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -26,13 +24,9 @@ pub fn init(default_filter: &str, format: LogFormat) {
         .with_writer(std::io::stderr);
     let _ = match format {
         // Colour codes only for a person at a terminal: in a log file they
-        // are noise, and writing them costs every request.
-        LogFormat::Text if std::io::stderr().is_terminal() => builder.with_ansi(true).try_init(),
-        // Elsewhere the same line without colour, written directly.
+        // are noise.
         LogFormat::Text => builder
-            .with_ansi(false)
-            .fmt_fields(PlainFields)
-            .event_format(PlainLine { timer: UtcMicros })
+            .with_ansi(std::io::stderr().is_terminal())
             .try_init(),
         LogFormat::Json => builder
             .json()

@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::fields::short_text;
-use super::hex::hex;
 
 /// A token's role; each includes the rights of the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
@@ -55,13 +54,13 @@ const SECRET_PREFIX: &str = "inv_";
 pub fn new_secret() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes)?;
-    Ok(format!("{SECRET_PREFIX}{}", hex(&bytes)))
+    Ok(format!("{SECRET_PREFIX}{}", hex::encode(bytes)))
 }
 
 /// What is stored of a secret. A fast hash is enough: the secret is 256
 /// random bits, so there is nothing to guess from the hash.
 pub fn secret_hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// A token name: 1-100 characters after trimming, no control characters.

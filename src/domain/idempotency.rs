@@ -4,8 +4,6 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::hex::hex;
-
 /// How long a key and its response are kept.
 pub const RETENTION_HOURS: i64 = 24;
 
@@ -43,7 +41,7 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &Map<String, Value>
     hasher.update(path_and_query.as_bytes());
     hasher.update(b"\n");
     hasher.update(canonical_object(body).as_bytes());
-    hex(&hasher.finalize())
+    hex::encode(hasher.finalize())
 }
 
 /// JSON text with every object's keys sorted.

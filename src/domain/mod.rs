@@ -8,7 +8,6 @@ pub mod events;
 mod field_list;
 pub mod field_source;
 pub mod fields;
-mod hex;
 pub mod history;
 pub mod idempotency;
 pub mod listing;

@@ -13,7 +13,7 @@ use crate::db::{Database, DbConnection};
 use crate::domain::access::Caller;
 use crate::domain::idempotency::{self, RecordedResponse};
 use crate::error::{ApiError, FieldError};
-use crate::problem_document::ProblemDocument;
+use crate::problem_body::Problem;
 use crate::store;
 use crate::store::idempotency::Key;
 
@@ -130,14 +130,15 @@ fn recorded_problem(error: &ApiError) -> RecordedResponse {
         .iter()
         .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
         .collect();
-    let document = response
+    // Without `instance` and `request_id`: the replaying request has its own.
+    let problem = response
         .extensions()
-        .get::<ProblemDocument>()
-        .map(|document| document.json.clone());
+        .get::<Problem>()
+        .and_then(|problem| serde_json::to_string(problem).ok());
     RecordedResponse {
         status: response.status().as_u16(),
         headers,
-        body: document.unwrap_or_default(),
+        body: problem.unwrap_or_default(),
         is_problem: true,
     }
 }
@@ -152,8 +153,8 @@ fn into_response(recorded: RecordedResponse) -> HttpResponse {
         // The request-context middleware writes the body, with this
         // request's instance and id.
         let mut response = response.finish();
-        if let Some(document) = ProblemDocument::recorded(recorded.body) {
-            response.extensions_mut().insert(document);
+        if let Ok(problem) = serde_json::from_str::<Problem>(&recorded.body) {
+            response.extensions_mut().insert(problem);
         }
         return response;
     }

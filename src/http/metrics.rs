@@ -1,6 +1,7 @@
 use actix_web::{web, HttpResponse};
 
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::metrics::{Metrics, Readings, CONTENT_TYPE};
 
 /// Metrics
@@ -12,11 +13,13 @@ use crate::metrics::{Metrics, Readings, CONTENT_TYPE};
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses(
     (status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8"),
 ))]
-pub async fn metrics(metrics: web::Data<Metrics>, db: web::Data<Database>) -> HttpResponse {
+pub async fn metrics(
+    metrics: web::Data<Metrics>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, ApiError> {
     let readings = Readings {
         pool: db.pool_use(),
     };
-    HttpResponse::Ok()
-        .content_type(CONTENT_TYPE)
-        .body(metrics.render(&readings))
+    let page = metrics.render(&readings).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(page))
 }

@@ -9,13 +9,12 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
-use serde_json::Map;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::metrics::{Metrics, UNMATCHED_ROUTE};
 use crate::problem::ProblemType;
-use crate::problem_document::{problem_document, ProblemDocument};
+use crate::problem_body::Problem;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -91,37 +90,37 @@ pub async fn request_context(
     Ok(response)
 }
 
-/// Writes the problem body of an error response: the document the error
+/// Writes the problem body of an error response: the problem the error
 /// left in the response's extensions, or, for an error raised outside this
 /// service's own code, a problem chosen by status. `instance` and
-/// `request_id` are added here because only the request knows them.
+/// `request_id` are filled in here because only the request knows them.
 /// Returns the problem type's slug too, for the metrics.
 fn with_problem_body(
     mut response: ServiceResponse<BoxBody>,
     request_id: &RequestId,
 ) -> (ServiceResponse<BoxBody>, Option<&'static str>) {
     let status = response.status();
-    let document = response
-        .response_mut()
-        .extensions_mut()
-        .remove::<ProblemDocument>();
-    let document = match document {
-        Some(document) => document,
+    let problem = response.response_mut().extensions_mut().remove::<Problem>();
+    let mut problem = match problem {
+        Some(problem) => problem,
         None if status.is_client_error() || status.is_server_error() => {
             let problem = ProblemType::for_status(status);
             let detail = match response.response().error() {
                 Some(error) if status.is_client_error() => error.to_string(),
                 _ => problem.explanation.to_owned(),
             };
-            problem_document(problem, status, &detail, &Map::new())
+            Problem::new(problem, status, detail)
         }
         None => return (response, None),
     };
-    let slug = document.problem.slug;
-    let body = document.body(response.request().path(), &request_id.0);
+    problem.instance = Some(response.request().path().to_owned());
+    problem.request_id = Some(request_id.0.clone());
+    let slug = problem.problem_type().map(|problem| problem.slug);
+    // A problem is strings, numbers and JSON values: it always serializes.
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut response = response.map_body(|_, _| BoxBody::new(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.remove(header::CONTENT_LENGTH);
-    (response, Some(slug))
+    (response, slug)
 }

@@ -1,39 +1,66 @@
-//! What operators watch, in Prometheus's format (`GET /metrics`): answered
-//! requests by route, method and status with their latency, problems by
-//! type (409s by conflict type among them), and readings taken when
-//! scraped (database pool, memory).
+//! What operators watch, in Prometheus's text format (`GET /metrics`):
+//! answered requests by route, method and status with their latency,
+//! problems by type (409s by conflict type among them), and readings taken
+//! when scraped (database pool, memory).
 
-mod exposition;
-mod histogram;
-
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::{Method, StatusCode};
-use parking_lot::Mutex;
+use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
-use self::exposition::Exposition;
-use self::histogram::Histogram;
 use crate::db::PoolUse;
 
-pub use self::exposition::CONTENT_TYPE;
+pub use prometheus_text::CONTENT_TYPE;
 
 /// The route label of a request that matched no route: a label per
 /// unknown path would let any client grow the metrics without bound.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-/// Counts since the process started.
-pub struct Metrics {
-    requests: Mutex<BTreeMap<RequestKey, Histogram>>,
-    problems: Mutex<BTreeMap<(&'static str, StatusCode), u64>>,
-    started: SystemTime,
-}
+/// Upper bounds of the latency buckets, in seconds: from a cached read
+/// (well under a millisecond) to a request that waited out the pool (3 s)
+/// or a lock (5 s).
+const LATENCY_BUCKETS_SECONDS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct RequestKey {
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    /// The matched pattern (`/v1/products/{id}`), never the path, so ids
+    /// do not become labels.
     route: String,
     method: &'static str,
-    status: StatusCode,
+    status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ProblemLabels {
+    /// The problem type's slug (`stale-version`).
+    r#type: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PoolLabels {
+    /// `in_use` or `idle`.
+    state: &'static str,
+}
+
+type LatencyFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
+
+/// Counts since the process started, and the gauges set when scraped.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+    problems: Family<ProblemLabels, Counter>,
+    pool_connections: Family<PoolLabels, Gauge>,
+    pool_max_connections: Gauge,
+    resident_memory_bytes: Gauge,
 }
 
 /// Readings taken at the moment of a scrape.
@@ -43,15 +70,80 @@ pub struct Readings {
 
 impl Default for Metrics {
     fn default() -> Metrics {
-        Metrics {
-            requests: Mutex::default(),
-            problems: Mutex::default(),
-            started: SystemTime::now(),
-        }
+        Metrics::new()
     }
 }
 
 impl Metrics {
+    // Help texts are registered without their final full stop: the
+    // registry adds it.
+    pub fn new() -> Metrics {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        let problems = Family::<ProblemLabels, Counter>::default();
+        let pool_connections = Family::<PoolLabels, Gauge>::default();
+        let pool_max_connections: Gauge = Gauge::default();
+        let start_time_seconds: Gauge = Gauge::default();
+        let resident_memory_bytes: Gauge = Gauge::default();
+
+        let mut registry = Registry::default();
+        // A counter's name goes in without `_total`: the format adds it.
+        registry.register(
+            "inventory_http_requests",
+            "HTTP requests answered, by matched route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "inventory_http_request_duration_seconds",
+            "Time from a request's arrival to its response's head, by matched route, method and status",
+            latency.clone(),
+        );
+        registry.register(
+            "inventory_problems",
+            "Problem responses by problem type and status; status 409 counts conflicts \
+             (stale-version, sku-taken, idempotency-key-in-use, stock-sync-conflict)",
+            problems.clone(),
+        );
+        registry.register(
+            "inventory_db_pool_connections",
+            "Open database connections: lent to a request (in_use) or waiting in the pool (idle)",
+            pool_connections.clone(),
+        );
+        registry.register(
+            "inventory_db_pool_max_connections",
+            "Most connections the pool opens (--pool-size); requests beyond wait, then get 503",
+            pool_max_connections.clone(),
+        );
+        registry.register(
+            "process_start_time_seconds",
+            "When the process started, in seconds since the Unix epoch",
+            start_time_seconds.clone(),
+        );
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        start_time_seconds.set(i64::try_from(started).unwrap_or(i64::MAX));
+        // Only where it can be read (Linux).
+        if resident_memory().is_some() {
+            registry.register(
+                "process_resident_memory_bytes",
+                "Memory the process holds in RAM",
+                resident_memory_bytes.clone(),
+            );
+        }
+
+        Metrics {
+            registry,
+            requests,
+            latency,
+            problems,
+            pool_connections,
+            pool_max_connections,
+            resident_memory_bytes,
+        }
+    }
+
     /// Counts an answered request. `route` is the matched pattern
     /// (`/v1/products/{id}`), never the path, so ids do not become labels.
     pub fn record_request(
@@ -61,144 +153,48 @@ impl Metrics {
         status: StatusCode,
         latency: Duration,
     ) {
-        let key = RequestKey {
+        let labels = RequestLabels {
             route,
             method: method_label(method),
-            status,
+            status: status.as_u16(),
         };
-        self.requests
-            .lock()
-            .entry(key)
-            .or_default()
-            .observe(latency);
+        self.latency
+            .get_or_create(&labels)
+            .observe(latency.as_secs_f64());
+        self.requests.get_or_create(&labels).inc();
     }
 
     /// Counts a problem response by its type's slug (`stale-version`).
     pub fn record_problem(&self, slug: &'static str, status: StatusCode) {
-        *self.problems.lock().entry((slug, status)).or_default() += 1;
-    }
-
-    /// Everything in Prometheus's text format.
-    pub fn render(&self, readings: &Readings) -> String {
-        let mut out = Exposition::default();
-        self.write_requests(&mut out);
-        self.write_problems(&mut out);
-        write_pool(&mut out, &readings.pool);
-        self.write_process(&mut out);
-        out.into_text()
-    }
-
-    fn write_requests(&self, out: &mut Exposition) {
-        // Copied out so that requests being answered never wait on a scrape.
-        let requests = self.requests.lock().clone();
-        let labelled = || {
-            requests.iter().map(|(key, histogram)| {
-                let labels = [
-                    ("route", key.route.as_str()),
-                    ("method", key.method),
-                    ("status", key.status.as_str()),
-                ];
-                (labels, histogram)
-            })
+        let labels = ProblemLabels {
+            r#type: slug,
+            status: status.as_u16(),
         };
-        out.family(
-            "inventory_http_requests_total",
-            "counter",
-            "HTTP requests answered, by matched route, method and status.",
-        );
-        for (labels, histogram) in labelled() {
-            out.sample("inventory_http_requests_total", &labels, histogram.count());
-        }
-        out.family(
-            "inventory_http_request_duration_seconds",
-            "histogram",
-            "Time from a request's arrival to its response's head, by matched route, method and status.",
-        );
-        for (labels, histogram) in labelled() {
-            for (bound, count) in histogram.cumulative() {
-                let mut with_bound = labels.to_vec();
-                with_bound.push(("le", &bound));
-                out.sample(
-                    "inventory_http_request_duration_seconds_bucket",
-                    &with_bound,
-                    count,
-                );
-            }
-            out.sample(
-                "inventory_http_request_duration_seconds_sum",
-                &labels,
-                histogram.sum_seconds(),
-            );
-            out.sample(
-                "inventory_http_request_duration_seconds_count",
-                &labels,
-                histogram.count(),
-            );
-        }
+        self.problems.get_or_create(&labels).inc();
     }
 
-    fn write_problems(&self, out: &mut Exposition) {
-        let problems = self.problems.lock().clone();
-        out.family(
-            "inventory_problems_total",
-            "counter",
-            "Problem responses by problem type and status; status 409 counts conflicts \
-             (stale-version, sku-taken, idempotency-key-in-use, stock-sync-conflict).",
-        );
-        for ((slug, status), count) in &problems {
-            out.sample(
-                "inventory_problems_total",
-                &[("type", slug), ("status", status.as_str())],
-                count,
-            );
+    /// Everything in Prometheus's text format, with the readings taken now.
+    pub fn render(&self, readings: &Readings) -> Result<String, std::fmt::Error> {
+        let pool = &readings.pool;
+        let gauge = |state| {
+            self.pool_connections
+                .get_or_create_owned(&PoolLabels { state })
+        };
+        gauge("in_use").set(i64::from(pool.open) - i64::from(pool.idle));
+        gauge("idle").set(i64::from(pool.idle));
+        self.pool_max_connections.set(i64::from(pool.max));
+        if let Some(bytes) = resident_memory() {
+            self.resident_memory_bytes
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
         }
-    }
-
-    fn write_process(&self, out: &mut Exposition) {
-        out.family(
-            "process_start_time_seconds",
-            "gauge",
-            "When the process started, in seconds since the Unix epoch.",
-        );
-        let started = self
-            .started
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        out.sample("process_start_time_seconds", &[], started);
-        if let Some(bytes) = resident_memory_bytes() {
-            out.family(
-                "process_resident_memory_bytes",
-                "gauge",
-                "Memory the process holds in RAM.",
-            );
-            out.sample("process_resident_memory_bytes", &[], bytes);
-        }
+        let mut text = String::new();
+        prometheus_text::encode(&mut text, &self.registry)?;
+        Ok(text)
     }
 }
 
-fn write_pool(out: &mut Exposition, pool: &PoolUse) {
-    out.family(
-        "inventory_db_pool_connections",
-        "gauge",
-        "Open database connections: lent to a request (in_use) or waiting in the pool (idle).",
-    );
-    out.sample(
-        "inventory_db_pool_connections",
-        &[("state", "in_use")],
-        pool.open - pool.idle,
-    );
-    out.sample(
-        "inventory_db_pool_connections",
-        &[("state", "idle")],
-        pool.idle,
-    );
-    out.family(
-        "inventory_db_pool_max_connections",
-        "gauge",
-        "Most connections the pool opens (--pool-size); requests beyond wait, then get 503.",
-    );
-    out.sample("inventory_db_pool_max_connections", &[], pool.max);
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS_SECONDS)
 }
 
 /// The method as a label; any other method a client invents is `other`.
@@ -216,7 +212,7 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// The resident set size from `/proc/self/status` (Linux); `None` elsewhere.
-fn resident_memory_bytes() -> Option<u64> {
+fn resident_memory() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

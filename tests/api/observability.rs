@@ -2,13 +2,18 @@
 
 use std::collections::HashMap;
 
+use openmetrics_parser::prometheus::parse_prometheus;
+use openmetrics_parser::{MetricFamily, PrometheusType, PrometheusValue};
 use serde_json::{json, Value};
 
 use crate::api_tests;
 use crate::helpers::{problem, product_path, TestApp};
 use crate::process::{database_url, Server};
 
-api_tests!(metrics_count_requests_problems_and_pool_use);
+api_tests!(
+    metrics_count_requests_problems_and_pool_use,
+    the_metrics_page_parses_as_prometheus_text
+);
 
 /// Each sample of a Prometheus text page, keyed by its name and labels as
 /// written (`name{label="value",...}`).
@@ -105,6 +110,136 @@ async fn metrics_count_requests_problems_and_pool_use(app: TestApp) {
     let open = sample(r#"inventory_db_pool_connections{state="in_use"}"#)
         + sample(r#"inventory_db_pool_connections{state="idle"}"#);
     assert!((1.0..=8.0).contains(&open), "{open} connections open");
+}
+
+/// The page read by a Prometheus text parser, as a scraper reads it: each
+/// family has the type, labels, help and buckets operators' queries and
+/// dashboards rely on.
+async fn the_metrics_page_parses_as_prometheus_text(app: TestApp) {
+    let product = app.create_product("SCRAPE-1", 5).await;
+    assert_eq!(app.get(&product_path(&product)).await.status(), 200);
+    let missing = format!("/v1/products/{}", uuid::Uuid::now_v7());
+    problem(app.get(&missing).await, 404, "not-found").await;
+
+    let page = reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let exposition = parse_prometheus(&page)
+        .unwrap_or_else(|error| panic!("not Prometheus text ({error:?}):\n{page}"));
+    let family = |name: &str, kind: PrometheusType, labels: &[&str]| {
+        let family = exposition
+            .families
+            .get(name)
+            .unwrap_or_else(|| panic!("no family {name} in\n{page}"));
+        assert_eq!(family.family_type, kind, "{name}");
+        // The parser keeps label names sorted.
+        let mut expected = labels.to_vec();
+        expected.sort_unstable();
+        assert_eq!(family.get_label_names(), expected, "{name}");
+        family
+    };
+    let value = |family: &'_ MetricFamily<PrometheusType, PrometheusValue>,
+                 labels: &[(&str, &str)]| {
+        family
+            .iter_samples()
+            .find(|sample| {
+                let set = sample.get_labelset().unwrap();
+                labels
+                    .iter()
+                    .all(|(name, value)| set.get_label_value(name) == Some(*value))
+            })
+            .unwrap_or_else(|| panic!("no {} with {labels:?} in\n{page}", family.family_name))
+            .value
+            .clone()
+    };
+    let number = |value: PrometheusValue| match value {
+        PrometheusValue::Counter(counter) => counter.value.as_f64(),
+        PrometheusValue::Gauge(gauge) => gauge.as_f64(),
+        other => panic!("not a counter or gauge: {other:?}"),
+    };
+
+    let request_labels = ["route", "method", "status"];
+    let requests = family(
+        "inventory_http_requests_total",
+        PrometheusType::Counter,
+        &request_labels,
+    );
+    assert_eq!(
+        requests.help,
+        "HTTP requests answered, by matched route, method and status."
+    );
+    let reads = [
+        ("route", "/v1/products/{id}"),
+        ("method", "GET"),
+        ("status", "200"),
+    ];
+    assert_eq!(number(value(requests, &reads)), 1.0);
+    let created = [
+        ("route", "/v1/products"),
+        ("method", "POST"),
+        ("status", "201"),
+    ];
+    assert_eq!(number(value(requests, &created)), 1.0);
+
+    let durations = family(
+        "inventory_http_request_duration_seconds",
+        PrometheusType::Histogram,
+        &request_labels,
+    );
+    let PrometheusValue::Histogram(read_durations) = value(durations, &reads) else {
+        panic!("the request duration is not a histogram in\n{page}");
+    };
+    let bounds: Vec<f64> = read_durations
+        .buckets
+        .iter()
+        .map(|bucket| bucket.upper_bound)
+        .collect();
+    assert_eq!(
+        bounds,
+        [
+            0.0005,
+            0.001,
+            0.0025,
+            0.005,
+            0.01,
+            0.025,
+            0.05,
+            0.1,
+            0.25,
+            0.5,
+            1.0,
+            5.0,
+            f64::INFINITY
+        ]
+    );
+    assert_eq!(read_durations.count, Some(1));
+    assert!(read_durations.sum.is_some_and(|sum| sum.as_f64() > 0.0));
+
+    let problems = family(
+        "inventory_problems_total",
+        PrometheusType::Counter,
+        &["type", "status"],
+    );
+    let not_found = [("type", "not-found"), ("status", "404")];
+    assert_eq!(number(value(problems, &not_found)), 1.0);
+
+    let pool = family(
+        "inventory_db_pool_connections",
+        PrometheusType::Gauge,
+        &["state"],
+    );
+    assert!(number(value(pool, &[("state", "idle")])) >= 0.0);
+    let most = family(
+        "inventory_db_pool_max_connections",
+        PrometheusType::Gauge,
+        &[],
+    );
+    assert_eq!(number(value(most, &[])), 8.0);
+    let started = family("process_start_time_seconds", PrometheusType::Gauge, &[]);
+    assert!(number(value(started, &[])) > 1.7e9);
 }
 
 /// `--log-format json`: one JSON object per line, each answer with its
