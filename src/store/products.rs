@@ -104,40 +104,29 @@ pub fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Product>, StoreError> {
-    let live = dsl::products
+    let mut query = dsl::products
         .filter(dsl::deleted_at.is_null())
         .order(dsl::id.asc())
         .limit(limit)
-        .select(ProductRow::as_select());
+        .select(ProductRow::as_select())
+        .into_boxed();
     // UUID v7 strings sort by creation time, so the id is the keyset.
-    let after = after.map(|after| after.to_string());
-    let unfiltered = filter.sku.is_none() && filter.text.is_none();
-    let rows = match after {
-        // Unfiltered pages, the common case, keep to statements of a fixed
-        // shape, whose prepared statements diesel finds by their type. A
-        // boxed query has its SQL written anew to find its statement.
-        None if unfiltered => live.load(conn)?,
-        Some(after) if unfiltered => live.filter(dsl::id.gt(after)).load(conn)?,
-        after => {
-            let mut query = live.into_boxed();
-            if let Some(after) = after {
-                query = query.filter(dsl::id.gt(after));
-            }
-            if let Some(sku) = &filter.sku {
-                query = query.filter(lower(dsl::sku).eq(lower(sku.clone())));
-            }
-            if let Some(text) = &filter.text {
-                let pattern = contains_pattern(text);
-                query = query.filter(
-                    lower(dsl::name)
-                        .like(lower(pattern.clone()))
-                        .escape('\\')
-                        .or(lower(dsl::sku).like(lower(pattern)).escape('\\')),
-                );
-            }
-            query.load(conn)?
-        }
-    };
+    if let Some(after) = after {
+        query = query.filter(dsl::id.gt(after.to_string()));
+    }
+    if let Some(sku) = &filter.sku {
+        query = query.filter(lower(dsl::sku).eq(lower(sku.clone())));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        query = query.filter(
+            lower(dsl::name)
+                .like(lower(pattern.clone()))
+                .escape('\\')
+                .or(lower(dsl::sku).like(lower(pattern)).escape('\\')),
+        );
+    }
+    let rows = query.load(conn)?;
     rows.into_iter().map(ProductRow::into_product).collect()
 }
 
