@@ -4,6 +4,26 @@
 //! and what the OpenAPI document says of it. Nothing here names a field:
 //! a new field is an entry in the list, not a change here.
 
+use serde_json::Value;
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
+
+use super::field_source::OnCreate;
+
+/// What the document says of one field.
+pub struct FieldSchemas {
+    pub name: &'static str,
+    /// What the field holds, for a person: its doc comment.
+    pub about: String,
+    pub on_create: OnCreate,
+    pub example: Value,
+    /// What a create that leaves the field out stores.
+    pub default: Value,
+    /// The field in a product the server sends.
+    pub shown_as: ObjectBuilder,
+    /// The field in a body the server accepts.
+    pub accepted_as: RefOr<Schema>,
+}
+
 macro_rules! product_fields {
     (
         $(
@@ -53,10 +73,10 @@ macro_rules! product_fields {
             }
 
             /// What the OpenAPI document says of each field, in order.
-            pub fn schemas() -> [$crate::openapi::product_fields::FieldSchemas; FIELD_COUNT] {
+            pub fn schemas() -> [$crate::domain::field_list::FieldSchemas; FIELD_COUNT] {
                 use $crate::domain::field_source::{FieldValue, OnCreate};
                 [$(
-                    $crate::openapi::product_fields::FieldSchemas {
+                    $crate::domain::field_list::FieldSchemas {
                         name: stringify!($name),
                         about: concat!($($doc, "\n"),*)
                             .lines()

@@ -42,7 +42,7 @@ impl Operation {
 /// One version of a product: who made it, when, how, and what it changed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryEntry {
-    #[schema(schema_with = crate::openapi::number_rules::made_version)]
+    #[schema(schema_with = crate::domain::number_schemas::made_version)]
     pub version: i64,
     #[serde(serialize_with = "super::timestamp::serialize")]
     pub at: DateTime<Utc>,

@@ -26,8 +26,8 @@ use super::field_list::product_fields;
 use super::fields::{
     self, CURRENCY_CODE_CHARS, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, SKU_MAX_CHARS, VERSION_MIN,
 };
-use crate::openapi::number_rules::{self, int64, with_example};
-use crate::openapi::text_rules::{self, chars, SKU_PATTERN};
+use super::number_schemas::{self, int64, with_example};
+use super::text_schemas::{self, chars, SKU_PATTERN};
 
 product_fields! {
     /// Unique among live products, ignoring case; kept as first written.
@@ -36,7 +36,7 @@ product_fields! {
         on_create: Required,
         example: "MUG-BLUE-01",
         shown_as: chars(1, SKU_MAX_CHARS).pattern(Some(SKU_PATTERN)),
-        accepted_as: text_rules::sku(),
+        accepted_as: text_schemas::sku(),
     },
     /// 1-200 characters after trimming; no control characters.
     name: String {
@@ -44,7 +44,7 @@ product_fields! {
         on_create: Required,
         example: "Blue mug",
         shown_as: chars(1, NAME_MAX_CHARS),
-        accepted_as: text_rules::name(),
+        accepted_as: text_schemas::name(),
     },
     /// 0-2000 characters; line breaks and tabs allowed, no other control characters.
     description: String {
@@ -53,15 +53,15 @@ product_fields! {
         example: "Stoneware, 350 ml",
         // Products in the document have always shown an empty description.
         shown_as: with_example(chars(0, DESCRIPTION_MAX_CHARS), ""),
-        accepted_as: text_rules::description(),
+        accepted_as: text_schemas::description(),
     },
     /// Price in the currency's smallest unit (cents for EUR, yen for JPY). Never a float.
     price_minor: i64 {
         rule: fields::price_minor,
         on_create: Required,
         example: 1250,
-        shown_as: number_rules::price_minor(),
-        accepted_as: number_rules::price_minor(),
+        shown_as: number_schemas::price_minor(),
+        accepted_as: number_schemas::price_minor(),
     },
     /// ISO 4217 code in upper case.
     currency: String {
@@ -77,8 +77,8 @@ product_fields! {
         rule: fields::stock,
         on_create: Defaults,
         example: 40,
-        shown_as: number_rules::stock(),
-        accepted_as: number_rules::stock(),
+        shown_as: number_schemas::stock(),
+        accepted_as: number_schemas::stock(),
     },
 }
 

@@ -19,12 +19,16 @@ use crate::problem_body::Problem;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The longest `X-Request-Id` a client may choose.
+pub const REQUEST_ID_MAX_CHARS: usize = 128;
+
 /// The id of the request being served.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
 impl RequestId {
-    /// The client's id when it is sane (1-128 visible ASCII characters),
+    /// The client's id when it is sane (1 to `REQUEST_ID_MAX_CHARS` visible
+    /// ASCII characters),
     /// otherwise a fresh UUID.
     fn for_request(request: &ServiceRequest) -> RequestId {
         let sent = request
@@ -32,7 +36,8 @@ impl RequestId {
             .get(&REQUEST_ID)
             .and_then(|value| value.to_str().ok())
             .filter(|value| {
-                (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
+                (1..=REQUEST_ID_MAX_CHARS).contains(&value.len())
+                    && value.bytes().all(|b| b.is_ascii_graphic())
             });
         RequestId(sent.map_or_else(|| Uuid::now_v7().to_string(), str::to_owned))
     }

@@ -13,10 +13,10 @@ use super::products::parse_product_id;
 use super::query::reject_parameters;
 use crate::db::Database;
 use crate::domain::fields;
+use crate::domain::number_schemas::{self, with_example};
 use crate::domain::precondition::VersionSource;
 use crate::domain::stock::StockAdjustment;
 use crate::error::ApiError;
-use crate::openapi::number_rules::{self, with_example};
 use crate::store;
 
 /// The body of a stock adjustment.
@@ -27,7 +27,7 @@ pub struct StockAdjustmentRequest {
     #[schema(schema_with = nonzero_delta)]
     pub delta: i64,
     /// Why, recorded in the product's history.
-    #[schema(schema_with = crate::openapi::text_rules::reason)]
+    #[schema(schema_with = crate::domain::text_schemas::reason)]
     pub reason: String,
     /// Apply only if the product is still at this version; without it the
     /// delta applies to whatever the stock is now (deltas commute).
@@ -36,7 +36,7 @@ pub struct StockAdjustmentRequest {
 }
 
 fn expected_version() -> Object {
-    with_example(number_rules::version(), 7)
+    with_example(number_schemas::version(), 7)
         .description(Some(
             "Apply only if the product is still at this version; without it the\n\
              delta applies to whatever the stock is now (deltas commute).",

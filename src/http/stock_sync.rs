@@ -14,9 +14,9 @@ use super::json_body::JsonObject;
 use super::query::reject_parameters;
 use crate::db::Database;
 use crate::domain::fields;
+use crate::domain::number_schemas::{self, with_example};
 use crate::domain::stock::{StockSync, SyncItem, SyncMode, SyncPrecondition};
 use crate::error::ApiError;
-use crate::openapi::number_rules::{self, with_example};
 use crate::store;
 
 /// Most items one batch may carry.
@@ -31,7 +31,7 @@ pub struct StockSyncRequest {
     #[schema(nullable = false, schema_with = sync_mode)]
     pub mode: Option<String>,
     /// Why, recorded in each updated product's history.
-    #[schema(nullable = false, schema_with = crate::openapi::text_rules::reason)]
+    #[schema(nullable = false, schema_with = crate::domain::text_schemas::reason)]
     pub reason: Option<String>,
 }
 
@@ -48,7 +48,7 @@ pub enum StockSyncItemRequest {
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VersionedStockCount {
-    #[schema(schema_with = crate::openapi::text_rules::sku)]
+    #[schema(schema_with = crate::domain::text_schemas::sku)]
     pub sku: String,
     #[schema(schema_with = versioned_stock)]
     pub stock: i64,
@@ -63,7 +63,7 @@ pub struct VersionedStockCount {
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForcedStockCount {
-    #[schema(schema_with = crate::openapi::text_rules::sku)]
+    #[schema(schema_with = crate::domain::text_schemas::sku)]
     pub sku: String,
     #[schema(schema_with = forced_stock)]
     pub stock: i64,
@@ -80,15 +80,15 @@ fn items() -> Array {
 }
 
 fn versioned_stock() -> Object {
-    with_example(number_rules::stock(), 35).build()
+    with_example(number_schemas::stock(), 35).build()
 }
 
 fn expected_version() -> Object {
-    with_example(number_rules::version(), 4).build()
+    with_example(number_schemas::version(), 4).build()
 }
 
 fn forced_stock() -> Object {
-    with_example(number_rules::stock(), 12).build()
+    with_example(number_schemas::stock(), 12).build()
 }
 
 fn sync_mode() -> Object {

@@ -9,6 +9,7 @@ use utoipa::openapi::{
 use utoipa::Modify;
 
 use crate::domain::idempotency::{KEY_MAX_CHARS, RETENTION_HOURS};
+use crate::http::request_context::REQUEST_ID_MAX_CHARS;
 
 /// What every operation shares: the optional `X-Request-Id` request header,
 /// the `X-Request-Id` response header, the 500 and 503 any operation
@@ -62,7 +63,10 @@ impl Modify for EveryOperation {
 
 fn request_id_header() -> Header {
     let mut header = string_header();
-    header.description = Some("The client's X-Request-Id when it sent a sane one (1-128 visible ASCII), otherwise a fresh UUID".into());
+    header.description = Some(format!(
+        "The client's X-Request-Id when it sent a sane one (1-{REQUEST_ID_MAX_CHARS} visible \
+         ASCII), otherwise a fresh UUID"
+    ));
     header
 }
 
@@ -71,12 +75,13 @@ fn add_request_id(operation: &mut Operation) {
         .name("X-Request-Id")
         .parameter_in(ParameterIn::Header)
         .required(utoipa::openapi::Required::False)
-        // Any value is accepted: one that is not 1-128 visible ASCII is
-        // replaced by a fresh id rather than refused, so the schema says string.
-        .description(Some(
-            "Your id for this request, echoed in the response and in problems when it is 1-128 \
-             visible ASCII characters; any other value is replaced by a fresh UUID",
-        ))
+        // Any value is accepted: one that is not sane is replaced by a
+        // fresh id rather than refused, so the schema says string.
+        .description(Some(format!(
+            "Your id for this request, echoed in the response and in problems when it is \
+             1-{REQUEST_ID_MAX_CHARS} visible ASCII characters; any other value is replaced by \
+             a fresh UUID"
+        )))
         .schema(Some(
             utoipa::openapi::ObjectBuilder::new().schema_type(Type::String),
         ))

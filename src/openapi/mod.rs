@@ -10,11 +10,9 @@ use crate::http;
 mod every_operation;
 pub mod examples;
 mod links;
-pub mod number_rules;
 pub mod parameters;
 pub mod product_fields;
 pub mod schemas;
-pub mod text_rules;
 
 use every_operation::EveryOperation;
 use links::ProductLinks;

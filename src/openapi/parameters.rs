@@ -5,9 +5,9 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::IntoParams;
 
-use super::number_rules::integer;
-use super::text_rules::without_control_characters;
 use crate::domain::listing::{DEFAULT_PAGE_SIZE, MAX_FILTER_CHARS, MAX_PAGE_SIZE};
+use crate::domain::number_schemas::integer;
+use crate::domain::text_schemas::without_control_characters;
 
 /// An optional query parameter.
 pub fn optional_query(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {

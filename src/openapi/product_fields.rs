@@ -7,24 +7,9 @@ use utoipa::openapi::schema::AdditionalProperties;
 use utoipa::openapi::{Object, ObjectBuilder, RefOr, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::number_rules::{self, with_example};
 use crate::domain::field_source::OnCreate;
+use crate::domain::number_schemas::{self, with_example};
 use crate::domain::product::ProductFields;
-
-/// What the document says of one field.
-pub struct FieldSchemas {
-    pub name: &'static str,
-    /// What the field holds, for a person: its doc comment.
-    pub about: String,
-    pub on_create: OnCreate,
-    pub example: Value,
-    /// What a create that leaves the field out stores.
-    pub default: Value,
-    /// The field in a product the server sends.
-    pub shown_as: ObjectBuilder,
-    /// The field in a body the server accepts.
-    pub accepted_as: RefOr<Schema>,
-}
 
 impl PartialSchema for ProductFields {
     fn schema() -> RefOr<Schema> {
@@ -82,7 +67,7 @@ pub struct UpdateProductRequest;
 
 impl PartialSchema for UpdateProductRequest {
     fn schema() -> RefOr<Schema> {
-        let version = with_example(number_rules::version(), 3).description(Some(
+        let version = with_example(number_schemas::version(), 3).description(Some(
             "The version your change is based on. Required unless sent as `If-Match`.",
         ));
         let mut object = body(

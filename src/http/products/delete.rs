@@ -20,7 +20,7 @@ impl IntoParams for VersionToDelete {
         vec![crate::openapi::parameters::optional_query(
             "version",
             "The version you are deleting. Required unless sent as If-Match",
-            crate::openapi::number_rules::version(),
+            crate::domain::number_schemas::version(),
         )]
     }
 }
