@@ -2,8 +2,9 @@
 //! inventory-api: products with versions, compare-and-swap writes, and
 //! stale writes refused with everything the client needs to refresh.
 //!
-//! Data flows one way: `http` -> `domain` -> `store` -> `db`, and errors
-//! come back as `error::ApiError` problems.
+//! Data flows one way: `http` -> `domain` -> `store` -> `db`. Errors come
+//! back as `db::DbError` and `store::StoreError`, and only `http` turns
+//! them into problems (`http::error::ApiError`).
 
 pub mod background;
 pub mod backup_command;
@@ -11,13 +12,10 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
 pub mod http;
 pub mod live_feed;
 pub mod metrics;
 pub mod openapi;
-pub mod problem;
-pub mod problem_body;
 pub mod startup;
 pub mod stopping;
 pub mod store;

@@ -14,7 +14,7 @@ use super::known_tokens::KnownTokens;
 use super::limits::Limits;
 use crate::db::Database;
 use crate::domain::access::{secret_hash, Caller, Role};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::store;
 
 /// The least role an endpoint requires.

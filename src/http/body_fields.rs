@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::field_source::FieldSource;
 pub use crate::domain::field_source::Presence;
-use crate::error::{ApiError, FieldError};
+use crate::http::error::{ApiError, FieldError};
 
 /// Fields only the server writes; a client that sends one is told so.
 const SERVER_FIELDS: [&str; 4] = ["id", "version", "created_at", "updated_at"];

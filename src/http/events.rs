@@ -16,7 +16,7 @@ use super::actor::{roles, Authorized};
 use super::query::reject_parameters;
 use crate::db::Database;
 use crate::domain::events::ProductEvent;
-use crate::error::{ApiError, FieldError};
+use crate::http::error::{ApiError, FieldError};
 use crate::live_feed::LiveFeed;
 use crate::stopping::Stopping;
 use crate::store;

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{Database, DbError};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthStatus {

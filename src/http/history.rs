@@ -7,8 +7,8 @@ use super::products::parse_product_id;
 use super::query::QueryReader;
 use crate::db::Database;
 use crate::domain::history::HistoryEntry;
-use crate::error::ApiError;
 use crate::http::actor::{roles, Authorized};
+use crate::http::error::ApiError;
 use crate::store;
 
 /// One page of a product's versions, newest first.

@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 use crate::db::{Database, DbConnection};
 use crate::domain::access::Caller;
 use crate::domain::idempotency::{self, RecordedResponse};
-use crate::error::{ApiError, FieldError};
-use crate::problem_body::Problem;
+use crate::http::error::{ApiError, FieldError};
+use crate::http::problem_body::Problem;
 use crate::store;
 use crate::store::idempotency::Key;
 

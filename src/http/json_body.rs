@@ -9,7 +9,7 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest};
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, FieldError};
+use crate::http::error::{ApiError, FieldError};
 
 /// Request bodies above this many bytes are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

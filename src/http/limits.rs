@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// How long failed authentications from one address are counted.
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);

@@ -1,7 +1,7 @@
 use actix_web::{web, HttpResponse};
 
 use crate::db::Database;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::metrics::{Metrics, Readings, CONTENT_TYPE};
 
 /// Metrics

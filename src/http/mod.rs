@@ -5,6 +5,7 @@ pub mod actor;
 pub mod api_reference;
 pub mod body_fields;
 pub mod cursor;
+pub mod error;
 pub mod events;
 pub mod health;
 pub mod history;
@@ -15,6 +16,8 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi_documents;
 pub mod preconditions;
+pub mod problem;
+pub mod problem_body;
 pub mod problems;
 pub mod products;
 pub mod query;
@@ -25,7 +28,7 @@ pub mod web_ui;
 
 use actix_web::{guard, web, HttpResponse, Route};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config

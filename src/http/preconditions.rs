@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 
 use crate::domain::precondition::{Precondition, VersionSource};
-use crate::error::{ApiError, FieldError};
+use crate::http::error::{ApiError, FieldError};
 
 /// The write's precondition, if it names one. `sent` is the version from
 /// the body or the query, if any, and `field` the pointer that names it. A write that names

@@ -1,7 +1,7 @@
 use actix_web::{web, HttpResponse};
 
-use crate::error::ApiError;
-use crate::problem::ProblemType;
+use crate::http::error::ApiError;
+use crate::http::problem::ProblemType;
 
 /// Explain a problem type
 ///

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest};
 
 use super::cursor;
 use crate::domain::listing::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use crate::error::{ApiError, FieldError};
+use crate::http::error::{ApiError, FieldError};
 
 /// For endpoints that take no query parameters: any sent is a 400.
 pub fn reject_parameters(request: &HttpRequest) -> Result<(), ApiError> {

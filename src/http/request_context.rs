@@ -12,9 +12,9 @@ use actix_web::{web, Error, HttpMessage};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::http::problem::ProblemType;
+use crate::http::problem_body::Problem;
 use crate::metrics::{Metrics, UNMATCHED_ROUTE};
-use crate::problem::ProblemType;
-use crate::problem_body::Problem;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROBLEM_JSON: &str = "application/problem+json";

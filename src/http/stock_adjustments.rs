@@ -16,7 +16,7 @@ use crate::domain::fields;
 use crate::domain::number_schemas::{self, with_example};
 use crate::domain::precondition::VersionSource;
 use crate::domain::stock::StockAdjustment;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::store;
 
 /// The body of a stock adjustment.

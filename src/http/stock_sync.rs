@@ -16,7 +16,7 @@ use crate::db::Database;
 use crate::domain::fields;
 use crate::domain::number_schemas::{self, with_example};
 use crate::domain::stock::{StockSync, SyncItem, SyncMode, SyncPrecondition};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::store;
 
 /// Most items one batch may carry.

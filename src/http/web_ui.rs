@@ -6,7 +6,7 @@
 use actix_web::http::header::{self, ContentType};
 use actix_web::{web, HttpResponse};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Scripts, styles and requests from this origin only; no inline script,
 /// no plugins, never framed.

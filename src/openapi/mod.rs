@@ -4,8 +4,8 @@
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use crate::error::FieldError;
 use crate::http;
+use crate::http::error::FieldError;
 
 mod every_operation;
 pub mod examples;

@@ -9,8 +9,8 @@ use crate::domain::conflict::StaleVersion;
 use crate::domain::currency::ISO_4217;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
-use crate::error::FieldError;
-use crate::problem::{self, ProblemType};
+use crate::http::error::FieldError;
+use crate::http::problem::{self, ProblemType};
 
 /// An ISO 4217 currency code in upper case, as the server accepts it.
 pub struct CurrencyCode;

@@ -74,7 +74,7 @@ async fn head_answers_like_get_without_a_body(app: TestApp) {
 }
 
 async fn every_problem_type_is_explained(app: TestApp) {
-    for problem_type in inventory_api::problem::ALL {
+    for problem_type in inventory_api::http::problem::ALL {
         let response = app.get(&problem_type.uri()).await;
         assert_eq!(response.status(), 200, "{}", problem_type.slug);
         assert!(response.headers()["content-type"]

@@ -11,7 +11,7 @@ use actix_web::HttpResponse;
 use uuid::Uuid;
 
 use crate::domain::product::Product;
-use crate::error::{ApiError, FieldError};
+use crate::http::error::{ApiError, FieldError};
 
 /// The product id from the path; anything but a UUID is a 400.
 pub fn parse_product_id(text: &str) -> Result<Uuid, ApiError> {

@@ -3,8 +3,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{parse_product_id, product_response};
 use crate::db::Database;
-use crate::error::ApiError;
 use crate::http::actor::{roles, Authorized};
+use crate::http::error::ApiError;
 use crate::http::preconditions::if_none_match_matches;
 use crate::http::query::reject_parameters;
 use crate::store;

@@ -17,8 +17,8 @@ use crate::domain::fields::STOCK_MAX;
 use crate::domain::precondition::VersionSource;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
-use crate::problem::{self, ProblemType};
-use crate::problem_body::Problem;
+use crate::http::problem::{self, ProblemType};
+use crate::http::problem_body::Problem;
 use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying a 503.

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::problem::ProblemType;
+use crate::http::problem::ProblemType;
 
 /// A problem's members, in the order they are written: the standard ones,
 /// the problem's own, then the request's.
@@ -61,7 +61,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::problem::{NOT_FOUND, STALE_VERSION};
+    use crate::http::problem::{NOT_FOUND, STALE_VERSION};
 
     fn extensions(value: Value) -> Map<String, Value> {
         match value {
