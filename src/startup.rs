@@ -47,6 +47,7 @@ impl Application {
         settings: &Settings,
         database: Database,
     ) -> Result<Application, StartupError> {
+        let database = database.for_http_workers()?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
@@ -56,11 +57,13 @@ impl Application {
         upkeep::checkpoint_sqlite_log(&mut background, database.clone(), sqlite_log_limit_bytes)?;
         let live_feed = web::Data::new(LiveFeed::start(&mut background, database.clone())?);
         let (stop_switch, stopping) = stopping::switch();
+        let worker_stopping = stopping.clone();
         let stopping = web::Data::new(stopping);
         let documents = web::Data::new(OpenApiDocuments {
             json: openapi::json()?.into(),
             yaml: openapi::yaml()?.into(),
         });
+        let worker_database = database.clone();
         let shared_database = web::Data::new(database.clone());
         let limits = web::Data::new(Limits::new(
             settings.rate_limit,
@@ -73,9 +76,14 @@ impl Application {
         let workers = settings
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        // The pool's share of each worker: its blocking threads.
+        // The pool's share of each worker: its blocking threads, and on
+        // PostgreSQL its own connections.
         let per_worker = (settings.pool_size as usize).div_ceil(workers).max(1);
         let server = HttpServer::new(move || {
+            // Called on each worker's own thread.
+            let worker_connections = web::Data::from(
+                worker_database.worker_connections(per_worker, worker_stopping.clone()),
+            );
             App::new()
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
@@ -83,6 +91,7 @@ impl Application {
                 ))
                 .wrap(from_fn(request_context))
                 .app_data(shared_database.clone())
+                .app_data(worker_connections)
                 .app_data(limits.clone())
                 .app_data(known_tokens.clone())
                 .app_data(metrics.clone())
@@ -97,8 +106,9 @@ impl Application {
         // be merged with a later write (Nagle's algorithm).
         .tcp_nodelay(true)
         // Database work runs on these threads (except SQLite's writes,
-        // which have a thread of their own, and SQLite's reads when a
-        // connection is idle, on the worker itself), one
+        // which have a thread of their own, SQLite's reads when a
+        // connection is idle, on the worker itself, and PostgreSQL's reads
+        // and PATCHes of a product, on the worker's own connections), one
         // pooled connection each: a thread beyond the pool's size would
         // only wait for a connection, and each busy thread keeps an
         // allocator arena of its own.

@@ -2,6 +2,8 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2;
 use diesel::sqlite::SqliteConnection;
+use std::time::Duration;
+
 use diesel::{Connection, ConnectionError};
 
 /// Why the database could not be opened at start.
@@ -34,10 +36,16 @@ impl Backend {
     }
 }
 
+/// How long a request waits for a pooled connection before it is answered
+/// 503: long enough to ride out a burst, short enough to fail fast while
+/// the database is down.
+pub(super) const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// PostgreSQL's settings, applied to every new connection: a write that
 /// waits this long for a row lock, or any statement that runs this long,
 /// gives up with a 503 instead of hanging.
-const POSTGRES_SETTINGS: &str = "SET lock_timeout = '5s'; SET statement_timeout = '15s';";
+pub(super) const POSTGRES_SETTINGS: &str =
+    "SET lock_timeout = '5s'; SET statement_timeout = '15s';";
 
 /// SQLite's settings, applied to every new connection. `busy_timeout` comes
 /// first so that switching to WAL waits for a concurrent opener instead of

@@ -13,6 +13,7 @@ mod reachable;
 pub mod schema;
 mod sqlite_writer;
 mod transaction;
+mod worker_connections;
 
 pub use checkpoint::checkpoint_sqlite_log;
 pub use connection::{connect, keep_openssl_until_exit, open_connection, Backend, DbConnection};
@@ -21,3 +22,4 @@ pub use migrations::run_migrations;
 pub use native_load::load_natively;
 pub use pool::{Database, PoolUse};
 pub use transaction::{single_statement_write, write_transaction};
+pub use worker_connections::{Lease, WorkerConnection, WorkerConnections};

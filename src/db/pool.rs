@@ -1,20 +1,18 @@
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
-use super::connection::{open_connection, Backend, DbConnection, StartupError};
+use super::connection::{open_connection, Backend, DbConnection, StartupError, CHECKOUT_TIMEOUT};
 use super::error::{DbError, WorkError};
 use super::migrations::run_migrations;
 use super::pool_closing::{CountedConnection, PoolClosing};
 use super::reachable::connect_when_reachable;
 use super::sqlite_writer::SqliteWriter;
-
-/// How long a request waits for a pooled connection before it is answered
-/// 503: long enough to ride out a burst, short enough to fail fast while
-/// the database is down.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+use super::worker_connections::{worker_database, WorkerConnections, WorkerDatabase};
+use crate::stopping::Stopping;
 
 /// How long `Database::close` waits for connections still in use or still
 /// being opened. The server has stopped by then, so this is only work the
@@ -32,6 +30,10 @@ pub struct Database {
     sqlite_writer: Option<SqliteWriter>,
     /// Shared with the pool's `ConnectionManager`.
     closing: PoolClosing,
+    url: String,
+    /// On PostgreSQL, once `for_http_workers` has run, what each HTTP
+    /// worker's own connections are made from (see `worker_connections`).
+    workers: Option<WorkerDatabase>,
 }
 
 impl Database {
@@ -78,12 +80,35 @@ impl Database {
             pool,
             sqlite_writer,
             closing,
+            url: url.to_owned(),
+            workers: None,
         })
+    }
+
+    /// This database, able to give each HTTP worker connections of its own
+    /// on PostgreSQL (see `worker_connections`). For a server, before it
+    /// clones the database: a one-off command needs no trial connection.
+    pub fn for_http_workers(mut self) -> Result<Database, StartupError> {
+        if !self.is_sqlite() {
+            self.workers = worker_database(&self.url)?;
+        }
+        Ok(self)
+    }
+
+    /// The calling HTTP worker's own connections, `count` of them at most
+    /// (none on SQLite). Call it on the worker's thread, once.
+    pub fn worker_connections(&self, count: usize, stopping: Stopping) -> Arc<WorkerConnections> {
+        match &self.workers {
+            Some(workers) => WorkerConnections::on_this_worker(workers.clone(), count, stopping),
+            None => WorkerConnections::none(),
+        }
     }
 
     /// Closes the connections: the idle ones now, each one in use when it
     /// is given back, and the SQLite writer's once the writes sent to it
-    /// have run. It returns once all are closed, or after
+    /// have run; on PostgreSQL it also waits for the HTTP workers' own,
+    /// which they close when the server starts stopping (see
+    /// `WorkerConnections`). It returns once all are closed, or after
     /// `CLOSE_WAIT`. For a server that has stopped, so that the database
     /// sees each connection end (SQLite then folds its log into the file)
     /// rather than cut off when the process exits. Work after this still
@@ -91,13 +116,20 @@ impl Database {
     /// refused.
     pub fn close(&self) {
         self.closing.begin();
+        let workers_closing = self.workers.as_ref().map(|workers| &workers.closing);
+        if let Some(closing) = workers_closing {
+            closing.begin();
+        }
         let deadline = Instant::now() + CLOSE_WAIT;
         loop {
             // Each is closed as it is given back (see `has_broken`).
             while let Some(idle) = self.pool.try_get() {
                 drop(idle);
             }
-            let open = self.closing.open_connections();
+            // The workers' own close when the server starts stopping, or
+            // else as their worker's runtime ends.
+            let open = self.closing.open_connections()
+                + workers_closing.map_or(0, PoolClosing::open_connections);
             if open == 0 {
                 break;
             }
@@ -123,6 +155,10 @@ impl Database {
             open: state.connections,
             idle: state.idle_connections,
             max: self.pool.max_size(),
+            workers_open: self
+                .workers
+                .as_ref()
+                .map_or(0, |workers| workers.closing.open_connections()),
         }
     }
 
@@ -202,6 +238,8 @@ pub struct PoolUse {
     pub open: u32,
     pub idle: u32,
     pub max: u32,
+    /// The HTTP workers' own connections (PostgreSQL only), beside the pool.
+    pub workers_open: usize,
 }
 
 /// Runs `work` with a pooled connection. When it fails in a way a lost

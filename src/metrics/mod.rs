@@ -60,6 +60,7 @@ pub struct Metrics {
     problems: Family<ProblemLabels, Counter>,
     pool_connections: Family<PoolLabels, Gauge>,
     pool_max_connections: Gauge,
+    worker_connections: Gauge,
     resident_memory_bytes: Gauge,
 }
 
@@ -83,6 +84,7 @@ impl Metrics {
         let problems = Family::<ProblemLabels, Counter>::default();
         let pool_connections = Family::<PoolLabels, Gauge>::default();
         let pool_max_connections: Gauge = Gauge::default();
+        let worker_connections: Gauge = Gauge::default();
         let start_time_seconds: Gauge = Gauge::default();
         let resident_memory_bytes: Gauge = Gauge::default();
 
@@ -115,6 +117,11 @@ impl Metrics {
             pool_max_connections.clone(),
         );
         registry.register(
+            "inventory_db_worker_connections",
+            "PostgreSQL connections the HTTP workers hold beside the pool, for reading and PATCHing a product",
+            worker_connections.clone(),
+        );
+        registry.register(
             "process_start_time_seconds",
             "When the process started, in seconds since the Unix epoch",
             start_time_seconds.clone(),
@@ -140,6 +147,7 @@ impl Metrics {
             problems,
             pool_connections,
             pool_max_connections,
+            worker_connections,
             resident_memory_bytes,
         }
     }
@@ -183,6 +191,8 @@ impl Metrics {
         gauge("in_use").set(i64::from(pool.open) - i64::from(pool.idle));
         gauge("idle").set(i64::from(pool.idle));
         self.pool_max_connections.set(i64::from(pool.max));
+        self.worker_connections
+            .set(i64::try_from(pool.workers_open).unwrap_or(i64::MAX));
         if let Some(bytes) = resident_memory() {
             self.resident_memory_bytes
                 .set(i64::try_from(bytes).unwrap_or(i64::MAX));

@@ -17,4 +17,5 @@ mod sql;
 pub mod stock;
 pub mod stock_sync;
 pub mod tokens;
+pub mod worker_products;
 pub use error::StoreError;

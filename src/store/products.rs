@@ -154,9 +154,9 @@ pub fn update(
 }
 
 /// What a PATCH of the product at its current, expected version makes.
-struct PlannedUpdate {
-    wanted: ProductFields,
-    entry: HistoryEntry,
+pub(super) struct PlannedUpdate {
+    pub wanted: ProductFields,
+    pub entry: HistoryEntry,
     expected_version: i64,
 }
 
@@ -326,7 +326,7 @@ fn duplicate_sku_or(conn: &mut DbConnection, error: StoreError, sku: &str) -> St
 
 /// The id of the live product that holds this SKU (there is at most one).
 #[diesel::dsl::auto_type]
-fn sku_holder(sku: String) -> _ {
+pub(super) fn sku_holder(sku: String) -> _ {
     dsl::products
         .filter(dsl::deleted_at.is_null())
         .filter(lower(dsl::sku).eq(lower(sku)))
@@ -334,7 +334,7 @@ fn sku_holder(sku: String) -> _ {
 }
 
 /// The 409 for a new SKU that `holder` has.
-fn duplicate_sku(sku: &str, holder: Option<String>) -> StoreError {
+pub(super) fn duplicate_sku(sku: &str, holder: Option<String>) -> StoreError {
     match holder {
         Some(id) => match Uuid::parse_str(&id) {
             Ok(existing_id) => StoreError::DuplicateSku {

@@ -7,7 +7,7 @@ use openmetrics_parser::{MetricFamily, PrometheusType, PrometheusValue};
 use serde_json::{json, Value};
 
 use crate::api_tests;
-use crate::helpers::{problem, product_path, TestApp};
+use crate::helpers::{problem, product_path, skip_without_postgres, TestApp};
 use crate::process::{database_url, Server};
 
 api_tests!(
@@ -110,6 +110,17 @@ async fn metrics_count_requests_problems_and_pool_use(app: TestApp) {
     let open = sample(r#"inventory_db_pool_connections{state="in_use"}"#)
         + sample(r#"inventory_db_pool_connections{state="idle"}"#);
     assert!((1.0..=8.0).contains(&open), "{open} connections open");
+    // The reads and PATCHes went over the HTTP workers' own connections
+    // on PostgreSQL (two workers, four each at most); SQLite has none.
+    let worker_connections = sample("inventory_db_worker_connections");
+    if app.database.is_postgres() {
+        assert!(
+            (1.0..=8.0).contains(&worker_connections),
+            "{worker_connections} worker connections open"
+        );
+    } else {
+        assert_eq!(worker_connections, 0.0);
+    }
 }
 
 /// The page read by a Prometheus text parser, as a scraper reads it: each
@@ -240,6 +251,47 @@ async fn the_metrics_page_parses_as_prometheus_text(app: TestApp) {
     assert_eq!(number(value(most, &[])), 8.0);
     let started = family("process_start_time_seconds", PrometheusType::Gauge, &[]);
     assert!(number(value(started, &[])) > 1.7e9);
+}
+
+/// A PostgreSQL URL with an option libpq knows and tokio-postgres does
+/// not: the HTTP workers open no connections of their own, and reads and
+/// PATCHes, 409s among them, go over the pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_only_libpq_understands_serves_reads_and_patches_over_the_pool() {
+    let libpq_only = |settings: &mut inventory_api::config::Settings| {
+        let joint = if settings.database_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        settings.database_url = format!(
+            "{}{joint}fallback_application_name=inventory",
+            settings.database_url
+        );
+    };
+    let Some(app) = TestApp::postgres_with(libpq_only).await else {
+        return skip_without_postgres();
+    };
+    let product = app.create_product("LIBPQ-1", 5).await;
+    let path = product_path(&product);
+    assert_eq!(app.get(&path).await.status(), 200);
+    let patched = app
+        .patch_json(&path, &json!({"version": 1, "stock": 6}))
+        .await;
+    assert_eq!(patched.status(), 200);
+    let stale = app
+        .patch_json(&path, &json!({"version": 1, "stock": 7}))
+        .await;
+    let stale = problem(stale, 409, "stale-version").await;
+    assert_eq!(stale["current"]["stock"], 6);
+
+    let page = reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(samples(&page)["inventory_db_worker_connections"], 0.0);
 }
 
 /// `--log-format json`: one JSON object per line, each answer with its

@@ -2,7 +2,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{parse_product_id, product_response};
-use crate::db::Database;
+use crate::db::{Database, WorkerConnections};
 use crate::http::actor::{roles, Authorized};
 use crate::http::error::ApiError;
 use crate::http::preconditions::if_none_match_matches;
@@ -34,14 +34,13 @@ use crate::store;
 pub async fn read_product(
     _auth: Authorized<roles::Viewer>,
     db: web::Data<Database>,
+    workers: web::Data<WorkerConnections>,
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_product_id(&id)?;
     reject_parameters(&request)?;
-    let found = db
-        .read(move |conn| store::products::find_live(conn, &id))
-        .await?;
+    let found = store::worker_products::find_live(&db, &workers, id).await?;
     let product = found.ok_or_else(|| ApiError::product_not_found(&id))?;
     if if_none_match_matches(&request, product.version) {
         return Ok(HttpResponse::NotModified()

@@ -2,7 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{parse_product_id, product_response};
-use crate::db::Database;
+use crate::db::{Database, WorkerConnections};
 use crate::domain::access::Role;
 use crate::domain::field_source::Writing;
 use crate::domain::fields;
@@ -64,6 +64,7 @@ fn read_patch(JsonObject(object): JsonObject) -> Result<(Option<i64>, ProductPat
 )]
 pub async fn update_product(
     db: web::Data<Database>,
+    workers: web::Data<WorkerConnections>,
     request: HttpRequest,
     id: web::Path<String>,
     auth: Authorized<roles::Sync>,
@@ -84,8 +85,6 @@ pub async fn update_product(
         "/version",
     )?;
     let actor = auth.caller.name;
-    let product = db
-        .write(move |conn| store::products::update(conn, &id, expected, &patch, &actor))
-        .await?;
+    let product = store::worker_products::update(&db, &workers, id, expected, patch, actor).await?;
     Ok(product_response(StatusCode::OK, &product))
 }
