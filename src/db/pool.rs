@@ -203,11 +203,7 @@ impl Database {
                     .unwrap_or_else(|_| Err(DbError::internal("the read panicked").into()));
             }
         }
-        let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| with_connection(&pool, work)))
-            .await
-            .unwrap_or_else(|_| Err(DbError::internal("the read panicked").into()))
+        self.on_blocking_thread(work).await
     }
 
     /// Runs `work`, which writes, for a request: on PostgreSQL as `read`
@@ -219,16 +215,26 @@ impl Database {
         T: Send + 'static,
         E: WorkError + Send + 'static,
     {
-        let span = tracing::Span::current();
         let Some(writer) = &self.sqlite_writer else {
-            let pool = self.pool.clone();
-            return tokio::task::spawn_blocking(move || {
-                span.in_scope(|| with_connection(&pool, work))
-            })
-            .await
-            .unwrap_or_else(|_| Err(DbError::internal("the write panicked").into()));
+            return self.on_blocking_thread(work).await;
         };
+        let span = tracing::Span::current();
         writer.run(move |conn| span.in_scope(|| work(conn))).await
+    }
+
+    /// Runs `work` with a pooled connection on a blocking thread, inside
+    /// the caller's tracing span; a panic fails this request alone.
+    async fn on_blocking_thread<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: WorkError + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| with_connection(&pool, work)))
+            .await
+            .unwrap_or_else(|_| Err(DbError::internal("the work panicked").into()))
     }
 }
 

@@ -30,6 +30,16 @@ fn samples(page: &str) -> HashMap<String, f64> {
         .collect()
 }
 
+/// The `/metrics` page's text.
+async fn metrics_page(app: &TestApp) -> String {
+    reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn metrics_count_requests_problems_and_pool_use(app: TestApp) {
     let product = app.create_product("METRICS-1", 5).await;
     let path = product_path(&product);
@@ -132,12 +142,7 @@ async fn the_metrics_page_parses_as_prometheus_text(app: TestApp) {
     let missing = format!("/v1/products/{}", uuid::Uuid::now_v7());
     problem(app.get(&missing).await, 404, "not-found").await;
 
-    let page = reqwest::get(format!("{}/metrics", app.address))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = metrics_page(&app).await;
     let exposition = parse_prometheus(&page)
         .unwrap_or_else(|error| panic!("not Prometheus text ({error:?}):\n{page}"));
     let family = |name: &str, kind: PrometheusType, labels: &[&str]| {
@@ -285,12 +290,7 @@ async fn a_url_only_libpq_understands_serves_reads_and_patches_over_the_pool() {
     let stale = problem(stale, 409, "stale-version").await;
     assert_eq!(stale["current"]["stock"], 6);
 
-    let page = reqwest::get(format!("{}/metrics", app.address))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = metrics_page(&app).await;
     assert_eq!(samples(&page)["inventory_db_worker_connections"], 0.0);
 }
 
