@@ -122,14 +122,9 @@ pub async fn update(
 async fn find_live_on(conn: &WorkerConnection, id: &Uuid) -> Result<Option<Product>, StoreError> {
     let row = conn
         .query_opt(text(&FIND_LIVE)?, &[&id.to_string()])
-        .await
-        .map_err(DbError::from)?;
-    row.map(|row| {
-        ProductRow::from_async_row(&row)
-            .map_err(DbError::from)?
-            .into_product()
-    })
-    .transpose()
+        .await?;
+    row.map(|row| ProductRow::from_async_row(&row)?.into_product())
+        .transpose()
 }
 
 /// `current_since::find`.
@@ -141,13 +136,11 @@ async fn find_current_since(
     // The join's condition comes before the WHERE, so `after` is `$1`.
     let rows = conn
         .query(text(&CURRENT_SINCE)?, &[&after, &id.to_string()])
-        .await
-        .map_err(DbError::from)?;
+        .await?;
     let rows = rows
         .iter()
         .map(current_since_row)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(DbError::from)?;
+        .collect::<Result<Vec<_>, _>>()?;
     CurrentSince::from_rows(rows)
 }
 
@@ -208,7 +201,7 @@ async fn duplicate_sku_or(conn: &WorkerConnection, error: DbError, sku: &str) ->
         .and_then(|row| row.map(|row| row.try_get::<_, String>(0)).transpose());
     match holder {
         Ok(holder) => duplicate_sku(sku, holder),
-        Err(error) => DbError::from(error).into(),
+        Err(error) => error.into(),
     }
 }
 
