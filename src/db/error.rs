@@ -102,46 +102,6 @@ impl From<DieselError> for DbError {
     }
 }
 
-/// The async client's errors, classified by SQLSTATE as diesel's are by
-/// kind above.
-impl From<tokio_postgres::Error> for DbError {
-    fn from(error: tokio_postgres::Error) -> DbError {
-        use tokio_postgres::error::SqlState;
-        let Some(database_error) = error.as_db_error() else {
-            // No answer from the server: the connection is gone, or could
-            // not be made. Anything else is ours (a value that did not
-            // convert, say).
-            let lost = error.is_closed()
-                || std::error::Error::source(&error)
-                    .is_some_and(|cause| cause.is::<std::io::Error>());
-            return if lost {
-                DbError::Unavailable(Unavailable::ConnectionLost)
-            } else {
-                DbError::internal(error)
-            };
-        };
-        let code = database_error.code();
-        if *code == SqlState::UNIQUE_VIOLATION {
-            DbError::UniqueViolation {
-                constraint: database_error.constraint().map(str::to_owned),
-            }
-        } else if *code == SqlState::T_R_SERIALIZATION_FAILURE {
-            DbError::SerializationFailure
-        } else if *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::QUERY_CANCELED {
-            DbError::Unavailable(Unavailable::Busy)
-        } else if code.code().starts_with("08")
-            || code.code().starts_with("53")
-            || code.code().starts_with("57P")
-        {
-            // Connection exceptions, insufficient resources (too many
-            // connections), and a server shutting down or starting up.
-            DbError::Unavailable(Unavailable::Unreachable)
-        } else {
-            DbError::internal(error)
-        }
-    }
-}
-
 impl From<PoolError> for DbError {
     fn from(error: PoolError) -> DbError {
         tracing::warn!(%error, "no database connection available");

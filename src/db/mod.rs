@@ -22,4 +22,4 @@ pub use migrations::run_migrations;
 pub use native_load::load_natively;
 pub use pool::{Database, PoolUse};
 pub use transaction::{single_statement_write, write_transaction};
-pub use worker_connections::{Lease, WorkerConnection, WorkerConnections};
+pub use worker_connections::{Lease, WorkerConnections};

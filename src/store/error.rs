@@ -55,12 +55,6 @@ impl From<DieselError> for StoreError {
     }
 }
 
-impl From<tokio_postgres::Error> for StoreError {
-    fn from(error: tokio_postgres::Error) -> StoreError {
-        StoreError::Database(error.into())
-    }
-}
-
 impl From<Unavailable> for StoreError {
     fn from(why: Unavailable) -> StoreError {
         StoreError::Database(DbError::Unavailable(why))

@@ -12,9 +12,7 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
-use tokio_postgres::types::ToSql;
 
-use super::prepared_swap::SetEveryField;
 use super::rows::HistoryRow;
 
 /// `WITH swapped AS (<update> RETURNING 1), recorded AS (INSERT INTO
@@ -59,25 +57,6 @@ impl<U: QueryFragment<Pg>> QueryFragment<Pg> for SwapAndRecord<'_, U> {
              SELECT product_id, version FROM recorded",
         );
         Ok(())
-    }
-}
-
-impl SwapAndRecord<'_, SetEveryField<'_>> {
-    /// A PATCH's binds for the async client, in the order `walk_ast`
-    /// numbers them.
-    pub fn binds(&self) -> Vec<&(dyn ToSql + Sync)> {
-        let history = self.history;
-        let mut binds = self.update.binds().to_vec();
-        binds.extend([
-            &history.product_id as &(dyn ToSql + Sync),
-            &history.version,
-            &history.at,
-            &history.actor,
-            &history.operation,
-            &history.reason,
-            &history.changes,
-        ]);
-        binds
     }
 }
 

@@ -10,7 +10,6 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text};
 use diesel::{QueryResult, RunQueryDsl};
-use tokio_postgres::types::ToSql as AsyncBind;
 
 use crate::domain::product::ProductFields;
 
@@ -61,25 +60,6 @@ where
         out.push_bind_param::<BigInt, i64>(&self.expected_version)?;
         out.push_sql(" AND deleted_at IS NULL");
         Ok(())
-    }
-}
-
-impl SetEveryField<'_> {
-    /// The binds for the async client, in the order `walk_ast` numbers them.
-    pub fn binds(&self) -> [&(dyn AsyncBind + Sync); 10] {
-        let fields = self.fields;
-        [
-            &fields.sku,
-            &fields.name,
-            &fields.description,
-            &fields.currency,
-            &fields.price_minor,
-            &fields.stock,
-            &self.version,
-            &self.updated_at,
-            &self.id,
-            &self.expected_version,
-        ]
     }
 }
 

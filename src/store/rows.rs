@@ -27,29 +27,6 @@ pub struct ProductRow {
 }
 
 impl ProductRow {
-    /// The columns of a `ProductRow`, which every read of a product on the
-    /// HTTP workers' own connections selects first.
-    pub const COLUMNS: usize = 11;
-
-    /// A `ProductRow` from a row of the HTTP workers' own client whose
-    /// first columns are the product's, in this struct's order (its
-    /// `as_select`), taken by position.
-    pub fn from_async_row(row: &tokio_postgres::Row) -> Result<ProductRow, tokio_postgres::Error> {
-        Ok(ProductRow {
-            id: row.try_get(0)?,
-            sku: row.try_get(1)?,
-            name: row.try_get(2)?,
-            description: row.try_get(3)?,
-            price_minor: row.try_get(4)?,
-            currency: row.try_get(5)?,
-            stock: row.try_get(6)?,
-            version: row.try_get(7)?,
-            created_at: row.try_get(8)?,
-            updated_at: row.try_get(9)?,
-            deleted_at: row.try_get(10)?,
-        })
-    }
-
     pub fn from_product(product: &Product) -> ProductRow {
         let fields = &product.fields;
         ProductRow {
