@@ -10,19 +10,6 @@ import schemathesis
 VALID_IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")
 
 
-def whole_numbers_as_integers(value):
-    """JSON Schema counts 1250.0 as an integer, but the contract refuses
-    any number written with a fraction ("money is never a float"), so send
-    whole numbers the way every JSON encoder writes integers."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-        return int(value)
-    if isinstance(value, dict):
-        return {key: whole_numbers_as_integers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers_as_integers(item) for item in value]
-    return value
-
-
 @schemathesis.hook
 def before_call(context, case, kwargs):
     # An Idempotency-Key names one request; the generator reuses short keys
@@ -33,8 +20,6 @@ def before_call(context, case, kwargs):
     for name in list(headers):
         if name.lower() == "idempotency-key" and VALID_IDEMPOTENCY_KEY.fullmatch(str(headers[name])):
             headers[name] = uuid.uuid4().hex
-    if case.body is not None:
-        case.body = whole_numbers_as_integers(case.body)
     if case.path == "/v1/stock-sync" and is_positive(case):
         case.body = without_repeated_skus(case.body)
 

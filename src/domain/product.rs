@@ -55,7 +55,7 @@ product_fields! {
         shown_as: with_example(chars(0, DESCRIPTION_MAX_CHARS), ""),
         accepted_as: text_schemas::description(),
     },
-    /// Price in the currency's smallest unit (cents for EUR, yen for JPY). Never a float.
+    /// Price in the currency's smallest unit (cents for EUR, yen for JPY). Never a fraction: 12.5 is refused, 1250.0 is 1250.
     price_minor: i64 {
         rule: fields::price_minor,
         on_create: Required,

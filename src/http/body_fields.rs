@@ -96,8 +96,10 @@ impl FieldReader {
         self.keep(key, checked)
     }
 
-    /// An integer field, checked by `rule`. Floats are refused even when
-    /// whole (`12.0`): money and counts are never floats.
+    /// An integer field, checked by `rule`. A whole number written as a
+    /// float (`1250.0`, `1.25e3`) is that integer, as JSON Schema says and
+    /// as clients that compute a price in floating point send it; a
+    /// fraction is refused: money and counts are never fractions.
     pub fn integer(
         &mut self,
         key: &str,
@@ -118,7 +120,9 @@ impl FieldReader {
                     }
                     .to_owned())
                 }
-                _ => Err("must be an integer, not a floating-point number".to_owned()),
+                // Whole and within i64, so the cast is exact.
+                (None, Some(float)) if float.fract() == 0.0 => rule(float as i64),
+                _ => Err("must be a whole number, not a fraction".to_owned()),
             },
             other => Err(format!("must be an integer, not {}", kind(other))),
         };

@@ -1,7 +1,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use utoipa::openapi::schema::{KnownFormat, OneOfBuilder, SchemaFormat};
-use utoipa::openapi::{Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+use utoipa::openapi::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
 use super::actor::{roles, Authorized};
@@ -23,7 +23,8 @@ use crate::store;
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustmentRequest {
-    /// Added to the stock: negative for a sale, positive for a delivery. Never 0.
+    /// Added to the stock: negative for a sale, positive for a delivery.
+    /// Never 0: a delta of 0 is refused with a 422.
     #[schema(schema_with = nonzero_delta)]
     pub delta: i64,
     /// Why, recorded in the product's history.
@@ -44,24 +45,22 @@ fn expected_version() -> Object {
         .build()
 }
 
-/// A delta is never 0: -1,000,000,000 to -1, or 1 to 1,000,000,000.
-fn nonzero_delta() -> Schema {
-    let range = |minimum: i64, maximum: i64| {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-            .minimum(Some(minimum))
-            .maximum(Some(maximum))
-    };
-    OneOfBuilder::new()
-        .item(range(-fields::STOCK_MAX, -1))
-        .item(range(1, fields::STOCK_MAX))
+/// A delta is -1,000,000,000 to 1,000,000,000 and never 0. The 0 is left
+/// to the description: a `oneOf` of two ranges (or a `not`) says it
+/// exactly, but the generators most clients come from turn it into a
+/// wrapper type that a plain number cannot be given as.
+fn nonzero_delta() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(-fields::STOCK_MAX))
+        .maximum(Some(fields::STOCK_MAX))
         .description(Some(
-            "Added to the stock: negative for a sale, positive for a delivery. Never 0.",
+            "Added to the stock: negative for a sale, positive for a delivery. \
+             Never 0: a delta of 0 is refused with a 422.",
         ))
         .examples([-3])
         .build()
-        .into()
 }
 
 impl StockAdjustmentRequest {
@@ -111,7 +110,7 @@ impl StockAdjustmentRequest {
         )),
         (status = 400, description = "Invalid JSON, id, If-Match or Idempotency-Key, expected_version and If-Match disagreeing, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = crate::openapi::schemas::AdjustmentConflictProblem, content_type = "application/problem+json", examples(
+        (status = 409, description = "insufficient-stock: the delta would take stock below 0; stale-version: `expected_version` is stale", body = inline(crate::openapi::schemas::AdjustmentConflictProblem), content_type = "application/problem+json", examples(
             ("insufficient-stock" = (summary = "The delta would take stock below 0", value = json!(crate::openapi::examples::insufficient_stock()))),
             ("stale-version" = (summary = "Someone else changed the product since expected_version", value = json!(crate::openapi::examples::stale_version()))),
         )),

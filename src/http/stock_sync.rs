@@ -102,17 +102,24 @@ fn sync_mode() -> Object {
         .build()
 }
 
+// `force`'s one allowed value is said in words, not as `enum` or `const`:
+// the generators most clients come from build no model that can hold a
+// one-value boolean.
 fn only_false() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::Boolean)
-        .enum_values(Some([false]))
+        .description(Some(
+            "Only `false` here: `true` and `expected_version` exclude each other (422).",
+        ))
         .build()
 }
 
 fn only_true() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::Boolean)
-        .enum_values(Some([true]))
+        .description(Some(
+            "Must be `true`: a blind overwrite is asked for explicitly (`false` is refused with a 422).",
+        ))
         .build()
 }
 

@@ -1,6 +1,8 @@
 //! What the handlers' annotations would otherwise repeat: headers, errors
 //! and security that every operation (or every POST) shares.
 
+use std::collections::BTreeMap;
+
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
@@ -20,15 +22,13 @@ impl Modify for EveryOperation {
     fn modify(&self, openapi: &mut OpenApiDocument) {
         let bearer =
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(BEARER, bearer);
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(BEARER, bearer);
         for (path, item) in openapi.paths.paths.iter_mut() {
             let authenticated = path.starts_with("/v1/");
             let uses_database = authenticated || path == "/readyz";
             if let Some(post) = item.post.as_mut() {
-                add_idempotency(post);
+                add_idempotency(post, &components.schemas);
             }
             let operations = [
                 &mut item.get,
@@ -179,7 +179,7 @@ fn add_server_errors(operation: &mut Operation) {
 
 /// Every POST takes `Idempotency-Key`: its success responses may be
 /// replays, and it may answer the key's own 409 and 422.
-fn add_idempotency(operation: &mut Operation) {
+fn add_idempotency(operation: &mut Operation, schemas: &Schemas) {
     let parameter = ParameterBuilder::new()
         .name("Idempotency-Key")
         .parameter_in(ParameterIn::Header)
@@ -206,8 +206,8 @@ fn add_idempotency(operation: &mut Operation) {
             continue;
         };
         match status.as_str() {
-            "409" => add_alternative(response, "IdempotencyKeyInUseProblem"),
-            "422" => add_alternative(response, "IdempotencyKeyReusedProblem"),
+            "409" => add_alternative(response, "IdempotencyKeyInUseProblem", schemas),
+            "422" => add_alternative(response, "IdempotencyKeyReusedProblem", schemas),
             _ => {}
         }
         // The answers the write itself gives are recorded, refusals too;
@@ -249,18 +249,48 @@ fn add_idempotency(operation: &mut Operation) {
     }
 }
 
+type Schemas = BTreeMap<String, RefOr<Schema>>;
+
 /// Widens a problem response's body to one of its schema or `problem`.
-fn add_alternative(response: &mut Response, problem: &str) {
+fn add_alternative(response: &mut Response, problem: &str, schemas: &Schemas) {
     let Some(content) = response.content.get_mut("application/problem+json") else {
         return;
     };
     let mut one_of = utoipa::openapi::schema::OneOfBuilder::new();
-    if let Some(existing) = content.schema.take() {
-        one_of = one_of.item(existing);
+    for alternative in content
+        .schema
+        .take()
+        .map(|existing| alternatives(existing, schemas))
+        .into_iter()
+        .flatten()
+    {
+        one_of = one_of.item(alternative);
     }
     content.schema = Some(RefOr::T(Schema::OneOf(
         one_of.item(Ref::from_schema_name(problem)).build(),
     )));
+}
+
+/// A body's schema as the alternatives it stands for: the members of a
+/// `oneOf`, or of the `oneOf` component it refers to, listed in place.
+/// A `oneOf` nested in another is valid, but openapi-generator's
+/// typescript-fetch then writes a client that does not compile.
+fn alternatives(schema: RefOr<Schema>, schemas: &Schemas) -> Vec<RefOr<Schema>> {
+    let one_of = match &schema {
+        RefOr::T(Schema::OneOf(one_of)) => Some(one_of),
+        RefOr::Ref(reference) => reference
+            .ref_location
+            .strip_prefix("#/components/schemas/")
+            .and_then(|name| match schemas.get(name) {
+                Some(RefOr::T(Schema::OneOf(one_of))) => Some(one_of),
+                _ => None,
+            }),
+        RefOr::T(_) => None,
+    };
+    match one_of {
+        Some(one_of) => one_of.items.clone(),
+        None => vec![schema],
+    }
 }
 
 fn string_header() -> Header {

@@ -13,6 +13,7 @@ mod links;
 pub mod parameters;
 pub mod product_fields;
 pub mod schemas;
+mod yaml;
 
 use every_operation::EveryOperation;
 use links::ProductLinks;
@@ -26,8 +27,9 @@ pub use schemas::*;
             version: name the version you read (in the body, `?version=` for DELETE, or `If-Match`), \
             and a stale write is refused with a 409 (or 412 for If-Match) that carries the current \
             product and what changed since your version. Errors are RFC 9457 problems; \
-            `GET /problems/{slug}` explains each type. Integers (prices, stock, versions) are JSON \
-            integers: a number written with a fraction or an exponent, such as 1250.0, is refused.",
+            `GET /problems/{slug}` explains each type. Integers (prices, stock, versions) are whole \
+            numbers, as JSON Schema counts them: 1250, 1250.0 and 1.25e3 are all 1250, and a number \
+            with a fraction, such as 12.5, is refused.",
     ),
     servers((url = "/", description = "The server that serves this document")),
     paths(
@@ -55,7 +57,6 @@ pub use schemas::*;
         UpdateConflictProblem,
         InsufficientStockProblem,
         StockSyncConflictProblem,
-        AdjustmentConflictProblem,
         IdempotencyKeyInUseProblem,
         IdempotencyKeyReusedProblem,
         FieldError,
@@ -92,7 +93,7 @@ pub fn document() -> Result<Value, serde_json::Error> {
 
 /// The document as YAML, as `inventory-api openapi` prints it.
 pub fn yaml() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    Ok(serde_norway::to_string(&document()?)?)
+    yaml::to_yaml(&document()?)
 }
 
 pub fn json() -> Result<String, serde_json::Error> {

@@ -10,7 +10,8 @@ api_tests!(
     broken_json_is_400,
     body_that_is_not_an_object_is_422,
     every_broken_rule_is_listed_with_its_pointer,
-    floats_for_money_and_counts_are_422,
+    fractions_for_money_and_counts_are_422,
+    whole_numbers_written_as_floats_are_integers,
     out_of_range_numbers_are_422,
     unknown_and_server_fields_are_422,
     nulls_are_422,
@@ -79,11 +80,11 @@ async fn every_broken_rule_is_listed_with_its_pointer(app: TestApp) {
     );
 }
 
-async fn floats_for_money_and_counts_are_422(app: TestApp) {
+async fn fractions_for_money_and_counts_are_422(app: TestApp) {
     for (field, value) in [
         ("price_minor", json!(12.5)),
-        ("price_minor", json!(1250.0)),
-        ("stock", json!(1e3)),
+        ("price_minor", json!(0.1)),
+        ("stock", json!(1.5e-1)),
     ] {
         let mut body = product_body("FLOAT-1", 1);
         body[field] = value;
@@ -97,7 +98,7 @@ async fn floats_for_money_and_counts_are_422(app: TestApp) {
         assert!(problem["errors"][0]["detail"]
             .as_str()
             .unwrap()
-            .contains("floating-point"));
+            .contains("not a fraction"));
     }
     let as_string = json!({"sku": "S-1", "name": "n", "price_minor": "1250", "currency": "EUR"});
     let problem = problem(
@@ -107,6 +108,40 @@ async fn floats_for_money_and_counts_are_422(app: TestApp) {
     )
     .await;
     assert_eq!(pointers(&problem), vec!["/price_minor"]);
+}
+
+/// JSON Schema counts 1250.0 as an integer, and clients that compute a
+/// price in floating point send it so: each write takes it as 1250.
+async fn whole_numbers_written_as_floats_are_integers(app: TestApp) {
+    let body = json!({"sku": "WHOLE-1", "name": "Mug", "price_minor": 1250.0, "currency": "EUR", "stock": 4e1});
+    let response = app.post_json("/v1/products", &body).await;
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&created["price_minor"], &created["stock"]),
+        (&json!(1250), &json!(40))
+    );
+    let path = product_path(&created);
+
+    let patch = json!({"version": 1.0, "price_minor": 1.3e3});
+    let response = app.patch_json(&path, &patch).await;
+    assert_eq!(response.status(), 200);
+    let updated: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&updated["version"], &updated["price_minor"]),
+        (&json!(2), &json!(1300))
+    );
+
+    let sale = json!({"delta": -3.0, "reason": "sale", "expected_version": 2.0});
+    let response = app
+        .post_json(&format!("{path}/stock-adjustments"), &sale)
+        .await;
+    assert_eq!(response.status(), 200);
+    let adjusted: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&adjusted["stock"], &adjusted["version"]),
+        (&json!(37), &json!(3))
+    );
 }
 
 async fn out_of_range_numbers_are_422(app: TestApp) {
