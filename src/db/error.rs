@@ -4,6 +4,8 @@
 use diesel::r2d2::PoolError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::retry::RetryReason;
+
 /// Why the database could not do a piece of work.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -14,6 +16,10 @@ pub enum DbError {
     /// one (SQLSTATE 40001): run it again from the start.
     #[error("the transaction could not be serialized")]
     SerializationFailure,
+    /// PostgreSQL broke a deadlock by refusing this transaction (SQLSTATE
+    /// 40P01): run it again from the start.
+    #[error("the transaction was chosen to break a deadlock")]
+    Deadlock,
     /// A unique index refused a row; `constraint` names the index where
     /// the database says which (PostgreSQL does, SQLite does not).
     #[error("a unique index refused the row")]
@@ -53,13 +59,28 @@ impl DbError {
 /// connection before lending it again.
 pub trait WorkError: From<DbError> {
     fn may_be_the_connection(&self) -> bool;
+
+    /// Why the work may succeed if run again from the start (see `retry`).
+    fn retry_reason(&self) -> Option<RetryReason>;
 }
 
 impl WorkError for DbError {
     fn may_be_the_connection(&self) -> bool {
         matches!(self, DbError::Unavailable(_) | DbError::Internal(_))
     }
+
+    fn retry_reason(&self) -> Option<RetryReason> {
+        match self {
+            DbError::SerializationFailure => Some(RetryReason::SerializationFailure),
+            DbError::Deadlock => Some(RetryReason::Deadlock),
+            _ => None,
+        }
+    }
 }
+
+/// PostgreSQL's deadlock_detected (40P01), which diesel gives no error
+/// kind: its fixed primary message, as for `BUSY_MESSAGES` below.
+const DEADLOCK_MESSAGE: &str = "deadlock detected";
 
 /// What the databases say when they gave up waiting for a lock or a
 /// statement: PostgreSQL's lock_not_available (55P03: lock_timeout, or a
@@ -96,6 +117,9 @@ impl From<DieselError> for DbError {
                     .any(|busy| info.message().starts_with(busy)) =>
             {
                 DbError::Unavailable(Unavailable::Busy)
+            }
+            DieselError::DatabaseError(_, ref info) if info.message() == DEADLOCK_MESSAGE => {
+                DbError::Deadlock
             }
             other => DbError::internal(other),
         }

@@ -10,6 +10,7 @@ use super::error::{DbError, WorkError};
 use super::migrations::run_migrations;
 use super::pool_closing::{CountedConnection, PoolClosing};
 use super::reachable::connect_when_reachable;
+use super::retry::run_again;
 use super::sqlite_writer::SqliteWriter;
 use super::worker_connections::{worker_database, WorkerConnections, WorkerDatabase};
 use crate::stopping::Stopping;
@@ -191,9 +192,12 @@ impl Database {
     /// time than the two thread hops take. Every read of this API is
     /// bounded (a page is at most 200 rows), so the other requests on this
     /// HTTP worker wait little. A panic fails this request alone.
-    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    ///
+    /// On PostgreSQL, a read the database refuses with a serialization
+    /// failure or a deadlock is run again (see `retry`).
+    pub async fn read<T, E, F>(&self, mut work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: WorkError + Send + 'static,
     {
@@ -203,7 +207,8 @@ impl Database {
                     .unwrap_or_else(|_| Err(DbError::internal("the read panicked").into()));
             }
         }
-        self.on_blocking_thread(work).await
+        self.on_blocking_thread(move |conn| run_again(|| work(conn)))
+            .await
     }
 
     /// Runs `work`, which writes, for a request: on PostgreSQL as `read`

@@ -1,7 +1,8 @@
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{Connection, QueryResult};
 
-use super::error::DbError;
+use super::error::{DbError, WorkError};
+use super::retry::run_again;
 use super::DbConnection;
 
 /// diesel's transaction manager for `DbConnection` (both backends').
@@ -15,22 +16,37 @@ pub(super) type Transactions = <DbConnection as Connection>::TransactionManager;
 /// PostgreSQL needs nothing special. Inside another write transaction the
 /// work runs in a savepoint, so units of work compose (an idempotency
 /// record commits with the write it describes).
+///
+/// A transaction the database refuses with a serialization failure or a
+/// deadlock is run again from the start (see `retry`). A savepoint is not:
+/// such a failure aborts its whole transaction, whose owner runs it again.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
+where
+    E: WorkError,
+{
+    if in_transaction(conn).map_err(DbError::from)? {
+        // Already inside a caller's write transaction (which holds the lock):
+        // this work becomes a savepoint of it.
+        Transactions::begin_transaction(conn).map_err(DbError::from)?;
+        let done = work(conn);
+        return finish(conn, done);
+    }
+    run_again(|| {
+        begin_write_transaction(conn).map_err(DbError::from)?;
+        let done = work(conn);
+        finish(conn, done)
+    })
+}
+
+/// Commits the transaction (or savepoint) `work` ran in, or rolls it back.
+fn finish<T, E>(conn: &mut DbConnection, done: Result<T, E>) -> Result<T, E>
 where
     E: From<DbError>,
 {
-    let began = if in_transaction(conn).map_err(DbError::from)? {
-        // Already inside a caller's write transaction (which holds the lock):
-        // this work becomes a savepoint of it.
-        Transactions::begin_transaction(conn)
-    } else {
-        begin_write_transaction(conn)
-    };
-    began.map_err(DbError::from)?;
-    match work(conn) {
+    match done {
         Ok(value) => {
             Transactions::commit_transaction(conn).map_err(DbError::from)?;
             Ok(value)
@@ -51,13 +67,13 @@ where
 /// savepoint, so that its failure leaves the caller's transaction usable.
 pub fn single_statement_write<T, E>(
     conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: From<DbError>,
+    E: WorkError,
 {
     if matches!(conn, DbConnection::Pg(_)) && !in_transaction(conn).map_err(DbError::from)? {
-        return work(conn);
+        return run_again(|| work(conn));
     }
     write_transaction(conn, work)
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{DbError, WorkError};
+use crate::db::{DbError, RetryReason, WorkError};
 use crate::domain::conflict::StaleVersion;
 use crate::domain::fields::STOCK_MAX;
 use crate::domain::precondition::VersionSource;
@@ -80,6 +80,10 @@ pub enum ApiError {
     VersionRequired(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A transaction the database refused for a concurrent one: run again
+    /// where it can be (see `db::retry`), a 503 once attempts run out.
+    #[error("The database could not order this request with concurrent ones. Retry shortly.")]
+    TransactionConflict(RetryReason),
     #[error("internal error: {0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -127,7 +131,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => &problem::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => &problem::VALIDATION,
             ApiError::VersionRequired(_) => &problem::VERSION_REQUIRED,
-            ApiError::Unavailable(_) => &problem::UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::TransactionConflict(_) => &problem::UNAVAILABLE,
             ApiError::Internal(_) => &problem::INTERNAL,
         }
     }
@@ -232,7 +236,9 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
-            ApiError::Unavailable(_) | ApiError::IdempotencyKeyInUse => {
+            ApiError::Unavailable(_)
+            | ApiError::TransactionConflict(_)
+            | ApiError::IdempotencyKeyInUse => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
             _ => {}
@@ -258,12 +264,10 @@ impl From<DbError> for ApiError {
     fn from(error: DbError) -> ApiError {
         match error {
             DbError::Unavailable(why) => ApiError::Unavailable(why.to_string()),
-            // Retried inside the store where it can be; one that reaches
-            // here ran out of attempts.
-            DbError::SerializationFailure => ApiError::Unavailable(
-                "The database could not order this request with concurrent ones. Retry shortly."
-                    .into(),
-            ),
+            DbError::SerializationFailure => {
+                ApiError::TransactionConflict(RetryReason::SerializationFailure)
+            }
+            DbError::Deadlock => ApiError::TransactionConflict(RetryReason::Deadlock),
             other @ (DbError::UniqueViolation { .. } | DbError::Internal(_)) => {
                 ApiError::internal(other)
             }
@@ -306,5 +310,12 @@ impl From<StoreError> for ApiError {
 impl WorkError for ApiError {
     fn may_be_the_connection(&self) -> bool {
         matches!(self, ApiError::Unavailable(_) | ApiError::Internal(_))
+    }
+
+    fn retry_reason(&self) -> Option<RetryReason> {
+        match self {
+            ApiError::TransactionConflict(reason) => Some(*reason),
+            _ => None,
+        }
     }
 }

@@ -55,7 +55,7 @@ pub async fn respond<W>(
     write: W,
 ) -> Result<HttpResponse, ApiError>
 where
-    W: FnOnce(&mut DbConnection) -> Result<RecordedResponse, ApiError> + Send + 'static,
+    W: FnMut(&mut DbConnection) -> Result<RecordedResponse, ApiError> + Send + 'static,
 {
     let Some(Retryable { key, fingerprint }) = retryable else {
         return db.write(write).await.map(into_response);

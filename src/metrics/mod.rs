@@ -6,14 +6,17 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::{Method, StatusCode};
-use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    prometheus_text, DescriptorEncoder, EncodeLabelSet, EncodeMetric,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::db::PoolUse;
+use crate::db::{retries, PoolUse, RetryReason};
 
 pub use prometheus_text::CONTENT_TYPE;
 
@@ -121,6 +124,7 @@ impl Metrics {
             "PostgreSQL connections the HTTP workers hold beside the pool, for reading and PATCHing a product",
             worker_connections.clone(),
         );
+        registry.register_collector(Box::new(DatabaseRetries));
         registry.register(
             "process_start_time_seconds",
             "When the process started, in seconds since the Unix epoch",
@@ -200,6 +204,38 @@ impl Metrics {
         let mut text = String::new();
         prometheus_text::encode(&mut text, &self.registry)?;
         Ok(text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RetryLabels {
+    /// `serialization_failure` or `deadlock`.
+    reason: &'static str,
+}
+
+/// `inventory_db_retries_total`, read from the database layer's own
+/// counts when scraped: its retries happen deep in the store, which knows
+/// nothing of metrics.
+#[derive(Debug)]
+struct DatabaseRetries;
+
+impl Collector for DatabaseRetries {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counter_type = ConstCounter::new(0_u64).metric_type();
+        let mut family = encoder.encode_descriptor(
+            "inventory_db_retries",
+            "Transactions run again because the database refused them for a concurrent one \
+             (a serialization failure at serializable isolation, or a deadlock)",
+            None,
+            counter_type,
+        )?;
+        for reason in RetryReason::ALL {
+            let labels = RetryLabels {
+                reason: reason.label(),
+            };
+            ConstCounter::new(retries(reason)).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@
 use diesel::result::Error as DieselError;
 use uuid::Uuid;
 
-use crate::db::{DbError, Unavailable, WorkError};
+use crate::db::{DbError, RetryReason, Unavailable, WorkError};
 use crate::domain::conflict::StaleVersion;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
@@ -64,5 +64,12 @@ impl From<Unavailable> for StoreError {
 impl WorkError for StoreError {
     fn may_be_the_connection(&self) -> bool {
         matches!(self, StoreError::Database(error) if error.may_be_the_connection())
+    }
+
+    fn retry_reason(&self) -> Option<RetryReason> {
+        match self {
+            StoreError::Database(error) => error.retry_reason(),
+            _ => None,
+        }
     }
 }

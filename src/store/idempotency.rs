@@ -3,11 +3,10 @@
 //! sees it), and completed in the transaction of the write it describes.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::error::StoreError;
 use crate::db::schema::idempotency_keys::dsl;
-use crate::db::{write_transaction, DbConnection, DbError, Unavailable};
+use crate::db::{run_again, write_transaction, DbConnection, DbError, Unavailable, WorkError};
 use crate::domain::idempotency::{RecordedResponse, RETENTION_HOURS};
 use crate::domain::timestamp;
 
@@ -41,11 +40,11 @@ enum Claimed {
 pub fn run_once<E>(
     conn: &mut DbConnection,
     key: &Key<'_>,
-    write: impl FnOnce(&mut DbConnection) -> Result<RecordedResponse, E>,
+    mut write: impl FnMut(&mut DbConnection) -> Result<RecordedResponse, E>,
     refusal: impl FnOnce(&E) -> Option<RecordedResponse>,
 ) -> Result<(RecordedResponse, bool), E>
 where
-    E: From<StoreError> + From<DbError>,
+    E: From<StoreError> + WorkError,
 {
     let claim = match claim(conn, key.scope, key.key, key.fingerprint)? {
         Claimed::Replay(recorded) => return Ok((recorded, true)),
@@ -60,11 +59,12 @@ where
     let Err(error) = outcome else {
         return outcome.map(|recorded| (recorded, false));
     };
-    let recorded = refusal(&error).is_some_and(|refused| complete(conn, &claim, &refused).is_ok());
+    let recorded = refusal(&error)
+        .is_some_and(|refused| run_again(|| complete(conn, &claim, &refused)).is_ok());
     if !recorded {
         // Best effort: a key left behind is taken over by the next retry,
         // since no running request holds it.
-        let _ = release(conn, &claim);
+        let _ = run_again(|| release(conn, &claim));
     }
     Err(error)
 }
@@ -113,10 +113,16 @@ fn claim(
         created_at: now,
         claimed_at: now,
     };
-    match diesel::insert_into(dsl::idempotency_keys)
-        .values(&new_key)
-        .execute(conn)
-    {
+    // Each statement here is a transaction of its own, run again alone
+    // when the database asks (see `db::run_again`): the claim as a whole
+    // cannot be, since a second try would find its own first one.
+    let inserted = run_again(|| {
+        diesel::insert_into(dsl::idempotency_keys)
+            .values(&new_key)
+            .execute(conn)
+            .map_err(DbError::from)
+    });
+    match inserted {
         Ok(_) => {
             return Ok(Claimed::Run(Claim {
                 scope: scope.to_owned(),
@@ -124,24 +130,27 @@ fn claim(
                 claimed_at: now,
             }))
         }
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
+        Err(DbError::UniqueViolation { .. }) => {}
         Err(error) => return Err(error.into()),
     }
-    let row: KeyRow = dsl::idempotency_keys
-        .filter(dsl::scope.eq(scope))
-        .filter(dsl::key.eq(key))
-        .select((
-            dsl::fingerprint,
-            dsl::claimed_at,
-            dsl::status,
-            dsl::headers,
-            dsl::body,
-            dsl::is_problem,
-        ))
-        .first(conn)
-        .optional()?
-        // Purged between our insert and this read: the caller may retry.
-        .ok_or(StoreError::IdempotencyKeyInUse)?;
+    let row: KeyRow = run_again(|| {
+        dsl::idempotency_keys
+            .filter(dsl::scope.eq(scope))
+            .filter(dsl::key.eq(key))
+            .select((
+                dsl::fingerprint,
+                dsl::claimed_at,
+                dsl::status,
+                dsl::headers,
+                dsl::body,
+                dsl::is_problem,
+            ))
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)
+    })?
+    // Purged between our insert and this read: the caller may retry.
+    .ok_or(StoreError::IdempotencyKeyInUse)?;
     if row.fingerprint != fingerprint {
         return Err(StoreError::IdempotencyKeyReused);
     }
@@ -155,7 +164,7 @@ fn claim(
     }
     // Claimed, not answered: take the key over if its holder has stopped
     // (its process died), unless another retry just did.
-    let taken = conn.transaction(|conn| {
+    let taken = write_transaction(conn, |conn| {
         if holder_is_running(conn, scope, key)? {
             return Ok(0);
         }

@@ -15,6 +15,7 @@ use crate::domain::product::ProductFields;
 
 /// `UPDATE products SET <every field> WHERE id = ? AND version = ? AND
 /// deleted_at IS NULL`: the same row `products::live_at_version` targets.
+#[derive(Clone, Copy)]
 pub struct SetEveryField<'a> {
     pub id: &'a str,
     pub expected_version: i64,

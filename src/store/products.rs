@@ -276,19 +276,20 @@ fn swap<U>(
     update: U,
 ) -> Result<bool, StoreError>
 where
-    U: QueryFragment<Pg> + ExecuteDsl<SqliteConnection>,
+    // Cloned for each attempt: the database may ask for the swap again.
+    U: QueryFragment<Pg> + ExecuteDsl<SqliteConnection> + Clone,
 {
     single_statement_write(conn, |conn| match conn {
         DbConnection::Pg(pg) => {
             let history = HistoryRow::from_entry(id, entry)?;
             let recorded = SwapAndRecord {
-                update,
+                update: update.clone(),
                 history: &history,
             };
             Ok(recorded.execute(pg)? == 1)
         }
         DbConnection::Sqlite(sqlite) => {
-            let swapped = ExecuteDsl::execute(update, sqlite)? == 1;
+            let swapped = ExecuteDsl::execute(update.clone(), sqlite)? == 1;
             if swapped {
                 history::insert(conn, id, entry)?;
             }

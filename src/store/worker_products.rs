@@ -15,7 +15,7 @@ use super::error::StoreError;
 use super::pg_swap::SwapAndRecord;
 use super::products::{duplicate_sku, live, sku_holder, PlannedUpdate};
 use super::rows::{HistoryRow, ProductRow};
-use crate::db::{Database, DbError, WorkerConnections};
+use crate::db::{again_after, Database, DbError, WorkerConnections};
 use crate::domain::conflict::Intent;
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
@@ -29,7 +29,18 @@ pub async fn find_live(
     id: Uuid,
 ) -> Result<Option<Product>, StoreError> {
     match workers.take().await? {
-        Some(mut conn) => find_live_on(&mut conn, &id).await,
+        Some(mut conn) => {
+            // Run again as `Database::read` does, pausing without blocking.
+            let mut attempt = 1;
+            loop {
+                let found = find_live_on(&mut conn, &id).await;
+                let Some(pause) = again_after(attempt, &found) else {
+                    return found;
+                };
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+        }
         None => {
             db.read(move |conn| super::products::find_live(conn, &id))
                 .await
@@ -47,7 +58,19 @@ pub async fn update(
     actor: String,
 ) -> Result<Product, StoreError> {
     match workers.take().await? {
-        Some(mut conn) => update_on(&mut conn, &id, expected, &patch, &actor).await,
+        Some(mut conn) => {
+            // Its swap is one statement, a transaction of its own: run
+            // again as `single_statement_write` does, without blocking.
+            let mut attempt = 1;
+            loop {
+                let updated = update_on(&mut conn, &id, expected, &patch, &actor).await;
+                let Some(pause) = again_after(attempt, &updated) else {
+                    return updated;
+                };
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+        }
         None => {
             db.write(move |conn| super::products::update(conn, &id, expected, &patch, &actor))
                 .await

@@ -79,8 +79,16 @@ pub enum TestDatabase {
 
 impl TestDatabase {
     /// A new, empty database on the PostgreSQL server `TEST_DATABASE_URL`
-    /// names, when it names one.
+    /// names, when it names one. With `TEST_POSTGRES_SERIALIZABLE=1` its
+    /// transactions default to serializable isolation, as on a distributed
+    /// SQL engine: concurrent ones may then be refused with 40001.
     pub fn fresh_postgres() -> Option<TestDatabase> {
+        let serializable = std::env::var("TEST_POSTGRES_SERIALIZABLE").is_ok_and(|on| on == "1");
+        TestDatabase::fresh_postgres_at(serializable)
+    }
+
+    /// `fresh_postgres`, serializable when `serializable` says so.
+    pub fn fresh_postgres_at(serializable: bool) -> Option<TestDatabase> {
         let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
         // Before this process's first libpq connection (see the function).
         inventory_api::db::keep_openssl_until_exit();
@@ -89,6 +97,13 @@ impl TestDatabase {
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .expect("create the test database");
+        if serializable {
+            admin
+                .batch_execute(&format!(
+                    "ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'serializable'"
+                ))
+                .expect("make the test database serializable");
+        }
         Some(TestDatabase::Postgres { admin_url, name })
     }
 
@@ -172,6 +187,15 @@ impl TestApp {
     /// A server on a fresh PostgreSQL database, when `TEST_DATABASE_URL` names a server.
     pub async fn postgres_with(customize: impl FnOnce(&mut Settings)) -> Option<TestApp> {
         Some(TestApp::spawn(TestDatabase::fresh_postgres()?, customize))
+    }
+
+    /// A server on a fresh PostgreSQL database whose transactions are
+    /// serializable, when `TEST_DATABASE_URL` names a server.
+    pub async fn serializable_postgres() -> Option<TestApp> {
+        Some(TestApp::spawn(
+            TestDatabase::fresh_postgres_at(true)?,
+            |_| {},
+        ))
     }
 
     fn spawn(database: TestDatabase, customize: impl FnOnce(&mut Settings)) -> TestApp {

@@ -25,6 +25,7 @@ mod outage;
 mod private_postgres;
 mod problems;
 mod process;
+mod serializable;
 mod shutdown;
 mod sqlite_log;
 mod stock_adjustments;

@@ -51,7 +51,8 @@ pub async fn create_product(
     let fields = read_new_product(body)?;
     let actor_name = auth.caller.name.clone();
     idempotency::respond(&db, &auth.caller, retryable, move |conn| {
-        let product = store::products::create(conn, fields, &actor_name)?;
+        // Cloned for each attempt: the database may ask for the write again.
+        let product = store::products::create(conn, fields.clone(), &actor_name)?;
         let headers = vec![
             (
                 header::LOCATION.to_string(),
