@@ -7,6 +7,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://inventory.db";
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 pub const DEFAULT_PURGE_INTERVAL_SECONDS: u64 = 3600;
+pub const DEFAULT_FEED_RETENTION_DAYS: u32 = 30;
 pub const DEFAULT_RATE_LIMIT: u32 = 50;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 100;
 pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 20;
@@ -34,7 +35,8 @@ pub struct Settings {
     /// Most database connections held open at once.
     #[arg(long, env = "INVENTORY_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE, global = true)]
     pub pool_size: u32,
-    /// Seconds between purges of idempotency keys older than 24 hours.
+    /// Seconds between purges of idempotency keys older than 24 hours and
+    /// of feed events older than `--feed-retention-days`.
     #[arg(
         long,
         env = "INVENTORY_IDEMPOTENCY_PURGE_INTERVAL",
@@ -42,6 +44,16 @@ pub struct Settings {
         global = true
     )]
     pub idempotency_purge_interval: u64,
+    /// Days the event feed keeps a change; a stream resumed from an older
+    /// one is answered 410. History is kept whatever this says.
+    #[arg(
+        long,
+        env = "INVENTORY_FEED_RETENTION_DAYS",
+        default_value_t = DEFAULT_FEED_RETENTION_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub feed_retention_days: u32,
     /// SQLite only: MiB the write-ahead log may reach under steady writes
     /// before writes are held for a moment so that it can start over.
     #[arg(
@@ -105,6 +117,7 @@ impl Settings {
             database_url: database_url.into(),
             pool_size: DEFAULT_POOL_SIZE,
             idempotency_purge_interval: DEFAULT_PURGE_INTERVAL_SECONDS,
+            feed_retention_days: DEFAULT_FEED_RETENTION_DAYS,
             sqlite_log_limit: DEFAULT_SQLITE_LOG_LIMIT_MIB,
             rate_limit: DEFAULT_RATE_LIMIT,
             rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,

@@ -53,6 +53,13 @@ impl Application {
         let purge_interval = Duration::from_secs(settings.idempotency_purge_interval.max(1));
         let mut background = Background::default();
         upkeep::purge_idempotency_keys(&mut background, database.clone(), purge_interval)?;
+        let feed_retention = Duration::from_secs(u64::from(settings.feed_retention_days) * 86_400);
+        upkeep::purge_feed(
+            &mut background,
+            database.clone(),
+            purge_interval,
+            feed_retention,
+        )?;
         let sqlite_log_limit_bytes = settings.sqlite_log_limit.saturating_mul(1024 * 1024);
         upkeep::checkpoint_sqlite_log(&mut background, database.clone(), sqlite_log_limit_bytes)?;
         let live_feed = web::Data::new(LiveFeed::start(&mut background, database.clone())?);

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::background::Background;
 use crate::db::{self, Database, DbConnection, DbError};
+use crate::domain::timestamp;
 use crate::store;
 
 /// Purges idempotency keys past their retention, now and then every
@@ -19,6 +20,45 @@ pub fn purge_idempotency_keys(
             Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
             // The database may be away for a while; the next round retries.
             Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+        }
+        if !pause.wait(interval) {
+            return;
+        }
+    })
+}
+
+/// Purges feed events older than `retention`, now and then every
+/// `interval`, in batches (see `store::events::purge_batch`), on a thread
+/// of its own until the server stops.
+pub fn purge_feed(
+    background: &mut Background,
+    database: Database,
+    interval: Duration,
+    retention: Duration,
+) -> std::io::Result<()> {
+    background.spawn("feed-purge", move |pause| loop {
+        let retention_micros = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+        let cutoff = timestamp::to_micros(timestamp::now()).saturating_sub(retention_micros);
+        let mut purged = 0;
+        // Batch after batch, each its own write, so that requests' writes
+        // go between them.
+        let outcome = loop {
+            match database.write_now(|conn| store::events::purge_batch(conn, cutoff)) {
+                Ok(batch) => {
+                    purged += batch;
+                    if batch < store::events::PURGE_BATCH {
+                        break Ok(());
+                    }
+                }
+                Err(error) => break Err(error),
+            }
+        };
+        if purged > 0 {
+            tracing::info!(purged, "purged feed events past their retention");
+        }
+        if let Err(error) = outcome {
+            // The database may be away for a while; the next round retries.
+            tracing::warn!(%error, "could not purge the feed");
         }
         if !pause.wait(interval) {
             return;

@@ -40,7 +40,11 @@ async function signIn(token) {
   $("sign-in-section").hidden = true;
   $("products-section").hidden = false;
   $("signed-in").hidden = false;
-  state.stopLive = followChanges({ onChange: applyChange, onStatus: (text) => ($("live-status").textContent = text) });
+  state.stopLive = followChanges({
+    onChange: applyChange,
+    onStatus: (text) => ($("live-status").textContent = text),
+    onResync: () => loadPage(null),
+  });
   $("search-text").focus();
 }
 

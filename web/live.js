@@ -23,9 +23,11 @@ function parse(block) {
 
 /**
  * Calls `onChange(change)` for every product change and `onStatus(text)`
- * when the connection comes or goes. Returns a function that stops it.
+ * when the connection comes or goes. When the server no longer keeps the
+ * changes since the last one seen (410), awaits `onResync()`, which reads
+ * the products again, and follows from now. Returns a function that stops it.
  */
-export function followChanges({ onChange, onStatus }) {
+export function followChanges({ onChange, onStatus, onResync }) {
   let lastEventId = null;
   let stopped = false;
   let controller = null;
@@ -35,6 +37,11 @@ export function followChanges({ onChange, onStatus }) {
     const headers = { ...authorization(), Accept: "text/event-stream" };
     if (lastEventId !== null) headers["Last-Event-ID"] = lastEventId;
     const response = await fetch("/v1/events", { headers, signal: controller.signal });
+    if (response.status === 410) {
+      lastEventId = null;
+      await onResync();
+      return;
+    }
     if (!response.ok) throw new Error(`the event stream answered ${response.status}`);
     onStatus("Live: changes by others appear as they happen.");
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

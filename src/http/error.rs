@@ -78,6 +78,11 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     VersionRequired(String),
+    #[error(
+        "The feed no longer holds the changes after event {after}: it keeps them from event \
+         {oldest_kept} on. Read the products again, then open the stream without Last-Event-ID."
+    )]
+    EventsPurged { after: i64, oldest_kept: i64 },
     #[error("{0}")]
     Unavailable(String),
     /// A transaction the database refused for a concurrent one: run again
@@ -131,6 +136,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => &problem::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => &problem::VALIDATION,
             ApiError::VersionRequired(_) => &problem::VERSION_REQUIRED,
+            ApiError::EventsPurged { .. } => &problem::EVENTS_PURGED,
             ApiError::Unavailable(_) | ApiError::TransactionConflict(_) => &problem::UNAVAILABLE,
             ApiError::Internal(_) => &problem::INTERNAL,
         }

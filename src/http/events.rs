@@ -90,6 +90,7 @@ struct Ready {
     responses(
         (status = 200, description = "The stream; it stays open", body = ServerSentEvent, content_type = "text/event-stream"),
         (status = 400, description = "A bad Last-Event-ID, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 410, description = "events-purged: Last-Event-ID names a change older than the feed keeps; read the products again, then open the stream without it", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn product_events(
@@ -101,7 +102,7 @@ pub async fn product_events(
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
     let start = match last_event_id(&request)? {
-        Some(after) => after,
+        Some(after) => resumable(&db, after).await?,
         None => db.read(store::events::newest).await?,
     };
     let ready = format!(
@@ -128,6 +129,17 @@ pub async fn product_events(
         // Proxies such as nginx would otherwise hold events back.
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(futures_util::StreamExt::chain(first, rest)))
+}
+
+/// `after`, when the feed still holds the change just after it; else the
+/// 410 that tells the client to read the products again.
+async fn resumable(db: &Database, after: i64) -> Result<i64, ApiError> {
+    match db.read(store::events::oldest_kept).await? {
+        Some(oldest_kept) if after.saturating_add(1) < oldest_kept => {
+            Err(ApiError::EventsPurged { after, oldest_kept })
+        }
+        _ => Ok(after),
+    }
 }
 
 fn last_event_id(request: &HttpRequest) -> Result<Option<i64>, ApiError> {

@@ -178,6 +178,15 @@ pub const VERSION_REQUIRED: ProblemType = ProblemType {
         you read. `If-Match: *` is not enough. A write without a version is never applied.",
 };
 
+pub const EVENTS_PURGED: ProblemType = ProblemType {
+    slug: "events-purged",
+    title: "Resume point no longer kept",
+    status: StatusCode::GONE,
+    explanation: "The stream was asked to resume after a change older than the feed keeps \
+        (`--feed-retention-days`), so changes since it can no longer be sent. Read the products \
+        again (`GET /v1/products`), then open the stream without `Last-Event-ID`.",
+};
+
 pub const UNAVAILABLE: ProblemType = ProblemType {
     slug: "unavailable",
     title: "Service temporarily unavailable",
@@ -211,6 +220,7 @@ pub const ALL: &[&ProblemType] = &[
     &UNSUPPORTED_MEDIA_TYPE,
     &VALIDATION,
     &VERSION_REQUIRED,
+    &EVENTS_PURGED,
     &UNAVAILABLE,
     &INTERNAL,
 ];

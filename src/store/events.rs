@@ -142,3 +142,43 @@ pub fn after(
         })
         .collect()
 }
+
+/// At most this many events are purged by one statement, so that a purge
+/// never holds its locks (or SQLite's writer) for long.
+pub const PURGE_BATCH: usize = 1_000;
+
+/// Deletes up to `PURGE_BATCH` numbered events whose version was made
+/// before `cutoff` (microseconds since the epoch), oldest first, and says
+/// how many. The newest numbered event is kept whatever its age, so that a
+/// stream resumed from it is told apart from one resumed from a purged one
+/// (see `oldest_kept`). The history the events point at stays.
+pub fn purge_batch(conn: &mut DbConnection, cutoff: i64) -> Result<usize, StoreError> {
+    let purged = match conn {
+        DbConnection::Pg(pg) => diesel::sql_query(purge_sql("$1"))
+            .bind::<BigInt, _>(cutoff)
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(purge_sql("?"))
+            .bind::<BigInt, _>(cutoff)
+            .execute(sqlite)?,
+    };
+    Ok(purged)
+}
+
+/// The purge's statement, with the backend's placeholder for the cutoff.
+fn purge_sql(cutoff: &str) -> String {
+    format!(
+        "DELETE FROM product_events WHERE id IN ( \
+             SELECT e.id FROM product_events e \
+             JOIN product_history h ON h.product_id = e.product_id AND h.version = e.version \
+             WHERE h.at < {cutoff} AND e.number IS NOT NULL \
+             AND e.number < (SELECT max(number) FROM product_events) \
+             ORDER BY e.id LIMIT {PURGE_BATCH})"
+    )
+}
+
+/// The number of the oldest change the feed still holds, if any.
+pub fn oldest_kept(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
+    Ok(product_events::table
+        .select(diesel::dsl::min(product_events::number))
+        .first(conn)?)
+}

@@ -24,6 +24,15 @@ api_tests!(
     a_bad_last_event_id_is_400,
 );
 
+crate::api_test_with_settings!(
+    a_resume_point_past_the_retention_is_gone_and_the_newest_is_kept,
+    a_resume_point_past_the_retention_is_gone_and_the_newest_is_kept,
+    |settings| {
+        settings.feed_retention_days = 1;
+        settings.idempotency_purge_interval = 1;
+    }
+);
+
 pub struct Event {
     pub name: String,
     pub id: i64,
@@ -373,4 +382,62 @@ async fn sigterm_ends_open_streams_and_the_server_exits() {
         matches!(end, Ok(Ok(None)) | Ok(Err(_))),
         "the stream ended with the server"
     );
+}
+
+/// The feed keeps changes for `--feed-retention-days`: older ones are
+/// purged (the newest is always kept), a stream resumed from a purged one
+/// is answered 410, and the history they pointed at stays.
+async fn a_resume_point_past_the_retention_is_gone_and_the_newest_is_kept(app: TestApp) {
+    let product = app.create_product("EVENTS-RETAINED", 5).await;
+    for (version, price) in [(1, 100), (2, 200), (3, 300)] {
+        patch_price(&app, &product, version, price).await;
+    }
+    let url = format!("{}/v1/events", app.address);
+    // Opening a stream numbers the changes (PostgreSQL numbers them then).
+    let newest = EventReader::open(&app.client, url.clone(), None)
+        .await
+        .next()
+        .await
+        .id;
+    assert_eq!(newest, 4);
+    // Made two days ago, as far as the purge can tell.
+    app.direct_connection()
+        .batch_execute("UPDATE product_history SET at = at - 172800000000")
+        .unwrap();
+
+    let resume_from = |after: i64| {
+        app.client
+            .get(&url)
+            .header("Last-Event-ID", after.to_string())
+            .send()
+    };
+    let mut gone = None;
+    for _ in 0..100 {
+        let response = resume_from(1).await.unwrap();
+        if response.status() == 410 {
+            gone = Some(response);
+            break;
+        }
+        drop(response);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let gone = gone.expect("the purge ran within 10 s");
+    let problem = problem(gone, 410, "events-purged").await;
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("from event 4 on"));
+
+    // The newest change stays, so a stream that saw the one before resumes.
+    let mut resumed = EventReader::open(&app.client, url, Some(newest - 1)).await;
+    let within = |seconds| Duration::from_secs(seconds);
+    let ready = tokio::time::timeout(within(10), resumed.next())
+        .await
+        .unwrap();
+    assert_eq!(ready.id, newest - 1);
+    let change = tokio::time::timeout(within(10), resumed.next())
+        .await
+        .expect("the newest change, still kept");
+    assert_eq!((change.id, &change.data["version"]), (newest, &json!(4)));
+    assert_eq!(app.history_versions(&product_path(&product)).await.len(), 4);
 }
