@@ -41,12 +41,12 @@ pub fn purge_feed(
         let cutoff = timestamp::to_micros(timestamp::now()).saturating_sub(retention_micros);
         let mut purged = 0;
         // Batch after batch, each its own write, so that requests' writes
-        // go between them.
+        // go between them; a stopping server does not wait for the rest.
         let outcome = loop {
             match database.write_now(|conn| store::events::purge_batch(conn, cutoff)) {
                 Ok(batch) => {
                     purged += batch;
-                    if batch < store::events::PURGE_BATCH {
+                    if batch < store::events::PURGE_BATCH || !pause.wait(Duration::ZERO) {
                         break Ok(());
                     }
                 }
