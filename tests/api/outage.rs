@@ -22,13 +22,13 @@ const LONGEST_ANSWER: Duration = Duration::from_secs(8);
 const RECOVERY: Duration = Duration::from_secs(5);
 
 /// What one request got.
-struct Answer {
-    key: String,
-    sent_at: Instant,
-    took: Duration,
-    status: u16,
-    retry_after: bool,
-    problem_type: Option<String>,
+pub struct Answer {
+    pub key: String,
+    pub sent_at: Instant,
+    pub took: Duration,
+    pub status: u16,
+    pub retry_after: bool,
+    pub problem_type: Option<String>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -177,7 +177,8 @@ async fn postgres_down_at_start_and_restarted_under_load() {
     assert!(logs.contains("attempt=2"), "and retried: {logs}");
 }
 
-async fn adjust(client: &reqwest::Client, url: &str, key: String) -> Answer {
+/// A stock adjustment of +1 sent with `key`.
+pub async fn adjust(client: &reqwest::Client, url: &str, key: String) -> Answer {
     let sent_at = Instant::now();
     let response = client
         .post(url)

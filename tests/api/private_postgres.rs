@@ -17,19 +17,7 @@ impl PrivatePostgres {
     /// A new, stopped cluster; `None` if PostgreSQL's server programs
     /// (`initdb`, `pg_ctl`) are not installed.
     pub fn create() -> Option<PrivatePostgres> {
-        let bin = server_programs()?;
-        let dir = std::env::temp_dir().join(format!("inventory-pg-{}", Uuid::now_v7().simple()));
-        std::fs::create_dir(&dir).unwrap();
-        if running_as_root() {
-            // PostgreSQL refuses to run as root: its files go to `postgres`.
-            run(Command::new("chown").arg("postgres:postgres").arg(&dir));
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let cluster = PrivatePostgres { bin, dir, port };
+        let cluster = PrivatePostgres::empty()?;
         let data = cluster.data();
         cluster.pg(
             "initdb",
@@ -45,6 +33,53 @@ impl PrivatePostgres {
             ],
         );
         Some(cluster)
+    }
+
+    /// A stopped streaming standby of `primary` (which must be running):
+    /// a base backup that follows the primary once started.
+    pub fn standby_of(primary: &PrivatePostgres) -> PrivatePostgres {
+        let standby = PrivatePostgres::empty().expect("the primary's programs");
+        let port = primary.port.to_string();
+        standby.pg(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-D",
+                &standby.data(),
+                // Writes standby.signal and the primary's address.
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
+        );
+        standby
+    }
+
+    /// A new directory and port, with no cluster in it yet.
+    fn empty() -> Option<PrivatePostgres> {
+        let bin = server_programs()?;
+        let dir = std::env::temp_dir().join(format!("inventory-pg-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir(&dir).unwrap();
+        if running_as_root() {
+            // PostgreSQL refuses to run as root: its files go to `postgres`.
+            run(Command::new("chown").arg("postgres:postgres").arg(&dir));
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Some(PrivatePostgres { bin, dir, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn url(&self) -> String {
@@ -82,6 +117,20 @@ impl PrivatePostgres {
         self.pg("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
     }
 
+    /// Kills the server as a crash would: no shutdown checkpoint, and
+    /// every connection cut.
+    pub fn kill(&self) {
+        self.pg(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    /// Makes a standby the primary, and waits until it takes writes.
+    pub fn promote(&self) {
+        self.pg("pg_ctl", &["-D", &self.data(), "-w", "-t", "30", "promote"]);
+    }
+
     fn data(&self) -> String {
         self.dir.join("data").display().to_string()
     }
@@ -102,9 +151,12 @@ impl PrivatePostgres {
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
         let data = self.data();
-        let _ = std::panic::catch_unwind(|| {
-            self.pg("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])
-        });
+        // Unless it is stopped already (a test that killed it).
+        if self.dir.join("data").join("postmaster.pid").exists() {
+            let _ = std::panic::catch_unwind(|| {
+                self.pg("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])
+            });
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
