@@ -4,21 +4,17 @@
 //! standby promoted. Every acknowledged write is there once, no answer is
 //! a 5xx other than 503, and writes work again within 5 s of the promotion.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
-use crate::helpers::{bearer_client, create_product_at, get_json};
-use crate::outage::adjust;
+use crate::helpers::{bearer_client, create_product_at};
+use crate::load_through_outage::{
+    assert_each_key_applied_once, assert_served_through, Load, RECOVERY,
+};
 use crate::private_postgres::PrivatePostgres;
 use crate::process::Server;
-
-const WRITERS: usize = 4;
-const RECOVERY: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_primary_killed_under_load_and_the_standby_promoted_loses_nothing_acknowledged() {
@@ -50,40 +46,7 @@ async fn the_primary_killed_under_load_and_the_standby_promoted_loses_nothing_ac
         created["id"].as_str().unwrap()
     );
 
-    let done = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|writer| {
-            let (client, url, done) = (client.clone(), adjust_url.clone(), done.clone());
-            tokio::spawn(async move {
-                let mut answers = Vec::new();
-                for n in 0.. {
-                    if done.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    answers.push(adjust(&client, &url, format!("failover-{writer}-{n}")).await);
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                answers
-            })
-        })
-        .collect();
-    let probe = {
-        let (client, url, done) = (
-            client.clone(),
-            format!("{}/readyz", server.address),
-            done.clone(),
-        );
-        tokio::spawn(async move {
-            let mut seen = Vec::new();
-            while !done.load(Ordering::Relaxed) {
-                let status = client.get(&url).send().await.unwrap().status().as_u16();
-                seen.push((Instant::now(), status));
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            seen
-        })
-    };
-
+    let load = Load::start(&client, &server.address, &adjust_url, "failover");
     tokio::time::sleep(Duration::from_secs(1)).await;
     primary.kill();
     // No host takes writes until the promotion: longer than a request
@@ -92,31 +55,9 @@ async fn the_primary_killed_under_load_and_the_standby_promoted_loses_nothing_ac
     standby.promote();
     let promoted = Instant::now();
     tokio::time::sleep(RECOVERY + Duration::from_secs(2)).await;
-    done.store(true, Ordering::Relaxed);
+    let (answers, probes) = load.finish().await;
 
-    let mut answers = Vec::new();
-    for writer in writers {
-        answers.extend(writer.await.unwrap());
-    }
-    let probes = probe.await.unwrap();
-
-    for answer in &answers {
-        assert!(
-            matches!(answer.status, 200 | 503),
-            "only success or 503 through the failover, got {}",
-            answer.status
-        );
-    }
-    assert!(
-        probes.iter().any(|(_, status)| *status == 503),
-        "/readyz said 503 while no primary took writes"
-    );
-    let ready_again = probes
-        .iter()
-        .find(|(at, status)| *at > promoted && *status == 200)
-        .map(|(at, _)| at.duration_since(promoted))
-        .expect("/readyz says 200 again");
-    assert!(ready_again <= RECOVERY, "ready again after {ready_again:?}");
+    let ready_again = assert_served_through(&answers, &probes, promoted);
     let writing_again = answers
         .iter()
         .filter(|answer| answer.sent_at > promoted && answer.status == 200)
@@ -127,15 +68,6 @@ async fn the_primary_killed_under_load_and_the_standby_promoted_loses_nothing_ac
         writing_again <= RECOVERY,
         "writes again after {writing_again:?}"
     );
-    let late_failures: Vec<u16> = answers
-        .iter()
-        .filter(|answer| answer.sent_at > promoted + RECOVERY && answer.status != 200)
-        .map(|answer| answer.status)
-        .collect();
-    assert!(
-        late_failures.is_empty(),
-        "failed after recovery: {late_failures:?}"
-    );
     let refused = answers.iter().filter(|answer| answer.status == 503).count();
     eprintln!(
         "failover: {} requests, {refused} answered 503; writes again {writing_again:?} and ready \
@@ -145,17 +77,7 @@ async fn the_primary_killed_under_load_and_the_standby_promoted_loses_nothing_ac
 
     // The synchronous standby had every acknowledged write; the refused
     // ones, resent with their keys, apply once each.
-    let mut keys = HashSet::new();
-    for answer in &answers {
-        keys.insert(answer.key.clone());
-        if answer.status != 200 {
-            let retried = adjust(&client, &adjust_url, answer.key.clone()).await;
-            assert_eq!(retried.status, 200);
-        }
-    }
-    let product = get_json(&client, adjust_url.trim_end_matches("/stock-adjustments")).await;
-    assert_eq!(product["stock"], keys.len() as i64, "each adjustment once");
-    assert_eq!(product["version"], keys.len() as i64 + 1);
+    assert_each_key_applied_once(&client, &adjust_url, &answers).await;
     server.stop();
 }
 
