@@ -29,11 +29,11 @@ pub async fn find_live(
     id: Uuid,
 ) -> Result<Option<Product>, StoreError> {
     match workers.take().await? {
-        Some(mut conn) => {
+        Some(conn) => {
             // Run again as `Database::read` does, pausing without blocking.
             let mut attempt = 1;
             loop {
-                let found = find_live_on(&mut conn, &id).await;
+                let found = find_live_on(&conn, &id).await;
                 let Some(pause) = again_after(attempt, &found) else {
                     return found;
                 };
@@ -58,12 +58,12 @@ pub async fn update(
     actor: String,
 ) -> Result<Product, StoreError> {
     match workers.take().await? {
-        Some(mut conn) => {
+        Some(conn) => {
             // Its swap is one statement, a transaction of its own: run
             // again as `single_statement_write` does, without blocking.
             let mut attempt = 1;
             loop {
-                let updated = update_on(&mut conn, &id, expected, &patch, &actor).await;
+                let updated = update_on(&conn, &id, expected, &patch, &actor).await;
                 let Some(pause) = again_after(attempt, &updated) else {
                     return updated;
                 };
@@ -79,12 +79,12 @@ pub async fn update(
 }
 
 async fn find_live_on(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: &Uuid,
 ) -> Result<Option<Product>, StoreError> {
     live(id.to_string())
         .select(ProductRow::as_select())
-        .get_result::<ProductRow>(conn)
+        .get_result::<ProductRow>(&mut conn)
         .await
         .optional()?
         .map(ProductRow::into_product)
@@ -93,19 +93,19 @@ async fn find_live_on(
 
 /// `current_since::find`.
 async fn find_current_since(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: &Uuid,
     after: i64,
 ) -> Result<Option<CurrentSince>, StoreError> {
     let rows = live_with_versions_after(id.to_string(), after)
         .select(CurrentSinceRow::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await?;
     CurrentSince::from_rows(rows)
 }
 
 async fn update_on(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: &Uuid,
     expected: Option<Precondition>,
     patch: &ProductPatch,
@@ -126,7 +126,7 @@ async fn update_on(
         update: planned.statement(&id_text),
         history: &history,
     };
-    match swap.execute(conn).await {
+    match swap.execute(&mut conn).await {
         Ok(1) => Ok(planned.into_product(current)),
         Ok(_) => Err(lost_race(conn, id, expected, intent).await),
         Err(error) => Err(duplicate_sku_or(conn, error.into(), &planned.wanted.sku).await),
@@ -135,7 +135,7 @@ async fn update_on(
 
 /// `products::lost_race`: the product moved on (stale) or went away (404).
 async fn lost_race(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     id: &Uuid,
     expected: Precondition,
     intent: Intent<'_>,
@@ -147,12 +147,12 @@ async fn lost_race(
 }
 
 /// `products::duplicate_sku_or`.
-async fn duplicate_sku_or(conn: &mut AsyncPgConnection, error: DbError, sku: &str) -> StoreError {
+async fn duplicate_sku_or(mut conn: &AsyncPgConnection, error: DbError, sku: &str) -> StoreError {
     if !matches!(error, DbError::UniqueViolation { .. }) {
         return error.into();
     }
     let holder = sku_holder(sku.to_owned())
-        .get_result::<String>(conn)
+        .get_result::<String>(&mut conn)
         .await
         .optional();
     match holder {
