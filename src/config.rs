@@ -12,6 +12,12 @@ pub const DEFAULT_RATE_LIMIT: u32 = 50;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 100;
 pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 20;
 pub const DEFAULT_SQLITE_LOG_LIMIT_MIB: u64 = 64;
+pub const DEFAULT_BODY_TIMEOUT_SECONDS: u64 = 30;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+pub const DEFAULT_IDEMPOTENCY_KEYS_PER_TOKEN: u64 = 10_000;
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 1_000;
+pub const DEFAULT_MAX_STREAMS: usize = 5_000;
+pub const DEFAULT_MAX_STREAMS_PER_TOKEN: usize = 100;
 
 /// How the server runs, from flags or the environment.
 #[derive(Debug, Clone, Args)]
@@ -87,6 +93,64 @@ pub struct Settings {
         global = true
     )]
     pub auth_failure_limit: u32,
+    /// Seconds a request's whole body may take to arrive after its headers;
+    /// a slower one is answered 408 and its connection closed.
+    #[arg(
+        long,
+        env = "INVENTORY_BODY_TIMEOUT",
+        default_value_t = DEFAULT_BODY_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub body_timeout: u64,
+    /// Most idempotency keys (each kept 24 hours with its response) one
+    /// token may hold; a request with a new key beyond it gets 429.
+    #[arg(
+        long,
+        env = "INVENTORY_IDEMPOTENCY_KEYS_PER_TOKEN",
+        default_value_t = DEFAULT_IDEMPOTENCY_KEYS_PER_TOKEN,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub idempotency_keys_per_token: u64,
+    /// Most connections the server holds open; beyond it, it accepts
+    /// none until one closes.
+    #[arg(
+        long,
+        env = "INVENTORY_MAX_CONNECTIONS",
+        default_value_t = DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+        global = true
+    )]
+    pub max_connections: usize,
+    /// Most open connections from one client address; requests on any
+    /// further one are answered 429 and it is closed.
+    #[arg(
+        long,
+        env = "INVENTORY_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+        global = true
+    )]
+    pub max_connections_per_address: usize,
+    /// Most event streams (`GET /v1/events`) open at once; beyond it, 503.
+    #[arg(
+        long,
+        env = "INVENTORY_MAX_STREAMS",
+        default_value_t = DEFAULT_MAX_STREAMS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+        global = true
+    )]
+    pub max_streams: usize,
+    /// Most event streams one token may hold open; beyond it, 429.
+    #[arg(
+        long,
+        env = "INVENTORY_MAX_STREAMS_PER_TOKEN",
+        default_value_t = DEFAULT_MAX_STREAMS_PER_TOKEN,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+        global = true
+    )]
+    pub max_streams_per_token: usize,
     /// Origins a browser may call the API from (CORS); none by default.
     #[arg(
         long = "cors-origin",
@@ -122,6 +186,12 @@ impl Settings {
             rate_limit: DEFAULT_RATE_LIMIT,
             rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
             auth_failure_limit: DEFAULT_AUTH_FAILURE_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT_SECONDS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idempotency_keys_per_token: DEFAULT_IDEMPOTENCY_KEYS_PER_TOKEN,
+            max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            max_streams: DEFAULT_MAX_STREAMS,
+            max_streams_per_token: DEFAULT_MAX_STREAMS_PER_TOKEN,
             cors_origins: Vec::new(),
             log_format: LogFormat::Text,
             workers: None,

@@ -11,14 +11,16 @@ use tokio::sync::watch;
 use crate::background::Background;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::http::body_deadline::{bounded_body, BodyTimeout};
+use crate::http::connection_limits::{refuse_crowded_addresses, ConnectionsByAddress};
 use crate::http::events::LAST_EVENT_ID;
-use crate::http::idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
+use crate::http::idempotency::{KeyQuota, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 use crate::http::json_body::MAX_BODY_BYTES;
 use crate::http::known_tokens::KnownTokens;
 use crate::http::limits::Limits;
 use crate::http::openapi_documents::OpenApiDocuments;
 use crate::http::request_context::{request_context, REQUEST_ID};
-use crate::live_feed::LiveFeed;
+use crate::live_feed::{LiveFeed, StreamLimits};
 use crate::metrics::Metrics;
 use crate::{http, openapi, stopping, upkeep};
 
@@ -62,7 +64,16 @@ impl Application {
         )?;
         let sqlite_log_limit_bytes = settings.sqlite_log_limit.saturating_mul(1024 * 1024);
         upkeep::checkpoint_sqlite_log(&mut background, database.clone(), sqlite_log_limit_bytes)?;
-        let live_feed = web::Data::new(LiveFeed::start(&mut background, database.clone())?);
+        let stream_limits = StreamLimits {
+            per_server: settings.max_streams,
+            per_token: settings.max_streams_per_token,
+        };
+        let live_feed = web::Data::new(LiveFeed::start(
+            &mut background,
+            database.clone(),
+            stream_limits,
+        )?);
+        let connections = ConnectionsByAddress::new(settings.max_connections_per_address);
         let (stop_switch, stopping) = stopping::switch();
         let worker_stopping = stopping.clone();
         let stopping = web::Data::new(stopping);
@@ -78,6 +89,8 @@ impl Application {
             settings.auth_failure_limit,
         ));
         let known_tokens = web::Data::new(KnownTokens::default());
+        let key_quota = web::Data::new(KeyQuota(settings.idempotency_keys_per_token));
+        let body_timeout = web::Data::new(BodyTimeout(Duration::from_secs(settings.body_timeout)));
         let metrics = web::Data::new(Metrics::default());
         let cors_origins = settings.cors_origins.clone();
         let workers = settings
@@ -92,15 +105,22 @@ impl Application {
                 worker_database.worker_connections(per_worker, worker_stopping.clone()),
             );
             App::new()
+                // The last wrapped runs first.
+                .wrap(from_fn(refuse_crowded_addresses))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
                     cors(&cors_origins),
                 ))
                 .wrap(from_fn(request_context))
+                // Outermost, so that it holds the body that is sent,
+                // problem documents included.
+                .wrap(from_fn(bounded_body))
                 .app_data(shared_database.clone())
                 .app_data(worker_connections)
                 .app_data(limits.clone())
                 .app_data(known_tokens.clone())
+                .app_data(body_timeout.clone())
+                .app_data(key_quota.clone())
                 .app_data(metrics.clone())
                 .app_data(documents.clone())
                 .app_data(live_feed.clone())
@@ -109,6 +129,9 @@ impl Application {
                 .configure(http::routes)
         })
         .workers(workers)
+        // actix counts per worker.
+        .max_connections(settings.max_connections.div_ceil(workers))
+        .on_connect(move |connection, data| connections.on_connect(connection, data))
         // Answers go out as soon as they are written, never held back to
         // be merged with a later write (Nagle's algorithm).
         .tcp_nodelay(true)

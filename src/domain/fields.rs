@@ -1,6 +1,8 @@
 //! The rule of each product field. Each check returns the value to store or
 //! a message a person can act on; callers attach the JSON pointer.
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 use super::currency::is_iso_4217;
 
 pub const SKU_MAX_CHARS: usize = 64;
@@ -59,7 +61,23 @@ pub fn short_text(value: &str, max_chars: usize) -> Result<String, String> {
     if trimmed.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
+    if trimmed.chars().any(is_hidden_format) {
+        return Err(
+            "must not contain invisible format characters, such as direction overrides (U+202E)"
+                .into(),
+        );
+    }
     Ok(trimmed.to_owned())
+}
+
+/// An invisible character that changes how the text around it shows
+/// (Unicode's format characters, Cf, of the Basic Multilingual Plane),
+/// such as a direction override that shows "gpj.exe" as "exe.jpg". The
+/// joiners U+200C and U+200D are allowed: some scripts and emoji need them.
+pub fn is_hidden_format(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+        && c <= '\u{FFFF}'
+        && !matches!(c, '\u{200C}' | '\u{200D}')
 }
 
 /// 0-2000 characters; line breaks and tabs are allowed, other control

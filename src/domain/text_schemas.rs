@@ -15,18 +15,23 @@ pub const SKU_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 /// Unicode's control characters (general category Cc).
 const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
 
+/// The format characters names may not hold (`fields::is_hidden_format`):
+/// Unicode's Cf of the Basic Multilingual Plane but the two joiners.
+const HIDDEN_FORMAT: &str = r"\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB";
+
 /// Unicode's white space that is not also a control character.
 const SPACE: &str = r" \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
 
 /// White space that trimming removes, control characters included.
 const TRIMMED: &str = r"\t-\r\u0085";
 
-/// 1-`max` characters after trimming, none of them a control character.
+/// 1-`max` characters after trimming, none of them a control character
+/// or a hidden format character.
 fn trimmed_text(max: usize) -> String {
-    let edge = format!("[^{CONTROL}{SPACE}]");
+    let edge = format!("[^{CONTROL}{HIDDEN_FORMAT}{SPACE}]");
     let trimmed = format!("[{TRIMMED}{SPACE}]*");
     let inner = max.saturating_sub(2);
-    format!("^{trimmed}{edge}(?:[^{CONTROL}]{{0,{inner}}}{edge})?{trimmed}$")
+    format!("^{trimmed}{edge}(?:[^{CONTROL}{HIDDEN_FORMAT}]{{0,{inner}}}{edge})?{trimmed}$")
 }
 
 /// A string of `min` to `max` characters (no lower bound stated for 0).
@@ -61,7 +66,7 @@ pub fn sku() -> Object {
 pub fn name() -> Object {
     text(
         trimmed_text(NAME_MAX_CHARS),
-        format!("1-{NAME_MAX_CHARS} characters after trimming, no control characters"),
+        format!("1-{NAME_MAX_CHARS} characters after trimming, no control characters and no invisible format characters (such as U+202E)"),
         "Blue mug",
     )
 }
@@ -70,7 +75,7 @@ pub fn reason() -> Object {
     text(
         trimmed_text(REASON_MAX_CHARS),
         format!(
-            "Why, recorded in history: 1-{REASON_MAX_CHARS} characters after trimming, no control characters"
+            "Why, recorded in history: 1-{REASON_MAX_CHARS} characters after trimming, no control characters and no invisible format characters (such as U+202E)"
         ),
         "sale #1042",
     )
@@ -103,6 +108,19 @@ mod tests {
     }
 
     #[test]
+    fn the_hidden_format_class_is_exactly_the_servers() {
+        let class = regex::Regex::new(&format!("^[{HIDDEN_FORMAT}]$")).unwrap();
+        for c in ('\0'..='\u{FFFF}').chain(['\u{E0041}', '\u{1D173}']) {
+            assert_eq!(
+                class.is_match(&c.to_string()),
+                fields::is_hidden_format(c),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
+
+    #[test]
     fn the_patterns_accept_exactly_what_the_server_accepts() {
         let long = "x".repeat(200);
         let samples = [
@@ -114,6 +132,9 @@ mod tests {
             "nul\u{0}inside".to_owned(),
             "\u{1c}separator".to_owned(),
             "\u{feff}".to_owned(),
+            "gpj\u{202e}.exe".to_owned(),
+            "\u{200b}zero width".to_owned(),
+            "joined\u{200d}emoji".to_owned(),
             String::new(),
             "   ".to_owned(),
             "é".to_owned(),

@@ -1,10 +1,13 @@
 //! Authentication and roles: `Authorized<R>` extracts the caller from
 //! `Authorization: Bearer <token>` and lets the request through only when
 //! the token is live, within its rate limit, and of role `R` or above.
+//! Failed authentications are counted per client address, and once too
+//! many, answered 429; a valid token is never refused for them.
 
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -44,7 +47,43 @@ pub mod roles {
 /// A caller whose token has at least the role `R`.
 pub struct Authorized<R> {
     pub caller: Caller,
+    secret_hash: String,
     role: PhantomData<R>,
+}
+
+impl<R: MinimumRole> Authorized<R> {
+    /// What checks again, for an answer that outlives its request (an
+    /// event stream), that this token is still live and allowed.
+    pub fn recheck(&self, database: Arc<Database>, known_tokens: Arc<KnownTokens>) -> Recheck {
+        Recheck {
+            database,
+            known_tokens,
+            secret_hash: self.secret_hash.clone(),
+            role: R::ROLE,
+        }
+    }
+}
+
+/// A token checked again as a new request would be.
+pub struct Recheck {
+    database: Arc<Database>,
+    known_tokens: Arc<KnownTokens>,
+    secret_hash: String,
+    role: Role,
+}
+
+impl Recheck {
+    /// Whether the token is still live and of the role or above. A
+    /// database that cannot answer leaves the stream be: its next read of
+    /// the feed tells.
+    pub async fn still_allowed(&self) -> bool {
+        let hash = self.secret_hash.clone();
+        match look_up(&self.database, &self.known_tokens, hash).await {
+            Ok(Some(caller)) => caller.role >= self.role,
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
 }
 
 impl<R: MinimumRole> FromRequest for Authorized<R> {
@@ -65,12 +104,15 @@ impl<R: MinimumRole> FromRequest for Authorized<R> {
                     "the database, limits or known tokens are not configured",
                 ));
             };
-            limits.check_address(address)?;
+            // The token first: a valid one passes whatever others sent
+            // from its address (behind a proxy or NAT, everyone's).
+            let secret_hash = secret.as_deref().map(secret_hash).unwrap_or_default();
             let caller = match secret {
-                Some(secret) => look_up(&database, &known_tokens, secret_hash(&secret)).await?,
+                Some(_) => look_up(&database, &known_tokens, secret_hash.clone()).await?,
                 None => None,
             };
             let Some(caller) = caller else {
+                limits.check_address(address)?;
                 limits.record_failure(address);
                 return Err(ApiError::Unauthorized(
                     "Send Authorization: Bearer <token> with a live token; this one is missing, \
@@ -89,6 +131,7 @@ impl<R: MinimumRole> FromRequest for Authorized<R> {
             }
             Ok(Authorized {
                 caller,
+                secret_hash,
                 role: PhantomData,
             })
         })

@@ -14,6 +14,17 @@ const SERVER_FIELDS: [&str; 4] = ["id", "version", "created_at", "updated_at"];
 /// rather than fractional.
 const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
+/// Unknown keys longer than this are named by their start, so that an
+/// error never echoes a large body back.
+const KEY_SHOWN_CHARS: usize = 40;
+
+pub fn shortened(key: &str) -> String {
+    match key.char_indices().nth(KEY_SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}…", &key[..cut]),
+        None => key.to_owned(),
+    }
+}
+
 pub struct FieldReader {
     /// The JSON pointer of the object being read ("" for the body).
     at: String,
@@ -70,7 +81,7 @@ impl FieldReader {
             } else {
                 "is not a field of this request"
             };
-            let pointer = self.pointer(&key);
+            let pointer = self.pointer(&shortened(&key));
             self.errors.push(FieldError::new(pointer, detail));
         }
         self.errors
@@ -131,6 +142,11 @@ impl FieldReader {
 
     /// Fails with every error found, including one for each field that no
     /// reader asked for.
+    /// The errors found so far, fields no reader asked for included, as a 422.
+    pub fn into_error(self) -> ApiError {
+        ApiError::Validation(self.into_errors())
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         let errors = self.into_errors();
         if errors.is_empty() {

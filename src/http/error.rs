@@ -21,6 +21,9 @@ use crate::http::problem::{self, ProblemType};
 use crate::http::problem_body::Problem;
 use crate::store::StoreError;
 
+/// Most broken rules one problem lists; `more_errors` counts the rest.
+pub const ERRORS_SHOWN: usize = 100;
+
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: &str = "2";
 
@@ -56,6 +59,16 @@ pub enum ApiError {
     Forbidden(String),
     #[error("rate limited for {retry_after} s")]
     RateLimited { retry_after: u64 },
+    #[error(
+        "This token already has {limit} event streams open, as many as a token may. Close one, \
+         or retry later."
+    )]
+    TooManyStreams { limit: usize },
+    #[error(
+        "This address already has {limit} connections open to the server, as many as one \
+         address may; this one is closed. Reuse an open connection, or retry later."
+    )]
+    TooManyConnections { limit: usize },
     #[error("method not allowed; allowed: {allow}")]
     MethodNotAllowed { allow: &'static str },
     #[error("{}", .0.detail())]
@@ -70,8 +83,19 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("this Idempotency-Key was used for another request")]
     IdempotencyKeyReused,
+    #[error(
+        "This token already holds {quota} idempotency keys from the last 24 hours, as many as \
+         a token may. Nothing was applied. Retry without Idempotency-Key, or later, as old keys \
+         expire."
+    )]
+    IdempotencyQuotaExceeded { quota: i64 },
     #[error("the request body is larger than 1 MiB")]
     PayloadTooLarge,
+    #[error(
+        "The request body did not arrive whole within {} s of its headers. Nothing was \
+         applied; send the body whole, then retry.", .0.as_secs()
+    )]
+    BodyTimeout(std::time::Duration),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the request breaks {} rule(s)", .0.len())]
@@ -126,13 +150,17 @@ impl ApiError {
             ApiError::Unauthorized(_) => &problem::UNAUTHORIZED,
             ApiError::Forbidden(_) => &problem::FORBIDDEN,
             ApiError::RateLimited { .. } => &problem::RATE_LIMITED,
+            ApiError::TooManyStreams { .. } => &problem::TOO_MANY_STREAMS,
+            ApiError::TooManyConnections { .. } => &problem::TOO_MANY_CONNECTIONS,
             ApiError::StaleVersion(_) => &problem::STALE_VERSION,
             ApiError::DuplicateSku { .. } => &problem::DUPLICATE_SKU,
             ApiError::InsufficientStock { .. } => &problem::INSUFFICIENT_STOCK,
             ApiError::StockSyncConflict(_) => &problem::STOCK_SYNC_CONFLICT,
             ApiError::IdempotencyKeyInUse => &problem::IDEMPOTENCY_KEY_IN_USE,
             ApiError::IdempotencyKeyReused => &problem::IDEMPOTENCY_KEY_REUSED,
+            ApiError::IdempotencyQuotaExceeded { .. } => &problem::IDEMPOTENCY_QUOTA_EXCEEDED,
             ApiError::PayloadTooLarge => &problem::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout(_) => &problem::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => &problem::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => &problem::VALIDATION,
             ApiError::VersionRequired(_) => &problem::VERSION_REQUIRED,
@@ -192,7 +220,11 @@ impl ApiError {
     fn extensions(&self) -> Map<String, Value> {
         let value = match self {
             ApiError::Malformed { errors, .. } | ApiError::Validation(errors) => {
-                serde_json::json!({ "errors": errors })
+                let shown = &errors[..errors.len().min(ERRORS_SHOWN)];
+                match errors.len() - shown.len() {
+                    0 => serde_json::json!({ "errors": shown }),
+                    more => serde_json::json!({ "errors": shown, "more_errors": more }),
+                }
             }
             ApiError::StaleVersion(stale) => serde_json::to_value(stale).unwrap_or_default(),
             ApiError::DuplicateSku { existing_id, .. } => {
@@ -244,6 +276,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_)
             | ApiError::TransactionConflict(_)
+            | ApiError::TooManyStreams { .. }
+            | ApiError::TooManyConnections { .. }
+            | ApiError::IdempotencyQuotaExceeded { .. }
             | ApiError::IdempotencyKeyInUse => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
@@ -305,6 +340,9 @@ impl From<StoreError> for ApiError {
             StoreError::StockSyncConflict(outcome) => ApiError::StockSyncConflict(outcome),
             StoreError::IdempotencyKeyInUse => ApiError::IdempotencyKeyInUse,
             StoreError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            StoreError::IdempotencyQuotaExceeded { quota } => {
+                ApiError::IdempotencyQuotaExceeded { quota }
+            }
             StoreError::Contended(why) => ApiError::Unavailable(why.to_owned()),
             StoreError::Database(error) => error.into(),
         }

@@ -1,30 +1,35 @@
 //! `GET /v1/events`: product changes as they are committed, as a
 //! server-sent event stream that a client resumes with `Last-Event-ID`.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderName};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::stream;
 use serde::Serialize;
-use tokio::sync::watch;
 use utoipa::openapi::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
-use super::actor::{roles, Authorized};
+use super::actor::{roles, Authorized, Recheck};
+use super::known_tokens::{KnownTokens, REMEMBER_FOR};
 use super::query::reject_parameters;
 use crate::db::Database;
-use crate::domain::events::ProductEvent;
 use crate::http::error::{ApiError, FieldError};
-use crate::live_feed::LiveFeed;
+use crate::live_feed::{self, FeedEntry, LiveFeed, StreamRefused, StreamSlot};
 use crate::stopping::Stopping;
 use crate::store;
 
 pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
-/// Most changes sent in one read of the feed.
-const BATCH: i64 = 100;
+/// Most changes sent in one chunk.
+const BATCH: usize = 100;
+
+/// How often a stream checks again that its token is live and allowed:
+/// within `REMEMBER_FOR`, so a revoked token's streams end about as soon
+/// as its requests are refused.
+const RECHECK_EVERY: Duration = REMEMBER_FOR;
 
 /// A comment line this often keeps proxies from closing an idle stream
 /// and lets the server notice a client that has gone.
@@ -79,7 +84,9 @@ struct Ready {
 /// product's id, version, operation, actor, time, changed fields and the
 /// product). Send `Last-Event-ID` (what `EventSource` sends by itself when
 /// it reconnects) to get every change after that number first. Comment
-/// lines keep an idle stream open.
+/// lines keep an idle stream open. The stream ends when the server stops,
+/// or within about a second of its token being revoked or losing the
+/// role; a client then reconnects with `Last-Event-ID`.
 #[utoipa::path(
     get,
     path = "/v1/events",
@@ -90,21 +97,34 @@ struct Ready {
     responses(
         (status = 200, description = "The stream; it stays open", body = ServerSentEvent, content_type = "text/event-stream"),
         (status = 400, description = "A bad Last-Event-ID, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 429, description = "too-many-streams: this token already has as many streams open as a token may (`--max-streams-per-token`); or rate-limited", body = crate::openapi::schemas::Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait before retrying"))),
+        (status = 503, description = "This server already serves as many streams as it may (`--max-streams`), or the database is unavailable", body = crate::openapi::schemas::Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait before retrying"))),
         (status = 410, description = "events-purged: Last-Event-ID names a change older than the feed keeps; read the products again, then open the stream without it", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn product_events(
-    _auth: Authorized<roles::Viewer>,
+    auth: Authorized<roles::Viewer>,
     db: web::Data<Database>,
     feed: web::Data<LiveFeed>,
+    known_tokens: web::Data<KnownTokens>,
     stopping: web::Data<Stopping>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
+    let slot = feed
+        .open_stream(auth.caller.token_id)
+        .map_err(|refused| match refused {
+            StreamRefused::ServerFull { limit } => ApiError::Unavailable(format!(
+                "This server already serves {limit} event streams, its most. Retry shortly, \
+                 or read GET /v1/products meanwhile."
+            )),
+            StreamRefused::TokenFull { limit } => ApiError::TooManyStreams { limit },
+        })?;
     let start = match last_event_id(&request)? {
         Some(after) => resumable(&db, after).await?,
         None => db.read(store::events::newest).await?,
     };
+    let access = auth.recheck(db.clone().into_inner(), known_tokens.into_inner());
     let ready = format!(
         "retry: {RECONNECT_MILLIS}\nevent: ready\nid: {start}\ndata: {}\n\n",
         serde_json::to_string(&Ready {
@@ -114,7 +134,9 @@ pub async fn product_events(
     );
     let changes = Changes {
         db: db.into_inner(),
-        newest: feed.subscribe(),
+        slot,
+        access,
+        next_check: Instant::now() + RECHECK_EVERY,
         stopping: stopping.get_ref().clone(),
         after: start,
     };
@@ -163,7 +185,10 @@ fn last_event_id(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
 /// The changes a stream has yet to send.
 struct Changes {
     db: std::sync::Arc<Database>,
-    newest: watch::Receiver<i64>,
+    slot: StreamSlot,
+    /// The stream's token, checked again every `RECHECK_EVERY`.
+    access: Recheck,
+    next_check: Instant,
     stopping: Stopping,
     after: i64,
 }
@@ -171,53 +196,70 @@ struct Changes {
 impl Changes {
     /// The next chunk to write: changes after the last one sent, or a
     /// keep-alive comment when none came for a while. `None` ends the
-    /// stream: the server is stopping, or the database failed (the client
-    /// reconnects, to this server or another, with Last-Event-ID and loses
-    /// nothing).
+    /// stream: the server is stopping, the token was revoked (or lost the
+    /// role), or the database failed (the client reconnects, to this
+    /// server or another, with Last-Event-ID and loses nothing).
     async fn next_chunk(&mut self) -> Option<Bytes> {
+        let keep_alive = tokio::time::sleep(KEEP_ALIVE);
+        tokio::pin!(keep_alive);
         loop {
-            // Marked before reading, so a change committed after the read
-            // wakes the wait below.
-            self.newest.mark_unchanged();
-            let after = self.after;
-            let read = self
-                .db
-                .read(move |conn| store::events::after(conn, after, BATCH))
-                .await;
-            let events = match read {
-                Ok(events) => events,
-                Err(error) => {
-                    tracing::warn!(%error, "ending an event stream: the feed could not be read");
+            if Instant::now() >= self.next_check {
+                if !self.access.still_allowed().await {
                     return None;
                 }
-            };
-            if let Some(last) = events.last() {
+                self.next_check = Instant::now() + RECHECK_EVERY;
+            }
+            // Marked before reading, so a change published after the read
+            // wakes the wait below.
+            self.slot.recent.mark_unchanged();
+            let entries = self.next_entries().await?;
+            if let Some(last) = entries.last() {
                 self.after = last.number;
-                return Some(Bytes::from(written(&events)));
+                return Some(Bytes::from(written(&entries)));
             }
             tokio::select! {
-                changed = self.newest.changed() => {
+                changed = self.slot.recent.changed() => {
                     if changed.is_err() {
                         return None;
                     }
                 }
                 () = self.stopping.started() => return None,
-                () = tokio::time::sleep(KEEP_ALIVE) => {
+                () = tokio::time::sleep_until(self.next_check.into()) => {}
+                () = &mut keep_alive => {
                     return Some(Bytes::from_static(b": keep-alive\n\n"));
                 }
             }
         }
     }
+
+    /// The changes after the last one sent: from those the server shares,
+    /// or, for a stream further behind, from the database.
+    async fn next_entries(&mut self) -> Option<Vec<Arc<FeedEntry>>> {
+        let shared = self.slot.recent.borrow().after(self.after, BATCH);
+        if let Some(entries) = shared {
+            return Some(entries);
+        }
+        let after = self.after;
+        match self
+            .db
+            .read(move |conn| live_feed::read_after(conn, after, BATCH))
+            .await
+        {
+            Ok(entries) => Some(entries),
+            Err(error) => {
+                tracing::warn!(%error, "ending an event stream: the feed could not be read");
+                None
+            }
+        }
+    }
 }
 
-fn written(events: &[ProductEvent]) -> String {
+fn written(entries: &[Arc<FeedEntry>]) -> String {
     let mut text = String::new();
-    for event in events {
-        // serde_json escapes line breaks, so the JSON fits one `data:` line.
-        let data = serde_json::to_string(&event.change).unwrap_or_default();
+    for entry in entries {
         text.push_str(&format!(
-            "event: product\nid: {}\ndata: {data}\n\n",
-            event.number
+            "event: product\nid: {}\ndata: {}\n\n",
+            entry.number, entry.data
         ));
     }
     text

@@ -5,7 +5,7 @@
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -24,7 +24,12 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 pub struct Retryable {
     key: String,
     fingerprint: String,
+    quota: i64,
 }
+
+/// Most idempotency keys one token may hold (`--idempotency-keys-per-token`).
+#[derive(Clone, Copy)]
+pub struct KeyQuota(pub u64);
 
 impl Retryable {
     /// Reads the key, if sent (1-255 visible ASCII), and fingerprints the
@@ -41,7 +46,14 @@ impl Retryable {
             .path_and_query()
             .map_or(request.path(), |p| p.as_str());
         let fingerprint = idempotency::fingerprint(request.method().as_str(), path, body);
-        Ok(Some(Retryable { key, fingerprint }))
+        let quota = request
+            .app_data::<web::Data<KeyQuota>>()
+            .map_or(i64::MAX, |quota| i64::try_from(quota.0).unwrap_or(i64::MAX));
+        Ok(Some(Retryable {
+            key,
+            fingerprint,
+            quota,
+        }))
     }
 }
 
@@ -57,7 +69,12 @@ pub async fn respond<W>(
 where
     W: FnMut(&mut DbConnection) -> Result<RecordedResponse, ApiError> + Send + 'static,
 {
-    let Some(Retryable { key, fingerprint }) = retryable else {
+    let Some(Retryable {
+        key,
+        fingerprint,
+        quota,
+    }) = retryable
+    else {
         return db.write(write).await.map(into_response);
     };
     let scope = caller.token_id.to_string();
@@ -67,6 +84,7 @@ where
                 scope: &scope,
                 key: &key,
                 fingerprint: &fingerprint,
+                quota,
             };
             store::idempotency::run_once(conn, &key, write, recorded_refusal)
         })

@@ -3,7 +3,9 @@
 
 pub mod actor;
 pub mod api_reference;
+pub mod body_deadline;
 pub mod body_fields;
+pub mod connection_limits;
 pub mod cursor;
 pub mod error;
 pub mod events;
@@ -24,6 +26,7 @@ pub mod query;
 pub mod request_context;
 pub mod stock_adjustments;
 pub mod stock_sync;
+pub mod strict_json;
 pub mod web_ui;
 
 use actix_web::{guard, web, HttpResponse, Route};
@@ -79,7 +82,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(read_only("/", read().to(web_ui::index)))
         .service(read_only("/ui/{file}", read().to(web_ui::file)))
         .service(read_only("/docs", read().to(api_reference::to_swagger_ui)))
-        .service(api_reference::swagger_ui())
+        .service(read_only(
+            "/docs/{file:.*}",
+            read().to(api_reference::swagger_file),
+        ))
         .default_service(web::to(no_such_route));
 }
 

@@ -35,10 +35,10 @@ pub fn resolve(
 
 /// The version in `If-Match`, if it names one. `*` names none.
 fn if_match_version(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
-    let Some(value) = request.headers().get(header::IF_MATCH) else {
+    let Some(combined) = combined(request, header::IF_MATCH) else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or("").trim();
+    let text = combined.trim();
     if text == "*" {
         return Ok(None);
     }
@@ -54,13 +54,23 @@ fn if_match_version(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
 /// Whether `If-None-Match` names the current version (weak comparison, as
 /// RFC 9110 asks for this header; `*` matches any version).
 pub fn if_none_match_matches(request: &HttpRequest, version: i64) -> bool {
-    let Some(value) = request.headers().get(header::IF_NONE_MATCH) else {
+    let Some(text) = combined(request, header::IF_NONE_MATCH) else {
         return false;
     };
-    let text = value.to_str().unwrap_or("");
     text.split(',').map(str::trim).any(|tag| {
         tag == "*" || strong_etag_version(tag.strip_prefix("W/").unwrap_or(tag)) == Some(version)
     })
+}
+
+/// Every line of the header, joined as one comma-separated list (RFC 9110,
+/// 5.3), so that a second `If-Match` line is read, not ignored.
+fn combined(request: &HttpRequest, name: header::HeaderName) -> Option<String> {
+    let lines: Vec<&str> = request
+        .headers()
+        .get_all(name)
+        .map(|value| value.to_str().unwrap_or(""))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(", "))
 }
 
 /// `"N"` with N a positive version.

@@ -28,6 +28,7 @@ impl ProblemType {
             StatusCode::NOT_FOUND => &NOT_FOUND,
             StatusCode::METHOD_NOT_ALLOWED => &METHOD_NOT_ALLOWED,
             StatusCode::PAYLOAD_TOO_LARGE => &PAYLOAD_TOO_LARGE,
+            StatusCode::REQUEST_TIMEOUT => &REQUEST_TIMEOUT,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => &UNSUPPORTED_MEDIA_TYPE,
             StatusCode::SERVICE_UNAVAILABLE => &UNAVAILABLE,
             status if status.is_server_error() => &INTERNAL,
@@ -153,6 +154,45 @@ pub const PAYLOAD_TOO_LARGE: ProblemType = ProblemType {
     explanation: "Request bodies are limited to 1 MiB.",
 };
 
+pub const IDEMPOTENCY_QUOTA_EXCEEDED: ProblemType = ProblemType {
+    slug: "idempotency-quota-exceeded",
+    title: "Too many idempotency keys",
+    status: StatusCode::TOO_MANY_REQUESTS,
+    explanation: "Each token may hold a limited number of idempotency keys at once \
+        (`--idempotency-keys-per-token`); each is kept 24 hours with the response recorded \
+        under it. A request with a new key beyond that is refused and nothing is applied. \
+        Retries of requests already answered are still replayed. Use one key per logical \
+        operation, not per attempt.",
+};
+
+pub const TOO_MANY_STREAMS: ProblemType = ProblemType {
+    slug: "too-many-streams",
+    title: "Too many open event streams",
+    status: StatusCode::TOO_MANY_REQUESTS,
+    explanation: "A token may hold a limited number of `GET /v1/events` streams open at once \
+        (`--max-streams-per-token`). Close one you no longer read, or retry after Retry-After \
+        seconds. One stream per client is enough: every change reaches every stream.",
+};
+
+pub const TOO_MANY_CONNECTIONS: ProblemType = ProblemType {
+    slug: "too-many-connections",
+    title: "Too many connections from this address",
+    status: StatusCode::TOO_MANY_REQUESTS,
+    explanation: "One client address may hold a limited number of connections open at once \
+        (`--max-connections-per-address`). A request on a further one is answered with this \
+        and the connection closed; nothing was applied. Reuse keep-alive connections, or retry \
+        after Retry-After seconds.",
+};
+
+pub const REQUEST_TIMEOUT: ProblemType = ProblemType {
+    slug: "request-timeout",
+    title: "The request body did not arrive in time",
+    status: StatusCode::REQUEST_TIMEOUT,
+    explanation: "A request's whole body must arrive within the server's body timeout \
+        (`--body-timeout`, 30 s by default) from its headers on. The server answers 408 and \
+        closes the connection; nothing was applied. Send the body whole, then retry.",
+};
+
 pub const UNSUPPORTED_MEDIA_TYPE: ProblemType = ProblemType {
     slug: "unsupported-media-type",
     title: "Unsupported media type",
@@ -209,6 +249,8 @@ pub const ALL: &[&ProblemType] = &[
     &UNAUTHORIZED,
     &FORBIDDEN,
     &RATE_LIMITED,
+    &TOO_MANY_STREAMS,
+    &TOO_MANY_CONNECTIONS,
     &METHOD_NOT_ALLOWED,
     &STALE_VERSION,
     &DUPLICATE_SKU,
@@ -216,7 +258,9 @@ pub const ALL: &[&ProblemType] = &[
     &STOCK_SYNC_CONFLICT,
     &IDEMPOTENCY_KEY_IN_USE,
     &IDEMPOTENCY_KEY_REUSED,
+    &IDEMPOTENCY_QUOTA_EXCEEDED,
     &PAYLOAD_TOO_LARGE,
+    &REQUEST_TIMEOUT,
     &UNSUPPORTED_MEDIA_TYPE,
     &VALIDATION,
     &VERSION_REQUIRED,

@@ -89,6 +89,13 @@ pub async fn request_context(
         }
         metrics.record_request(route, &method, status, latency);
     }
+    // The API's answers are state that any write changes: never stored.
+    // Pages and streams say otherwise for themselves.
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

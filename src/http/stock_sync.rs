@@ -137,6 +137,10 @@ impl StockSyncRequest {
                     format!("must hold 1 to {MAX_ITEMS} items (it holds {count})"),
                 );
             }
+            // Too many: that alone is the answer, not a rule per item.
+            if count > MAX_ITEMS {
+                return Err(reader.into_error());
+            }
         }
         // A missing or mistyped `items` was reported by the reader.
         let values = values.unwrap_or_default();

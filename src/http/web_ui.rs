@@ -4,7 +4,7 @@
 //! allows no inline script and no other origin.
 
 use actix_web::http::header::{self, ContentType};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, HttpResponseBuilder};
 
 use crate::http::error::ApiError;
 
@@ -46,15 +46,21 @@ const FILES: &[(&str, &str, &str)] = &[
 ];
 
 fn page_response(content_type: &str, body: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    with_page_headers(&mut response, content_type, CONTENT_SECURITY_POLICY);
+    response.body(body)
+}
+
+/// The headers of every file of a page this server serves (`/`, `/docs/`).
+pub fn with_page_headers(response: &mut HttpResponseBuilder, content_type: &str, policy: &str) {
+    response
         .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::CONTENT_SECURITY_POLICY, policy))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        // The page is small and changes with the binary: always revalidate.
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(body)
+        // The files are small and change with the binary: always revalidate.
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
 }
 
 pub async fn index() -> HttpResponse {

@@ -15,7 +15,7 @@ use crate::http::request_context::REQUEST_ID_MAX_CHARS;
 
 /// What every operation shares: the optional `X-Request-Id` request header,
 /// the `X-Request-Id` response header, the 500 and 503 any operation
-/// touching the database can answer, and the 413 and 415 of a body.
+/// touching the database can answer, and the 408, 413 and 415 of a body.
 pub struct EveryOperation;
 
 impl Modify for EveryOperation {
@@ -121,13 +121,13 @@ fn add_access_errors(operation: &mut Operation) {
         .or_insert_with(|| problem("forbidden: the token's role may not do this", None));
     responses.entry("429".into()).or_insert_with(|| {
         problem(
-            "rate-limited: too many requests from this token, or failed authentications from this address",
+            "rate-limited: too many requests from this token, or failed authentications from this address; too-many-connections: this address holds more connections than one may (the connection is closed); idempotency-quota-exceeded: the token holds as many idempotency keys as it may",
             Some(("Retry-After", "Seconds to wait before retrying")),
         )
     });
 }
 
-/// Every operation that takes a body answers 413 and 415 the same way.
+/// Every operation that takes a body answers 408, 413 and 415 the same way.
 fn add_body_errors(operation: &mut Operation) {
     let Some(body) = operation.request_body.as_ref() else {
         return;
@@ -136,6 +136,10 @@ fn add_body_errors(operation: &mut Operation) {
     let unsupported = format!("The body is not sent as {}", media_types.join(" or "));
     let responses = &mut operation.responses.responses;
     for (status, description) in [
+        (
+            "408",
+            "request-timeout: the body did not arrive whole within the server's body timeout; the connection is closed",
+        ),
         ("413", "The body is larger than 1 MiB"),
         ("415", unsupported.as_str()),
     ] {

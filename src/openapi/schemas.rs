@@ -55,7 +55,12 @@ pub struct ValidationProblem {
     #[serde(rename = "type")]
     #[schema(schema_with = validation_types)]
     problem_type: String,
+    /// Each broken rule, the first 100 of them.
+    #[schema(max_items = 100)]
     errors: Vec<FieldError>,
+    /// How many broken rules were found beyond the ones listed.
+    #[schema(minimum = 1)]
+    more_errors: Option<u64>,
 }
 
 /// 409 or 412 `stale-version`: the write named an old version.

@@ -33,6 +33,9 @@ pub enum StoreError {
     IdempotencyKeyInUse,
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,
+    /// The token already holds its most idempotency keys.
+    #[error("the token holds {quota} idempotency keys, its most")]
+    IdempotencyQuotaExceeded { quota: i64 },
     /// A race this operation lost in a way a retry shortly will win: the
     /// text says which.
     #[error("{0}")]

@@ -46,7 +46,7 @@ pub fn run_once<E>(
 where
     E: From<StoreError> + WorkError,
 {
-    let claim = match claim(conn, key.scope, key.key, key.fingerprint)? {
+    let claim = match claim(conn, key)? {
         Claimed::Replay(recorded) => return Ok((recorded, true)),
         Claimed::Run(claim) => claim,
     };
@@ -76,6 +76,8 @@ pub struct Key<'a> {
     pub scope: &'a str,
     pub key: &'a str,
     pub fingerprint: &'a str,
+    /// Most keys the scope may hold at once (they are kept 24 hours).
+    pub quota: i64,
 }
 
 #[derive(Insertable)]
@@ -99,12 +101,13 @@ struct KeyRow {
 }
 
 /// Claims `key` for the request with this fingerprint, or says why not.
-fn claim(
-    conn: &mut DbConnection,
-    scope: &str,
-    key: &str,
-    fingerprint: &str,
-) -> Result<Claimed, StoreError> {
+fn claim(conn: &mut DbConnection, wanted: &Key<'_>) -> Result<Claimed, StoreError> {
+    let Key {
+        scope,
+        key,
+        fingerprint,
+        quota,
+    } = *wanted;
     let now = timestamp::to_micros(timestamp::now());
     let new_key = NewKey {
         scope,
@@ -124,11 +127,31 @@ fn claim(
     });
     match inserted {
         Ok(_) => {
-            return Ok(Claimed::Run(Claim {
+            let claim = Claim {
                 scope: scope.to_owned(),
                 key: key.to_owned(),
                 claimed_at: now,
-            }))
+            };
+            // Counted once the new key is in, so that only new keys pay
+            // for the count and racing ones cannot both slip under it.
+            let held = run_again(|| {
+                dsl::idempotency_keys
+                    .filter(dsl::scope.eq(scope))
+                    .count()
+                    .get_result::<i64>(conn)
+                    .map_err(DbError::from)
+            });
+            return match held {
+                Ok(held) if held <= quota => Ok(Claimed::Run(claim)),
+                Ok(_) => {
+                    run_again(|| release(conn, &claim))?;
+                    Err(StoreError::IdempotencyQuotaExceeded { quota })
+                }
+                Err(error) => {
+                    let _ = run_again(|| release(conn, &claim));
+                    Err(error.into())
+                }
+            };
         }
         Err(DbError::UniqueViolation { .. }) => {}
         Err(error) => return Err(error.into()),

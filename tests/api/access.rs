@@ -274,7 +274,8 @@ async fn rate_limit_answers_429_then_recovers(app: TestApp) {
     );
 }
 
-/// An address that keeps failing to authenticate is refused for a while.
+/// An address that keeps failing to authenticate is refused for a while;
+/// its valid tokens are not.
 async fn failed_authentications_are_limited_per_address(app: TestApp) {
     let guesser = app.client_for("inv_not-a-real-token");
     for _ in 0..3 {
@@ -292,6 +293,8 @@ async fn failed_authentications_are_limited_per_address(app: TestApp) {
         .unwrap();
     assert!(blocked.headers().contains_key("retry-after"));
     problem(blocked, 429, "rate-limited").await;
+    // A valid token from the same address (behind a proxy, everyone's) passes.
+    assert_eq!(app.get("/v1/products").await.status(), 200);
 }
 
 /// Browsers may call the API only from the listed origins.

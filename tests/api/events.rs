@@ -88,6 +88,21 @@ impl EventReader {
     }
 }
 
+impl EventReader {
+    /// Whether the server ends the stream within `limit`, whatever it
+    /// sends before.
+    pub async fn ended_within(&mut self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(None) | Err(_)) => return true,
+                Ok(Ok(Some(_))) => {}
+            }
+        }
+    }
+}
+
 fn parse(block: &str) -> Option<Event> {
     let (mut name, mut id, mut data) = (None, None, None);
     for line in block.lines() {

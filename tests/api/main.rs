@@ -15,6 +15,7 @@ mod documentation;
 mod events;
 mod failover;
 mod failures;
+mod hardening;
 mod history;
 mod idempotency;
 mod input_errors;
