@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -30,12 +31,16 @@ const LOOK_EVERY: Duration = Duration::from_millis(100);
 /// The newest changes kept in memory for the streams.
 const RECENT_KEPT: usize = 1_000;
 
-/// One change, its `data` written once for every stream.
+/// One change, written once as the streams send it.
 pub struct FeedEntry {
     pub number: i64,
-    /// The `ProductChange` as JSON, on one line.
-    pub data: String,
+    /// What `Render` made of it.
+    pub written: Bytes,
 }
+
+/// How a stream writes one change; the feed writes each change once,
+/// whatever the number of streams.
+pub type Render = fn(&ProductEvent) -> Bytes;
 
 /// The changes numbered `held_after + 1` up to `newest`, every one of
 /// them; before the watcher's first look, none.
@@ -81,6 +86,7 @@ pub enum StreamRefused {
 /// The shared changes; streams wait on them.
 pub struct LiveFeed {
     recent: watch::Receiver<Arc<Recent>>,
+    render: Render,
     limits: StreamLimits,
     open: Arc<Mutex<OpenStreams>>,
 }
@@ -119,16 +125,23 @@ impl LiveFeed {
         background: &mut Background,
         database: Database,
         limits: StreamLimits,
+        render: Render,
     ) -> std::io::Result<LiveFeed> {
         let (sender, recent) = watch::channel(Arc::new(Recent::default()));
         background.spawn("live-feed", move |pause| {
-            watch_changes(&database, &sender, &pause)
+            watch_changes(&database, &sender, &pause, render)
         })?;
         Ok(LiveFeed {
             recent,
+            render,
             limits,
             open: Arc::default(),
         })
+    }
+
+    /// How streams write a change.
+    pub fn render(&self) -> Render {
+        self.render
     }
 
     /// A place for one more stream of this token, within the limits.
@@ -160,27 +173,32 @@ pub fn read_after(
     conn: &mut DbConnection,
     after: i64,
     limit: usize,
+    render: Render,
 ) -> Result<Vec<Arc<FeedEntry>>, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let events = store::events::after(conn, after, limit)?;
-    Ok(events.iter().map(entry).collect())
+    Ok(events
+        .iter()
+        .map(|event| {
+            Arc::new(FeedEntry {
+                number: event.number,
+                written: render(event),
+            })
+        })
+        .collect())
 }
 
-fn entry(event: &ProductEvent) -> Arc<FeedEntry> {
-    // serde_json escapes line breaks, so the JSON fits one `data:` line.
-    let data = serde_json::to_string(&event.change).unwrap_or_default();
-    Arc::new(FeedEntry {
-        number: event.number,
-        data,
-    })
-}
-
-fn watch_changes(database: &Database, sender: &watch::Sender<Arc<Recent>>, between_looks: &Pause) {
+fn watch_changes(
+    database: &Database,
+    sender: &watch::Sender<Arc<Recent>>,
+    between_looks: &Pause,
+    render: Render,
+) {
     let mut pause = LOOK_EVERY;
     while !sender.is_closed() {
         if streams_open(sender) {
             let known = Arc::clone(&sender.borrow());
-            match database.read_now(|conn| catch_up(conn, &known)) {
+            match database.read_now(|conn| catch_up(conn, &known, render)) {
                 Ok(Some(recent)) => {
                     sender.send_replace(Arc::new(recent));
                     pause = LOOK_EVERY;
@@ -204,7 +222,11 @@ fn watch_changes(database: &Database, sender: &watch::Sender<Arc<Recent>>, betwe
 
 /// `known` with the changes committed since, keeping the newest
 /// `RECENT_KEPT`; `None` when nothing new was committed.
-fn catch_up(conn: &mut DbConnection, known: &Recent) -> Result<Option<Recent>, StoreError> {
+fn catch_up(
+    conn: &mut DbConnection,
+    known: &Recent,
+    render: Render,
+) -> Result<Option<Recent>, StoreError> {
     let newest = store::events::newest(conn)?;
     if known.looked && newest <= known.newest() {
         return Ok(None);
@@ -226,7 +248,7 @@ fn catch_up(conn: &mut DbConnection, known: &Recent) -> Result<Option<Recent>, S
         }
     };
     while recent.newest() < newest {
-        let read = read_after(conn, recent.newest(), RECENT_KEPT)?;
+        let read = read_after(conn, recent.newest(), RECENT_KEPT, render)?;
         if read.is_empty() {
             // Purged meanwhile: start after what is gone.
             recent = Recent {

@@ -72,6 +72,7 @@ impl Application {
             &mut background,
             database.clone(),
             stream_limits,
+            http::events::written,
         )?);
         let connections = ConnectionsByAddress::new(settings.max_connections_per_address);
         let (stop_switch, stopping) = stopping::switch();

@@ -142,11 +142,6 @@ impl FieldReader {
 
     /// Fails with every error found, including one for each field that no
     /// reader asked for.
-    /// The errors found so far, fields no reader asked for included, as a 422.
-    pub fn into_error(self) -> ApiError {
-        ApiError::Validation(self.into_errors())
-    }
-
     pub fn finish(self) -> Result<(), ApiError> {
         let errors = self.into_errors();
         if errors.is_empty() {

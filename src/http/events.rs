@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderName};
-use actix_web::web::{self, Bytes};
+use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::stream;
 use serde::Serialize;
@@ -16,8 +16,9 @@ use super::actor::{roles, Authorized, Recheck};
 use super::known_tokens::{KnownTokens, REMEMBER_FOR};
 use super::query::reject_parameters;
 use crate::db::Database;
+use crate::domain::events::ProductEvent;
 use crate::http::error::{ApiError, FieldError};
-use crate::live_feed::{self, FeedEntry, LiveFeed, StreamRefused, StreamSlot};
+use crate::live_feed::{self, FeedEntry, LiveFeed, Render, StreamRefused, StreamSlot};
 use crate::stopping::Stopping;
 use crate::store;
 
@@ -135,6 +136,7 @@ pub async fn product_events(
     let changes = Changes {
         db: db.into_inner(),
         slot,
+        render: feed.render(),
         access,
         next_check: Instant::now() + RECHECK_EVERY,
         stopping: stopping.get_ref().clone(),
@@ -186,6 +188,7 @@ fn last_event_id(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
 struct Changes {
     db: std::sync::Arc<Database>,
     slot: StreamSlot,
+    render: Render,
     /// The stream's token, checked again every `RECHECK_EVERY`.
     access: Recheck,
     next_check: Instant,
@@ -215,7 +218,7 @@ impl Changes {
             let entries = self.next_entries().await?;
             if let Some(last) = entries.last() {
                 self.after = last.number;
-                return Some(Bytes::from(written(&entries)));
+                return Some(chunk(&entries));
             }
             tokio::select! {
                 changed = self.slot.recent.changed() => {
@@ -239,10 +242,10 @@ impl Changes {
         if let Some(entries) = shared {
             return Some(entries);
         }
-        let after = self.after;
+        let (after, render) = (self.after, self.render);
         match self
             .db
-            .read(move |conn| live_feed::read_after(conn, after, BATCH))
+            .read(move |conn| live_feed::read_after(conn, after, BATCH, render))
             .await
         {
             Ok(entries) => Some(entries),
@@ -254,13 +257,25 @@ impl Changes {
     }
 }
 
-fn written(entries: &[Arc<FeedEntry>]) -> String {
-    let mut text = String::new();
-    for entry in entries {
-        text.push_str(&format!(
-            "event: product\nid: {}\ndata: {}\n\n",
-            entry.number, entry.data
-        ));
+/// One change as an event of the stream; the feed calls it once per
+/// change, for every stream.
+pub fn written(event: &ProductEvent) -> Bytes {
+    // serde_json escapes line breaks, so the JSON fits one `data:` line.
+    let data = serde_json::to_string(&event.change).unwrap_or_default();
+    Bytes::from(format!(
+        "event: product\nid: {}\ndata: {data}\n\n",
+        event.number
+    ))
+}
+
+/// Changes as one chunk: a single one as it is, without a copy.
+fn chunk(entries: &[Arc<FeedEntry>]) -> Bytes {
+    if let [entry] = entries {
+        return entry.written.clone();
     }
-    text
+    let mut text = BytesMut::new();
+    for entry in entries {
+        text.extend_from_slice(&entry.written);
+    }
+    text.freeze()
 }

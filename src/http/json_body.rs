@@ -12,7 +12,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use serde_json::{Map, Value};
 
 use super::body_deadline::{BodyTimeout, BODY_TIMED_OUT};
-use super::strict_json::{self, StrictJsonError};
+use super::strict_json::{self, StrictJsonError, MAX_ARRAY_ITEMS};
 use crate::http::error::{ApiError, FieldError};
 
 /// Request bodies above this many bytes are refused with 413.
@@ -108,6 +108,10 @@ fn parse_object(bytes: &[u8]) -> Result<JsonObject, ApiError> {
             "The body is not valid JSON.",
             vec![FieldError::new("", format!("{error}"))],
         )),
+        Err(StrictJsonError::TooLong(pointer)) => Err(ApiError::Validation(vec![FieldError::new(
+            pointer,
+            format!("must hold at most {MAX_ARRAY_ITEMS} items (it holds more)"),
+        )])),
         Err(StrictJsonError::Duplicate(pointer)) => Err(ApiError::malformed(
             format!("The body names the member {pointer} more than once; send each member once."),
             vec![FieldError::new(pointer, "appears more than once")],

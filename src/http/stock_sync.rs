@@ -19,8 +19,8 @@ use crate::domain::stock::{StockSync, SyncItem, SyncMode, SyncPrecondition};
 use crate::http::error::ApiError;
 use crate::store;
 
-/// Most items one batch may carry.
-pub const MAX_ITEMS: usize = 1000;
+/// Most items one batch may carry: the longest array any body may hold.
+pub const MAX_ITEMS: usize = super::strict_json::MAX_ARRAY_ITEMS;
 
 /// The body of a stock sync.
 #[derive(Debug, ToSchema)]
@@ -130,16 +130,13 @@ impl StockSyncRequest {
         let values = reader.array("items", Presence::Required);
         let mode = reader.string("mode", Presence::Optional, mode);
         let reason = reader.string("reason", Presence::Optional, fields::reason);
+        // More than MAX_ITEMS were refused as the body was read (`strict_json`).
         if let Some(count) = values.as_ref().map(Vec::len) {
             if !(1..=MAX_ITEMS).contains(&count) {
                 reader.error(
                     "/items",
                     format!("must hold 1 to {MAX_ITEMS} items (it holds {count})"),
                 );
-            }
-            // Too many: that alone is the answer, not a rule per item.
-            if count > MAX_ITEMS {
-                return Err(reader.into_error());
             }
         }
         // A missing or mistyped `items` was reported by the reader.

@@ -1,7 +1,10 @@
 //! JSON read as `serde_json::Value`, except that an object naming a member
-//! twice is refused. serde_json keeps the last one silently, so
+//! twice is refused, and so is an array longer than any body may hold.
+//! serde_json keeps the last of two members silently, so
 //! `{"version": 999, "version": 3}` would pass a check that a reader of
-//! the first member would expect to fail.
+//! the first member would expect to fail. And a 1 MiB body of 349,518
+//! empty objects would take tens of MiB as values before any rule could
+//! refuse it: reading stops at the first element too many.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -11,37 +14,42 @@ use serde_json::{Map, Number, Value};
 
 use super::body_fields::shortened;
 
+/// The most elements any array of a body may hold (a stock sync's items).
+pub const MAX_ARRAY_ITEMS: usize = 1000;
+
 /// Why a body could not be read.
 pub enum StrictJsonError {
     /// Not JSON at all: serde_json says where.
     Syntax(serde_json::Error),
     /// The member at this JSON pointer appears more than once.
     Duplicate(String),
+    /// The array at this JSON pointer holds more than `MAX_ARRAY_ITEMS`.
+    TooLong(String),
 }
 
 pub fn from_slice(bytes: &[u8]) -> Result<Value, StrictJsonError> {
-    let duplicate = RefCell::new(None);
+    let refused = RefCell::new(None);
     let seed = Strict {
         at: "",
-        duplicate: &duplicate,
+        refused: &refused,
     };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let read = seed
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value));
-    match (read, duplicate.into_inner()) {
-        (_, Some(pointer)) => Err(StrictJsonError::Duplicate(pointer)),
+    match (read, refused.into_inner()) {
+        (_, Some(refusal)) => Err(refusal),
         (Ok(value), None) => Ok(value),
         (Err(error), None) => Err(StrictJsonError::Syntax(error)),
     }
 }
 
-/// A value at the JSON pointer `at`; the first duplicate member found is
-/// written to `duplicate`.
+/// A value at the JSON pointer `at`; the first duplicate member or
+/// overlong array found is written to `refused`.
 #[derive(Clone, Copy)]
 struct Strict<'a, 'p> {
     at: &'p str,
-    duplicate: &'a RefCell<Option<String>>,
+    refused: &'a RefCell<Option<StrictJsonError>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Strict<'_, '_> {
@@ -93,6 +101,10 @@ impl<'de> Visitor<'de> for Strict<'_, '_> {
             at: &format!("{}/{}", self.at, values.len()),
             ..self
         })? {
+            if values.len() == MAX_ARRAY_ITEMS {
+                *self.refused.borrow_mut() = Some(StrictJsonError::TooLong(self.at.to_owned()));
+                return Err(A::Error::custom("an array is too long"));
+            }
             values.push(value);
         }
         Ok(Value::Array(values))
@@ -104,7 +116,7 @@ impl<'de> Visitor<'de> for Strict<'_, '_> {
             let escaped = key.replace('~', "~0").replace('/', "~1");
             let at = format!("{}/{}", self.at, shortened(&escaped));
             if object.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(at);
+                *self.refused.borrow_mut() = Some(StrictJsonError::Duplicate(at));
                 return Err(A::Error::custom("a member appears twice"));
             }
             let value = members.next_value_seed(Strict { at: &at, ..self })?;

@@ -183,7 +183,7 @@ async fn a_huge_stock_sync_answers_one_small_422(app: TestApp) {
     let problem = problem(response, 422, "validation").await;
     assert_eq!(
         problem["errors"],
-        json!([{"pointer": "/items", "detail": "must hold 1 to 1000 items (it holds 349518)"}])
+        json!([{"pointer": "/items", "detail": "must hold at most 1000 items (it holds more)"}])
     );
     assert!(problem.to_string().len() < 1000, "{problem}");
 }

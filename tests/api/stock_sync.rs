@@ -240,7 +240,7 @@ async fn bad_batches_are_422(app: TestApp) {
     assert!(errors["errors"][0]["detail"]
         .as_str()
         .unwrap()
-        .contains("1001"));
+        .contains("at most 1000 items"));
 }
 
 async fn oversized_batch_is_413(app: TestApp) {
