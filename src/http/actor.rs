@@ -112,8 +112,7 @@ impl<R: MinimumRole> FromRequest for Authorized<R> {
                 None => None,
             };
             let Some(caller) = caller else {
-                limits.check_address(address)?;
-                limits.record_failure(address);
+                limits.failed_authentication(address)?;
                 return Err(ApiError::Unauthorized(
                     "Send Authorization: Bearer <token> with a live token; this one is missing, \
                      unknown or revoked."
