@@ -21,6 +21,7 @@ api_tests!(
     changes_through_another_server_reach_the_stream,
     concurrent_writes_through_two_servers_reach_the_stream_once_each_in_order,
     a_stock_sync_reaches_the_stream_as_one_change_per_updated_item,
+    streams_share_the_newest_changes_and_one_further_behind_catches_up_from_the_database,
     a_bad_last_event_id_is_400,
 );
 
@@ -295,6 +296,40 @@ async fn a_stock_sync_reaches_the_stream_as_one_change_per_updated_item(app: Tes
         assert_eq!(event.data["reason"], "count");
         assert_eq!(event.data["changes"]["stock"]["to"], stock);
         assert_eq!(event.data["product"]["stock"], stock);
+    }
+}
+
+/// More changes than the server keeps in memory for its streams (1,000):
+/// a stream that was open all along gets each once, in order, from what
+/// the server shares; one resumed from before them reads the older ones
+/// from the database, then joins the shared ones, and gets the same.
+async fn streams_share_the_newest_changes_and_one_further_behind_catches_up_from_the_database(
+    app: TestApp,
+) {
+    let url = format!("{}/v1/events", app.address);
+    let mut open_all_along = EventReader::open(&app.client, url.clone(), None).await;
+    let start = open_all_along.next().await.id;
+    let changes = 1200;
+    let app = &app;
+    for chunk in 0..changes / 50 {
+        let creates = (0..50).map(|n| {
+            let body = crate::helpers::product_body(&format!("FEED-{chunk}-{n}"), 1);
+            async move { app.post_json("/v1/products", &body).await.status() }
+        });
+        for status in join_all(creates).await {
+            assert_eq!(status, 201);
+        }
+    }
+    let mut resumed = EventReader::open(&app.client, url, Some(start)).await;
+    assert_eq!(resumed.next().await.name, "ready");
+    for reader in [&mut open_all_along, &mut resumed] {
+        let mut last = start;
+        for _ in 0..changes {
+            let event = reader.next().await;
+            assert_eq!(event.name, "product");
+            assert_eq!(event.id, last + 1, "every change once, in order");
+            last = event.id;
+        }
     }
 }
 
