@@ -22,6 +22,6 @@ pub use error::{DbError, Unavailable, WorkError};
 pub use migrations::run_migrations;
 pub use native_load::load_natively;
 pub use pool::{Database, PoolUse};
-pub use retry::{again_after, retries, run_again, RetryReason};
+pub use retry::{retries, run_again, run_again_awaiting, RetryReason};
 pub use transaction::{single_statement_write, write_transaction};
-pub use worker_connections::{Lease, WorkerConnections};
+pub use worker_connections::WorkerConnections;

@@ -6,6 +6,7 @@
 //! again from the start, a few times, after a short pause with jitter so
 //! that the transactions that collided spread out.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
@@ -63,11 +64,26 @@ pub fn run_again<T, E: WorkError>(mut work: impl FnMut() -> Result<T, E>) -> Res
     }
 }
 
+/// `run_again` for work that awaits: it pauses without blocking its thread.
+pub async fn run_again_awaiting<T, E, F>(mut work: impl FnMut() -> F) -> Result<T, E>
+where
+    E: WorkError,
+    F: Future<Output = Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        let result = work().await;
+        match again_after(attempt, &result) {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None => return result,
+        }
+        attempt += 1;
+    }
+}
+
 /// After attempt number `attempt` ended with `result`: the pause before
-/// running it again, or `None` to keep the result. For loops that cannot
-/// use `run_again`, such as one that awaits (and so pauses without
-/// blocking its thread).
-pub fn again_after<T, E: WorkError>(attempt: u32, result: &Result<T, E>) -> Option<Duration> {
+/// running it again, or `None` to keep the result.
+fn again_after<T, E: WorkError>(attempt: u32, result: &Result<T, E>) -> Option<Duration> {
     let reason = result.as_ref().err().and_then(WorkError::retry_reason)?;
     if attempt >= ATTEMPTS {
         return None;

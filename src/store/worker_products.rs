@@ -15,7 +15,7 @@ use super::error::StoreError;
 use super::pg_swap::SwapAndRecord;
 use super::products::{duplicate_sku, live, sku_holder, PlannedUpdate};
 use super::rows::{HistoryRow, ProductRow};
-use crate::db::{again_after, Database, DbError, WorkerConnections};
+use crate::db::{run_again_awaiting, Database, DbError, WorkerConnections};
 use crate::domain::conflict::Intent;
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
@@ -29,18 +29,8 @@ pub async fn find_live(
     id: Uuid,
 ) -> Result<Option<Product>, StoreError> {
     match workers.take().await? {
-        Some(conn) => {
-            // Run again as `Database::read` does, pausing without blocking.
-            let mut attempt = 1;
-            loop {
-                let found = find_live_on(&conn, &id).await;
-                let Some(pause) = again_after(attempt, &found) else {
-                    return found;
-                };
-                tokio::time::sleep(pause).await;
-                attempt += 1;
-            }
-        }
+        // Run again as `Database::read` does.
+        Some(conn) => run_again_awaiting(|| find_live_on(&conn, &id)).await,
         None => {
             db.read(move |conn| super::products::find_live(conn, &id))
                 .await
@@ -58,19 +48,9 @@ pub async fn update(
     actor: String,
 ) -> Result<Product, StoreError> {
     match workers.take().await? {
-        Some(conn) => {
-            // Its swap is one statement, a transaction of its own: run
-            // again as `single_statement_write` does, without blocking.
-            let mut attempt = 1;
-            loop {
-                let updated = update_on(&conn, &id, expected, &patch, &actor).await;
-                let Some(pause) = again_after(attempt, &updated) else {
-                    return updated;
-                };
-                tokio::time::sleep(pause).await;
-                attempt += 1;
-            }
-        }
+        // Its swap is one statement, a transaction of its own: run again
+        // as `single_statement_write` does.
+        Some(conn) => run_again_awaiting(|| update_on(&conn, &id, expected, &patch, &actor)).await,
         None => {
             db.write(move |conn| super::products::update(conn, &id, expected, &patch, &actor))
                 .await
