@@ -59,7 +59,7 @@ async fn bench(backend: &str, database_url: &str) {
     tokio::spawn(application.run_until_stopped());
     let database = Database::open(database_url, 1).expect("open the database");
     let (_, secret) = database
-        .write_now(|conn| inventory_api::store::tokens::create(conn, "bench", Role::Manager))
+        .write_now(|conn| inventory_api::store::tokens::create(conn, "bench", Role::Manager, None))
         .expect("make a token");
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(

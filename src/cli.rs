@@ -43,6 +43,11 @@ pub enum TokenCommand {
         /// Who uses it; recorded as the actor of every change it makes.
         #[arg(long)]
         name: String,
+        /// Limit its stock writes to this location's code (repeatable);
+        /// without it the token writes stock everywhere. Reads are never
+        /// limited.
+        #[arg(long = "location")]
+        locations: Vec<String>,
     },
     /// List tokens (never their secrets).
     List,

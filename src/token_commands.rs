@@ -12,14 +12,31 @@ pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
 
 pub fn run(database: &Database, command: &TokenCommand) -> Result<(), CommandError> {
     match command {
-        TokenCommand::Create { role, name } => {
+        TokenCommand::Create {
+            role,
+            name,
+            locations,
+        } => {
             let role = Role::parse(role).ok_or("--role must be admin, manager, sync or viewer")?;
             let name = token_name(name).map_err(|detail| format!("--name {detail}"))?;
+            for code in locations {
+                if database
+                    .read_now(|conn| store::locations::find(conn, code))?
+                    .is_none()
+                {
+                    return Err(format!("--location {code}: no live location has this code").into());
+                }
+            }
+            let limit = (!locations.is_empty()).then_some(locations.as_slice());
             let (token, secret) =
-                database.write_now(|conn| store::tokens::create(conn, &name, role))?;
+                database.write_now(|conn| store::tokens::create(conn, &name, role, limit))?;
             println!("{secret}");
+            let limited = match &token.locations {
+                Some(codes) => format!(", writing stock only at {}", codes.join(", ")),
+                None => String::new(),
+            };
             eprintln!(
-                "Made {} token {:?} with id {}. Its secret above is shown this once.",
+                "Made {} token {:?} with id {}{limited}. Its secret above is shown this once.",
                 role.as_str(),
                 token.name,
                 token.id
@@ -67,7 +84,7 @@ pub fn ensure_first_admin(database: &Database) -> Result<(), CommandError> {
         return Ok(());
     }
     let (_, secret) =
-        database.write_now(|conn| store::tokens::create(conn, "admin", Role::Admin))?;
+        database.write_now(|conn| store::tokens::create(conn, "admin", Role::Admin, None))?;
     println!("No API token existed, so an admin token was made. It is shown this once:");
     println!();
     println!("    {secret}");

@@ -26,6 +26,35 @@ diesel::table! {
         operation -> Text,
         reason -> Nullable<Text>,
         changes -> Text,
+        location -> Nullable<Text>,
+        level_version -> Nullable<BigInt>,
+        delta -> Nullable<BigInt>,
+        on_hand -> Nullable<BigInt>,
+        kind -> Nullable<Text>,
+        reference -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        deleted_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    stock_levels (product_id, location_id) {
+        product_id -> Text,
+        location_id -> Text,
+        on_hand -> BigInt,
+        version -> BigInt,
+        updated_at -> BigInt,
+        last_counted_at -> Nullable<BigInt>,
     }
 }
 
@@ -40,8 +69,12 @@ diesel::table! {
 
 diesel::joinable!(product_history -> products (product_id));
 diesel::joinable!(product_events -> products (product_id));
+diesel::joinable!(stock_levels -> products (product_id));
+diesel::joinable!(stock_levels -> locations (location_id));
 diesel::allow_tables_to_appear_in_same_query!(
     products,
+    locations,
+    stock_levels,
     product_history,
     product_events,
     idempotency_keys,
@@ -70,5 +103,6 @@ diesel::table! {
         secret_hash -> Text,
         created_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        locations -> Nullable<Text>,
     }
 }

@@ -45,6 +45,21 @@ pub struct Caller {
     /// Recorded as the actor of every change the caller makes.
     pub name: String,
     pub role: Role,
+    /// The locations whose stock the caller may write, by code in lower
+    /// case; `None` for every location. Reads are never limited.
+    pub locations: Option<Vec<String>>,
+}
+
+impl Caller {
+    /// Whether the caller may change stock at the location with this code.
+    pub fn may_write_stock_at(&self, code: &str) -> bool {
+        match &self.locations {
+            None => true,
+            Some(codes) => codes
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(code)),
+        }
+    }
 }
 
 /// Token secrets: 256 random bits behind a recognisable prefix.

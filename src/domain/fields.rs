@@ -13,6 +13,7 @@ pub const PRICE_MINOR_MAX: i64 = 1_000_000_000_000;
 pub const STOCK_MIN: i64 = 0;
 pub const STOCK_MAX: i64 = 1_000_000_000;
 pub const REASON_MAX_CHARS: usize = 200;
+pub const REFERENCE_MAX_CHARS: usize = 200;
 /// ISO 4217 codes are three letters.
 pub const CURRENCY_CODE_CHARS: usize = 3;
 /// Versions start at 1; nothing but i64 bounds them above.
@@ -37,6 +38,17 @@ pub fn sku(value: &str) -> Result<String, String> {
         return Err("may contain only letters, digits, '.', '_' and '-'".into());
     }
     Ok(value.to_owned())
+}
+
+/// A location's code follows a SKU's rules.
+pub fn location_code(value: &str) -> Result<String, String> {
+    sku(value)
+}
+
+/// A receipt, delivery note or order a change of stock answers to:
+/// 1-200 characters after trimming, no control characters.
+pub fn reference(value: &str) -> Result<String, String> {
+    short_text(value, REFERENCE_MAX_CHARS)
 }
 
 /// 1-200 characters after trimming, with no control characters.
@@ -134,6 +146,19 @@ pub fn delta(value: i64) -> Result<i64, String> {
 }
 
 /// A version a client names: 1 or more.
+/// A quantity moved: 1 to the most stock a product may hold.
+pub fn quantity(value: i64) -> Result<i64, String> {
+    in_range(value, 1, STOCK_MAX)
+}
+
+/// A level's version: 0 names a level never written.
+pub fn level_version(value: i64) -> Result<i64, String> {
+    if value < 0 {
+        return Err("must be at least 0".into());
+    }
+    Ok(value)
+}
+
 pub fn version(value: i64) -> Result<i64, String> {
     if value < VERSION_MIN {
         return Err(format!("must be at least {VERSION_MIN}"));

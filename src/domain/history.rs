@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::changes::Changes;
+use super::level::LedgerEntry;
 
 /// What kind of write made a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -12,6 +13,10 @@ pub enum Operation {
     Update,
     StockAdjustment,
     StockSync,
+    /// A level PATCHed at its version.
+    LevelUpdate,
+    /// One side of a transfer between locations.
+    Transfer,
     Delete,
 }
 
@@ -22,6 +27,8 @@ impl Operation {
             Operation::Update => "update",
             Operation::StockAdjustment => "stock_adjustment",
             Operation::StockSync => "stock_sync",
+            Operation::LevelUpdate => "level_update",
+            Operation::Transfer => "transfer",
             Operation::Delete => "delete",
         }
     }
@@ -32,6 +39,8 @@ impl Operation {
             Operation::Update,
             Operation::StockAdjustment,
             Operation::StockSync,
+            Operation::LevelUpdate,
+            Operation::Transfer,
             Operation::Delete,
         ]
         .into_iter()
@@ -55,6 +64,9 @@ pub struct HistoryEntry {
     /// The fields this version changed, by name; empty for a delete.
     #[schema(schema_with = super::changes::schema)]
     pub changes: Changes,
+    /// The level this version changed, for a change of stock.
+    #[schema(required = true)]
+    pub ledger: Option<LedgerEntry>,
 }
 
 impl HistoryEntry {
@@ -73,10 +85,18 @@ impl HistoryEntry {
             operation,
             reason: None,
             changes,
+            ledger: None,
         }
     }
 
     pub fn with_reason(self, reason: Option<String>) -> HistoryEntry {
         HistoryEntry { reason, ..self }
+    }
+
+    pub fn with_ledger(self, ledger: LedgerEntry) -> HistoryEntry {
+        HistoryEntry {
+            ledger: Some(ledger),
+            ..self
+        }
     }
 }

@@ -32,6 +32,11 @@ pub fn made_version() -> Object {
     int64().minimum(Some(VERSION_MIN)).build()
 }
 
+/// A level's quantity: 0 to the most a product's stock may be.
+pub fn on_hand() -> Object {
+    with_example(stock(), 12).build()
+}
+
 pub fn price_minor() -> ObjectBuilder {
     integer(PRICE_MINOR_MIN, PRICE_MINOR_MAX)
 }

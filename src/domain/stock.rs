@@ -1,19 +1,46 @@
 //! Stock changes for the sync job: single signed adjustments and batches
 //! that set stock by SKU.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::level::{Level, StockKind};
 use super::precondition::Precondition;
 use super::product::Product;
 
-/// Add `delta` to a product's stock, optionally only at an expected version.
+/// Add `delta` to a product's stock at a location, optionally only at an
+/// expected version: the product's when no location is named (the write
+/// then acts at MAIN), else the level's.
 #[derive(Debug, Clone)]
 pub struct StockAdjustment {
     pub delta: i64,
     pub reason: String,
+    pub reference: Option<String>,
+    pub location: Option<String>,
     pub expected: Option<Precondition>,
+}
+
+/// The oldest count the stock sync rebases: the movements it replays must
+/// still be few and fresh in the ledger.
+pub const COUNT_MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::days(7);
+/// How far ahead of the server's clock a count's time may be.
+pub const COUNT_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// When a count was taken: RFC 3339, at most 7 days before `now` and not
+/// after it (beyond a minute of clock skew).
+pub fn counted_at(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let at = DateTime::parse_from_rfc3339(value)
+        .map_err(|_| "must be an RFC 3339 date-time, such as 2026-12-07T09:30:00Z".to_owned())?
+        .with_timezone(&Utc);
+    if at < now - COUNT_MAX_AGE {
+        return Err("must be at most 7 days old; send an older count with expected_version".into());
+    }
+    if at > now + COUNT_CLOCK_SKEW {
+        return Err("must not be in the future".into());
+    }
+    Ok(at)
 }
 
 /// How a batch treats items that cannot be applied.
@@ -25,17 +52,23 @@ pub enum SyncMode {
     Atomic,
 }
 
-/// What an item requires of the product before its stock is set.
+/// What an item requires before its count is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncPrecondition {
+    /// The product's version (no location named) or the level's.
     Version(i64),
     /// An explicit blind overwrite.
     Force,
+    /// When the count was taken: it is rebased on every movement of stock
+    /// recorded at the level since, and superseded by a later count.
+    CountedAt(DateTime<Utc>),
 }
 
 #[derive(Debug, Clone)]
 pub struct SyncItem {
     pub sku: String,
+    /// The location's code; MAIN when the item names none.
+    pub location: Option<String>,
     pub stock: i64,
     pub precondition: SyncPrecondition,
 }
@@ -52,12 +85,19 @@ pub struct StockSync {
 pub enum SyncStatus {
     /// The stock was set; the product has a new version.
     Updated,
+    /// A count with `counted_at`: set to the count plus every movement
+    /// recorded at the level after it (`replayed`); the product has a new version.
+    Rebased,
     /// The stock already had this value; no new version.
     Unchanged,
+    /// A count with `counted_at` older than the level's last count: nothing applied.
+    Superseded,
     /// `expected_version` is stale; `current_version` and `current` say what it is now.
     Conflict,
     /// No live product has this SKU.
     NotFound,
+    /// No live location has the item's `location` code.
+    LocationNotFound,
     /// The item could have been applied, but another item of an atomic batch failed.
     NotApplied,
 }
@@ -86,13 +126,36 @@ pub struct SyncItemResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub current: Option<Product>,
+    /// The level after this batch (updated, rebased, unchanged,
+    /// superseded), or as it is (a conflict on the level's version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub level: Option<Level>,
+    /// The movements a rebased count added to the counted quantity, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub replayed: Option<Vec<ReplayedMove>>,
+}
+
+/// A movement of stock recorded at a level after a count was taken.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplayedMove {
+    /// The product version that recorded it.
+    pub version: i64,
+    #[serde(serialize_with = "super::timestamp::serialize")]
+    pub at: DateTime<Utc>,
+    pub delta: i64,
+    pub kind: StockKind,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SyncSummary {
     pub updated: usize,
+    pub rebased: usize,
     pub unchanged: usize,
+    pub superseded: usize,
     pub conflict: usize,
+    /// Items naming an unknown SKU or location.
     pub not_found: usize,
 }
 
@@ -113,6 +176,8 @@ impl SyncItemResult {
             stock: None,
             current_version: None,
             current: None,
+            level: None,
+            replayed: None,
         }
     }
 }
@@ -127,9 +192,11 @@ impl SyncOutcome {
         };
         let summary = SyncSummary {
             updated: count(SyncStatus::Updated),
+            rebased: count(SyncStatus::Rebased),
             unchanged: count(SyncStatus::Unchanged),
+            superseded: count(SyncStatus::Superseded),
             conflict: count(SyncStatus::Conflict),
-            not_found: count(SyncStatus::NotFound),
+            not_found: count(SyncStatus::NotFound) + count(SyncStatus::LocationNotFound),
         };
         SyncOutcome { results, summary }
     }
@@ -145,11 +212,15 @@ impl SyncOutcome {
             .results
             .into_iter()
             .map(|result| match result.status {
-                SyncStatus::Conflict | SyncStatus::NotFound => result,
+                SyncStatus::Conflict | SyncStatus::NotFound | SyncStatus::LocationNotFound => {
+                    result
+                }
                 _ => SyncItemResult {
                     status: SyncStatus::NotApplied,
                     version: None,
                     stock: None,
+                    level: None,
+                    replayed: None,
                     ..result
                 },
             })

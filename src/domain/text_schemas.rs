@@ -6,7 +6,7 @@
 use utoipa::openapi::{Object, ObjectBuilder, Type};
 
 use crate::domain::fields::{
-    DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, REASON_MAX_CHARS, SKU_MAX_CHARS,
+    DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, REASON_MAX_CHARS, REFERENCE_MAX_CHARS, SKU_MAX_CHARS,
 };
 
 /// A letter or digit, then letters, digits, `.`, `_` and `-`.
@@ -61,6 +61,37 @@ pub fn sku() -> Object {
         .pattern(Some(SKU_PATTERN))
         .examples(["MUG-BLUE-01"])
         .build()
+}
+
+pub fn location_code() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(SKU_MAX_CHARS))
+        .pattern(Some(SKU_PATTERN))
+        .description(Some(
+            "A location's code (ignoring case); the same rules as a SKU",
+        ))
+        .examples(["SHOP-1"])
+        .build()
+}
+
+pub fn reference() -> Object {
+    text(
+        trimmed_text(REFERENCE_MAX_CHARS),
+        format!(
+            "A receipt, delivery note or order the change answers to, kept in the ledger: 1-{REFERENCE_MAX_CHARS} characters after trimming, no control characters and no invisible format characters (such as U+202E)"
+        ),
+        "DN-2041",
+    )
+}
+
+pub fn location_name() -> Object {
+    text(
+        trimmed_text(NAME_MAX_CHARS),
+        format!("1-{NAME_MAX_CHARS} characters after trimming, no control characters and no invisible format characters (such as U+202E)"),
+        "High Street shop",
+    )
 }
 
 pub fn name() -> Object {

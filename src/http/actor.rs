@@ -17,6 +17,7 @@ use super::known_tokens::KnownTokens;
 use super::limits::Limits;
 use crate::db::Database;
 use crate::domain::access::{secret_hash, Caller, Role};
+use crate::domain::location::MAIN_CODE;
 use crate::http::error::ApiError;
 use crate::store;
 
@@ -166,4 +167,17 @@ fn bearer_secret(request: &HttpRequest) -> Option<String> {
     let (scheme, secret) = value.trim().split_once(' ')?;
     let secret = secret.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then(|| secret.to_owned())
+}
+
+/// Refuses a write of stock at a location the caller's token is not
+/// limited to (`token create --location`); `None` is MAIN.
+pub fn may_write_stock_at(caller: &Caller, location: Option<&str>) -> Result<(), ApiError> {
+    let code = location.unwrap_or(MAIN_CODE);
+    if caller.may_write_stock_at(code) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "This token may write stock only at {}; not at {code}.",
+        caller.locations.as_deref().unwrap_or_default().join(", ")
+    )))
 }

@@ -97,7 +97,7 @@ impl FieldReader {
         &mut self,
         key: &str,
         presence: Presence,
-        rule: fn(&str) -> Result<T, String>,
+        rule: impl Fn(&str) -> Result<T, String>,
     ) -> Option<T> {
         let value = self.take(key, presence)?;
         let checked = match &value {

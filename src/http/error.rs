@@ -14,6 +14,8 @@ use uuid::Uuid;
 use crate::db::{DbError, RetryReason, WorkError};
 use crate::domain::conflict::StaleVersion;
 use crate::domain::fields::STOCK_MAX;
+use crate::domain::level::{Level, StaleLevel};
+use crate::domain::location::StaleLocation;
 use crate::domain::precondition::VersionSource;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
@@ -75,8 +77,24 @@ pub enum ApiError {
     StaleVersion(Box<StaleVersion>),
     #[error("SKU {sku} is already used by another live product")]
     DuplicateSku { sku: String, existing_id: Uuid },
-    #[error("stock {} cannot go below 0 by {delta}", .current.fields.stock)]
-    InsufficientStock { delta: i64, current: Box<Product> },
+    #[error("stock {} at {} cannot go below 0 by {delta}", .level.on_hand, .level.location)]
+    InsufficientStock {
+        delta: i64,
+        current: Box<Product>,
+        level: Level,
+    },
+    #[error("{}", .0.detail())]
+    StaleLocation(Box<StaleLocation>),
+    #[error("{}", .0.detail())]
+    StaleLevel(Box<StaleLevel>),
+    #[error("Another location already has code {0} (codes are compared ignoring case, and a deleted location's code stays taken). Choose another code.")]
+    DuplicateLocation(String),
+    #[error("Location {code} still holds stock of {products_held} live product(s). Transfer or count it to 0, then delete the location.")]
+    LocationNotEmpty { code: String, products_held: i64 },
+    #[error("MAIN is where stock writes naming no location act, so it cannot be deleted.")]
+    DefaultLocation,
+    #[error("This product has stock at several locations, so its stock cannot be set as one number. Write the level instead: PATCH /v1/products/{{id}}/levels/{{code}}.")]
+    StockAtSeveralLocations { levels: Vec<Level> },
     #[error("an item of the atomic stock sync failed")]
     StockSyncConflict(Box<SyncOutcome>),
     #[error("a request with this Idempotency-Key is still running")]
@@ -129,6 +147,12 @@ impl ApiError {
         ApiError::NotFound(format!("No product has id {id}, or it was deleted."))
     }
 
+    pub fn location_not_found(code: &str) -> ApiError {
+        ApiError::NotFound(format!(
+            "No location has code {code}, or it was deleted. GET /v1/locations lists them."
+        ))
+    }
+
     pub fn version_required() -> ApiError {
         ApiError::VersionRequired(
             "This write must name the version it is based on: send \"version\": N in the body \
@@ -152,7 +176,13 @@ impl ApiError {
             ApiError::RateLimited { .. } => &problem::RATE_LIMITED,
             ApiError::TooManyStreams { .. } => &problem::TOO_MANY_STREAMS,
             ApiError::TooManyConnections { .. } => &problem::TOO_MANY_CONNECTIONS,
-            ApiError::StaleVersion(_) => &problem::STALE_VERSION,
+            ApiError::StaleVersion(_) | ApiError::StaleLocation(_) | ApiError::StaleLevel(_) => {
+                &problem::STALE_VERSION
+            }
+            ApiError::DuplicateLocation(_) => &problem::DUPLICATE_LOCATION,
+            ApiError::LocationNotEmpty { .. } => &problem::LOCATION_NOT_EMPTY,
+            ApiError::DefaultLocation => &problem::DEFAULT_LOCATION,
+            ApiError::StockAtSeveralLocations { .. } => &problem::STOCK_AT_SEVERAL_LOCATIONS,
             ApiError::DuplicateSku { .. } => &problem::DUPLICATE_SKU,
             ApiError::InsufficientStock { .. } => &problem::INSUFFICIENT_STOCK,
             ApiError::StockSyncConflict(_) => &problem::STOCK_SYNC_CONFLICT,
@@ -179,9 +209,9 @@ impl ApiError {
                 "Another live product already has SKU \"{sku}\" (SKUs are compared ignoring case). \
                  Choose another SKU."
             ),
-            ApiError::InsufficientStock { delta, current } => format!(
-                "The product has {} in stock; adding {delta} would take it below 0. Nothing was applied.",
-                current.fields.stock
+            ApiError::InsufficientStock { delta, level, .. } => format!(
+                "The product has {} in stock at {}; adding {delta} would take it below 0. Nothing was applied.",
+                level.on_hand, level.location
             ),
             ApiError::StockSyncConflict(outcome) => format!(
                 "{} item(s) conflicted and {} were not found, so the atomic batch applied nothing. \
@@ -230,9 +260,17 @@ impl ApiError {
             ApiError::DuplicateSku { existing_id, .. } => {
                 serde_json::json!({ "existing_id": existing_id })
             }
-            ApiError::InsufficientStock { current, .. } => {
-                serde_json::json!({ "current_stock": current.fields.stock, "current": current })
+            ApiError::InsufficientStock { current, level, .. } => serde_json::json!({
+                "current_stock": current.fields.stock,
+                "current": current,
+                "level": level,
+            }),
+            ApiError::StaleLocation(stale) => serde_json::to_value(stale).unwrap_or_default(),
+            ApiError::StaleLevel(stale) => serde_json::to_value(stale).unwrap_or_default(),
+            ApiError::LocationNotEmpty { products_held, .. } => {
+                serde_json::json!({ "products_held": products_held })
             }
+            ApiError::StockAtSeveralLocations { levels } => serde_json::json!({ "levels": levels }),
             ApiError::StockSyncConflict(outcome) => {
                 serde_json::to_value(outcome).unwrap_or_default()
             }
@@ -251,6 +289,12 @@ impl ResponseError for ApiError {
             ApiError::StaleVersion(stale) if stale.source == VersionSource::IfMatch => {
                 StatusCode::PRECONDITION_FAILED
             }
+            ApiError::StaleLocation(stale) if stale.source == VersionSource::IfMatch => {
+                StatusCode::PRECONDITION_FAILED
+            }
+            ApiError::StaleLevel(stale) if stale.source == VersionSource::IfMatch => {
+                StatusCode::PRECONDITION_FAILED
+            }
             other => other.problem_type().status,
         }
     }
@@ -266,6 +310,12 @@ impl ResponseError for ApiError {
                 response.insert_header((header::ALLOW, *allow));
             }
             ApiError::StaleVersion(stale) => {
+                response.insert_header((header::ETAG, stale.current.etag()));
+            }
+            ApiError::StaleLocation(stale) => {
+                response.insert_header((header::ETAG, stale.current.etag()));
+            }
+            ApiError::StaleLevel(stale) => {
                 response.insert_header((header::ETAG, stale.current.etag()));
             }
             ApiError::Unauthorized(_) => {
@@ -325,8 +375,29 @@ impl From<StoreError> for ApiError {
             StoreError::DuplicateSku { sku, existing_id } => {
                 ApiError::DuplicateSku { sku, existing_id }
             }
-            StoreError::InsufficientStock { delta, current } => {
-                ApiError::InsufficientStock { delta, current }
+            StoreError::InsufficientStock {
+                delta,
+                current,
+                level,
+            } => ApiError::InsufficientStock {
+                delta,
+                current,
+                level,
+            },
+            StoreError::LocationNotFound(code) => ApiError::location_not_found(&code),
+            StoreError::DuplicateLocation(code) => ApiError::DuplicateLocation(code),
+            StoreError::StaleLocation(stale) => ApiError::StaleLocation(stale),
+            StoreError::StaleLevel(stale) => ApiError::StaleLevel(stale),
+            StoreError::LocationNotEmpty {
+                code,
+                products_held,
+            } => ApiError::LocationNotEmpty {
+                code,
+                products_held,
+            },
+            StoreError::DefaultLocation => ApiError::DefaultLocation,
+            StoreError::StockAtSeveralLocations { levels } => {
+                ApiError::StockAtSeveralLocations { levels }
             }
             StoreError::StockAboveMaximum {
                 current_stock,

@@ -55,6 +55,7 @@ mod tests {
 
     fn caller() -> Caller {
         Caller {
+            locations: None,
             token_id: uuid::Uuid::now_v7(),
             name: "till-1".into(),
             role: Role::Sync,

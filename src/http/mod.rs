@@ -14,7 +14,9 @@ pub mod history;
 pub mod idempotency;
 pub mod json_body;
 pub mod known_tokens;
+pub mod levels;
 pub mod limits;
+pub mod locations;
 pub mod metrics;
 pub mod openapi_documents;
 pub mod preconditions;
@@ -27,6 +29,7 @@ pub mod request_context;
 pub mod stock_adjustments;
 pub mod stock_sync;
 pub mod strict_json;
+pub mod transfers;
 pub mod web_ui;
 
 use actix_web::{guard, web, HttpResponse, Route};
@@ -51,6 +54,39 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/products/{id}/stock-adjustments")
                 .route(web::post().to(stock_adjustments::adjust_stock))
+                .default_service(method_not_allowed("POST")),
+        )
+        .service(
+            web::resource("/v1/products/{id}/levels")
+                .route(read().to(levels::product_levels))
+                .default_service(method_not_allowed("GET, HEAD")),
+        )
+        .service(
+            web::resource("/v1/products/{id}/levels/{code}")
+                .route(web::patch().to(levels::update_level))
+                .default_service(method_not_allowed("PATCH")),
+        )
+        .service(
+            web::resource("/v1/locations")
+                .route(read().to(locations::list_locations))
+                .route(web::post().to(locations::create_location))
+                .default_service(method_not_allowed("GET, HEAD, POST")),
+        )
+        .service(
+            web::resource("/v1/locations/{code}")
+                .route(read().to(locations::read_location))
+                .route(web::patch().to(locations::update_location))
+                .route(web::delete().to(locations::delete_location))
+                .default_service(method_not_allowed("GET, HEAD, PATCH, DELETE")),
+        )
+        .service(
+            web::resource("/v1/locations/{code}/levels")
+                .route(read().to(levels::location_levels))
+                .default_service(method_not_allowed("GET, HEAD")),
+        )
+        .service(
+            web::resource("/v1/transfers")
+                .route(web::post().to(transfers::transfer_stock))
                 .default_service(method_not_allowed("POST")),
         )
         .service(

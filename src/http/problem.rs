@@ -115,8 +115,37 @@ pub const INSUFFICIENT_STOCK: ProblemType = ProblemType {
     slug: "insufficient-stock",
     title: "Not enough stock",
     status: StatusCode::CONFLICT,
-    explanation: "The stock adjustment would take the product's stock below 0, so nothing was \
-        applied. `current_stock` and `current` say what the product holds now.",
+    explanation: "The change would take the stock at a location below 0, so nothing was \
+        applied. `level` is the level as it is now, `current_stock` and `current` the product's \
+        total and the product.",
+};
+
+pub const DUPLICATE_LOCATION: ProblemType = ProblemType {
+    slug: "duplicate-location",
+    title: "Another location has this code",
+    status: StatusCode::CONFLICT,
+    explanation: "Location codes are unique ignoring case among all locations ever made,         deleted ones included, so that a code in the ledger always names one place. Choose         another code.",
+};
+
+pub const LOCATION_NOT_EMPTY: ProblemType = ProblemType {
+    slug: "location-not-empty",
+    title: "The location still holds stock",
+    status: StatusCode::CONFLICT,
+    explanation: "A location is deleted only once it holds no stock of any live product.         `products_held` says how many products it still holds; transfer their stock elsewhere         (`POST /v1/transfers`) or count it to 0, then delete the location again.",
+};
+
+pub const DEFAULT_LOCATION: ProblemType = ProblemType {
+    slug: "default-location",
+    title: "MAIN cannot be deleted",
+    status: StatusCode::CONFLICT,
+    explanation: "MAIN is where every stock write that names no location acts, so it always         exists. It can be renamed.",
+};
+
+pub const STOCK_AT_SEVERAL_LOCATIONS: ProblemType = ProblemType {
+    slug: "stock-at-several-locations",
+    title: "Write the level, not the product's stock",
+    status: StatusCode::CONFLICT,
+    explanation: "A product's `stock` is the sum of its levels. Setting it is allowed only while         the product has stock at MAIN alone, since it sets MAIN's level. This product has stock         elsewhere too (`levels` lists them): write the level instead, with         `PATCH /v1/products/{id}/levels/{code}`, or move stock with `POST /v1/transfers`.",
 };
 
 pub const STOCK_SYNC_CONFLICT: ProblemType = ProblemType {
@@ -255,6 +284,10 @@ pub const ALL: &[&ProblemType] = &[
     &STALE_VERSION,
     &DUPLICATE_SKU,
     &INSUFFICIENT_STOCK,
+    &DUPLICATE_LOCATION,
+    &LOCATION_NOT_EMPTY,
+    &DEFAULT_LOCATION,
+    &STOCK_AT_SEVERAL_LOCATIONS,
     &STOCK_SYNC_CONFLICT,
     &IDEMPOTENCY_KEY_IN_USE,
     &IDEMPOTENCY_KEY_REUSED,

@@ -3,19 +3,22 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use utoipa::openapi::{Array, ArrayBuilder, Object, ObjectBuilder, Ref, Type};
 use utoipa::ToSchema;
 
-use super::actor::{roles, Authorized};
+use super::actor::{may_write_stock_at, roles, Authorized};
 use super::body_fields::{FieldReader, Presence};
 use super::idempotency::{self, recorded_json, Retryable};
 use super::json_body::JsonObject;
 use super::query::reject_parameters;
 use crate::db::Database;
 use crate::domain::fields;
+use crate::domain::location::MAIN_CODE;
 use crate::domain::number_schemas::{self, with_example};
-use crate::domain::stock::{StockSync, SyncItem, SyncMode, SyncPrecondition};
+use crate::domain::stock::{counted_at, StockSync, SyncItem, SyncMode, SyncPrecondition};
+use crate::domain::timestamp;
 use crate::http::error::ApiError;
 use crate::store;
 
@@ -35,21 +38,26 @@ pub struct StockSyncRequest {
     pub reason: Option<String>,
 }
 
-/// One count: the product by SKU (ignoring case) and its new stock, based
-/// on the version you read, or forced (an explicit blind overwrite).
+/// One count: the product by SKU (ignoring case), the location (MAIN when
+/// left out) and the counted stock, based on the version you read, taken
+/// at a known time (`counted_at`), or forced (an explicit blind overwrite).
 #[derive(Debug, ToSchema)]
 #[serde(untagged)]
 pub enum StockSyncItemRequest {
     Versioned(VersionedStockCount),
+    Counted(TimedStockCount),
     Forced(ForcedStockCount),
 }
 
-/// A count applied only if the product is still at `expected_version`.
+/// A count applied only if the product (without `location`) or the level
+/// (with it) is still at `expected_version`.
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VersionedStockCount {
     #[schema(schema_with = crate::domain::text_schemas::sku)]
     pub sku: String,
+    #[schema(nullable = false, schema_with = crate::domain::text_schemas::location_code)]
+    pub location: Option<String>,
     #[schema(schema_with = versioned_stock)]
     pub stock: i64,
     #[schema(schema_with = expected_version)]
@@ -59,12 +67,32 @@ pub struct VersionedStockCount {
     pub force: Option<bool>,
 }
 
-/// A count applied whatever the product's version: a blind overwrite.
+/// A count taken at `counted_at`: the level is set to it plus every
+/// movement (sale, delivery, transfer) recorded there since, and a count
+/// older than the level's last one is superseded.
+#[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimedStockCount {
+    #[schema(schema_with = crate::domain::text_schemas::sku)]
+    pub sku: String,
+    #[schema(nullable = false, schema_with = crate::domain::text_schemas::location_code)]
+    pub location: Option<String>,
+    #[schema(schema_with = versioned_stock)]
+    pub stock: i64,
+    /// When the count was taken (RFC 3339), at most 7 days ago and not in
+    /// the future.
+    #[schema(format = DateTime, example = "2026-12-07T09:30:00Z")]
+    pub counted_at: String,
+}
+
+/// A count applied whatever the version: a blind overwrite.
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForcedStockCount {
     #[schema(schema_with = crate::domain::text_schemas::sku)]
     pub sku: String,
+    #[schema(nullable = false, schema_with = crate::domain::text_schemas::location_code)]
+    pub location: Option<String>,
     #[schema(schema_with = forced_stock)]
     pub stock: i64,
     #[schema(schema_with = only_true)]
@@ -126,6 +154,7 @@ fn only_true() -> Object {
 impl StockSyncRequest {
     /// Reads the body, reporting every broken rule (of every item) at once.
     fn parse(JsonObject(object): JsonObject) -> Result<StockSync, ApiError> {
+        let now = timestamp::now();
         let mut reader = FieldReader::new(object);
         let values = reader.array("items", Presence::Required);
         let mode = reader.string("mode", Presence::Optional, mode);
@@ -142,7 +171,7 @@ impl StockSyncRequest {
         // A missing or mistyped `items` was reported by the reader.
         let values = values.unwrap_or_default();
         let mut items = Vec::with_capacity(values.len());
-        let mut first_index_of_sku: HashMap<String, usize> = HashMap::new();
+        let mut first_index_of_level: HashMap<(String, String), usize> = HashMap::new();
         for (index, value) in values.into_iter().enumerate() {
             let at = format!("/items/{index}");
             let Value::Object(object) = value else {
@@ -150,14 +179,16 @@ impl StockSyncRequest {
                 continue;
             };
             let mut item_reader = FieldReader::at(at, object);
-            let item = sync_item(&mut item_reader);
+            let item = sync_item(&mut item_reader, now);
             reader.absorb(item_reader.into_errors());
             let Some(item) = item else { continue };
-            match first_index_of_sku.entry(item.sku.to_ascii_lowercase()) {
+            let location = item.location.as_deref().unwrap_or(MAIN_CODE);
+            let level = (item.sku.to_ascii_lowercase(), location.to_ascii_lowercase());
+            match first_index_of_level.entry(level) {
                 Entry::Occupied(first) => reader.error(
                     &format!("/items/{index}/sku"),
                     format!(
-                        "repeats the SKU of /items/{}; each product may appear once",
+                        "repeats the SKU and location of /items/{}; each level may appear once",
                         first.get()
                     ),
                 ),
@@ -184,28 +215,37 @@ fn mode(value: &str) -> Result<SyncMode, String> {
     }
 }
 
-fn sync_item(reader: &mut FieldReader) -> Option<SyncItem> {
+fn sync_item(reader: &mut FieldReader, now: DateTime<Utc>) -> Option<SyncItem> {
     let sku = reader.string("sku", Presence::Required, fields::sku);
+    let location = reader.string("location", Presence::Optional, fields::location_code);
     let stock = reader.integer("stock", Presence::Required, fields::stock);
     let expected_version = reader.integer("expected_version", Presence::Optional, fields::version);
     let force = reader.boolean("force", Presence::Optional);
-    let precondition = match (expected_version, force) {
-        (Some(version), None | Some(false)) => Some(SyncPrecondition::Version(version)),
-        (None, Some(true)) => Some(SyncPrecondition::Force),
-        (Some(_), Some(true)) => {
-            reader.error("", "send expected_version or \"force\": true, not both");
-            None
-        }
-        (None, None | Some(false)) => {
+    let counted_at = reader.string("counted_at", Presence::Optional, |value| {
+        counted_at(value, now)
+    });
+    let precondition = match (expected_version, force == Some(true), counted_at) {
+        (Some(version), false, None) => Some(SyncPrecondition::Version(version)),
+        (None, true, None) => Some(SyncPrecondition::Force),
+        (None, false, Some(at)) => Some(SyncPrecondition::CountedAt(at)),
+        (None, false, None) => {
             reader.error(
                 "",
-                "needs expected_version, or \"force\": true for a blind overwrite",
+                "needs expected_version, counted_at, or \"force\": true for a blind overwrite",
+            );
+            None
+        }
+        _ => {
+            reader.error(
+                "",
+                "send one of expected_version, counted_at and \"force\": true, not several",
             );
             None
         }
     };
     Some(SyncItem {
         sku: sku?,
+        location,
         stock: stock?,
         precondition: precondition?,
     })
@@ -213,8 +253,9 @@ fn sync_item(reader: &mut FieldReader) -> Option<SyncItem> {
 
 /// Set the stock of many products at once
 ///
-/// 1-1000 counts by SKU, applied in one transaction. Results keep the
-/// request's order.
+/// 1-1000 counts by SKU and location, applied in one transaction. Results
+/// keep the request's order. A count with `counted_at` keeps the sales made
+/// since it was taken (`rebased`).
 #[utoipa::path(
     post,
     path = "/v1/stock-sync",
@@ -224,7 +265,8 @@ fn sync_item(reader: &mut FieldReader) -> Option<SyncItem> {
         (status = 200, description = "Best effort: every item's outcome. Atomic: every item applied", body = crate::domain::stock::SyncOutcome),
         (status = 400, description = "Invalid JSON, a bad Idempotency-Key, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
         (status = 409, description = "stock-sync-conflict: an item of an atomic batch failed, so nothing was applied", body = crate::openapi::schemas::StockSyncConflictProblem, content_type = "application/problem+json", example = crate::openapi::examples::stock_sync_conflict),
-        (status = 422, description = "The body breaks one or more rules: no items or more than 1000, an item without expected_version or force, a SKU twice", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 403, description = "The token may not write stock at an item's location", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body breaks one or more rules: no items or more than 1000, an item without one of expected_version, counted_at and force, a counted_at over 7 days old, a SKU and location twice", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
 pub async fn sync_stock(
@@ -236,6 +278,9 @@ pub async fn sync_stock(
     reject_parameters(&request)?;
     let retryable = Retryable::of(&request, &body.0)?;
     let batch = StockSyncRequest::parse(body)?;
+    for item in &batch.items {
+        may_write_stock_at(&auth.caller, item.location.as_deref())?;
+    }
     let actor_name = auth.caller.name.clone();
     idempotency::respond(&db, &auth.caller, retryable, move |conn| {
         let outcome = store::stock_sync::sync(conn, &batch, &actor_name)?;

@@ -68,8 +68,122 @@ pub fn sync_stock_request() -> Value {
         "items": [
             { "sku": "MUG-BLUE-01", "stock": 35, "expected_version": 2 },
             { "sku": "MUG-RED-01", "stock": 12, "force": true },
+            { "sku": "MUG-RED-01", "location": "SHOP-1", "stock": 7, "counted_at": "2026-11-02T09:30:00Z" },
         ],
     })
+}
+
+/// A level as responses show it.
+fn level(location: &str, on_hand: i64, version: i64) -> Value {
+    json!({
+        "location": location,
+        "on_hand": on_hand,
+        "version": version,
+        "updated_at": "2026-11-02T10:41:07.512Z",
+        "last_counted_at": null,
+    })
+}
+
+/// A colleague counted the shelf (level version 5) while you set version 4.
+pub fn stale_level() -> Value {
+    merged(
+        problem(
+            "stale-version",
+            "The product was changed by someone else",
+            "You sent version 4 of the level at SHOP-1, but it is at version 5. Refresh it and apply your change again.",
+            &format!("/v1/products/{PRODUCT_ID}/levels/SHOP-1"),
+        ),
+        json!({
+            "your_version": 4,
+            "current_version": 5,
+            "current": level("SHOP-1", 9, 5),
+            "changes_since": [{
+                "version": 8,
+                "operation": "stock_adjustment",
+                "actor": "till-2",
+                "at": "2026-11-02T10:41:07.512Z",
+                "reason": "sale #1042",
+                "changes": { "stock": { "from": 41, "to": 40 } },
+                "ledger": { "location": "SHOP-1", "level_version": 5, "delta": -1, "on_hand": 9, "kind": "adjust", "reference": null },
+            }],
+            "conflicting_fields": ["on_hand"],
+            "rebase_safe": false,
+        }),
+    )
+}
+
+pub fn stale_location() -> Value {
+    merged(
+        problem(
+            "stale-version",
+            "The product was changed by someone else",
+            "You sent version 1, but location SHOP-1 is at version 2. Refresh it and apply your change again.",
+            "/v1/locations/SHOP-1",
+        ),
+        json!({
+            "your_version": 1,
+            "current_version": 2,
+            "current": {
+                "id": "0193a1f5-2a3b-7c4d-8e5f-6a7b8c9d0e1f",
+                "code": "SHOP-1",
+                "name": "High Street shop",
+                "version": 2,
+                "created_at": "2026-11-02T09:15:00.000Z",
+                "updated_at": "2026-11-02T10:41:07.512Z",
+            },
+            "conflicting_fields": ["name"],
+            "rebase_safe": false,
+        }),
+    )
+}
+
+pub fn duplicate_location() -> Value {
+    problem(
+        "duplicate-location",
+        "Another location has this code",
+        "Another location already has code SHOP-1 (codes are compared ignoring case, and a deleted location's code stays taken). Choose another code.",
+        "/v1/locations",
+    )
+}
+
+pub fn location_not_empty() -> Value {
+    merged(
+        problem(
+            "location-not-empty",
+            "The location still holds stock",
+            "Location SHOP-1 still holds stock of 3 live product(s). Transfer or count it to 0, then delete the location.",
+            "/v1/locations/SHOP-1",
+        ),
+        json!({ "products_held": 3 }),
+    )
+}
+
+pub fn stock_at_several_locations() -> Value {
+    merged(
+        problem(
+            "stock-at-several-locations",
+            "Write the level, not the product's stock",
+            "This product has stock at several locations, so its stock cannot be set as one number. Write the level instead: PATCH /v1/products/{id}/levels/{code}.",
+            &format!("/v1/products/{PRODUCT_ID}"),
+        ),
+        json!({ "levels": [level("MAIN", 31, 6), level("SHOP-1", 9, 5)] }),
+    )
+}
+
+pub fn insufficient_at_origin() -> Value {
+    merged(
+        problem(
+            "insufficient-stock",
+            "Not enough stock",
+            "The product has 3 in stock at SHOP-1; adding -5 would take it below 0. Nothing was applied.",
+            "/v1/transfers",
+        ),
+        json!({
+            "current_stock": 40,
+            "current": product(6, 1300, 40, "2026-11-02T10:41:07.512Z"),
+            "level": level("SHOP-1", 3, 5),
+        }),
+    )
 }
 
 /// A colleague changed the price (version 2) while you edited version 1.
@@ -92,6 +206,7 @@ pub fn stale_version() -> Value {
                 "at": "2026-11-02T10:41:07.512Z",
                 "reason": null,
                 "changes": { "price_minor": { "from": 1250, "to": 1300 } },
+                "ledger": null,
             }],
             "conflicting_fields": ["price_minor"],
             "rebase_safe": false,
@@ -116,12 +231,13 @@ pub fn insufficient_stock() -> Value {
         problem(
             "insufficient-stock",
             "Not enough stock",
-            "The product has 40 in stock; adding -50 would take it below 0. Nothing was applied.",
+            "The product has 40 in stock at MAIN; adding -50 would take it below 0. Nothing was applied.",
             &format!("/v1/products/{PRODUCT_ID}/stock-adjustments"),
         ),
         json!({
             "current_stock": 40,
             "current": product(2, 1300, 40, "2026-11-02T10:41:07.512Z"),
+            "level": level("MAIN", 40, 2),
         }),
     )
 }
@@ -145,7 +261,7 @@ pub fn stock_sync_conflict() -> Value {
                 },
                 { "sku": "MUG-RED-01", "status": "not_found" },
             ],
-            "summary": { "updated": 0, "unchanged": 0, "conflict": 1, "not_found": 1 },
+            "summary": { "updated": 0, "rebased": 0, "unchanged": 0, "superseded": 0, "conflict": 1, "not_found": 1 },
         }),
     )
 }

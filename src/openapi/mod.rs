@@ -42,6 +42,15 @@ pub use schemas::*;
         http::events::product_events,
         http::stock_adjustments::adjust_stock,
         http::stock_sync::sync_stock,
+        http::locations::list_locations,
+        http::locations::create_location,
+        http::locations::read_location,
+        http::locations::update_location,
+        http::locations::delete_location,
+        http::levels::product_levels,
+        http::levels::location_levels,
+        http::levels::update_level,
+        http::transfers::transfer_stock,
         http::health::healthz,
         http::health::readyz,
         http::metrics::metrics,
@@ -71,6 +80,7 @@ pub use schemas::*;
     tags(
         (name = "products", description = "Products and their versions"),
         (name = "stock", description = "Stock changes for the sync job: adjustments and batch counts"),
+        (name = "locations", description = "Locations, each product's stock level at each, and transfers between them"),
         (name = "operations", description = "Health, the API's own description, and problem types"),
     )
 )]

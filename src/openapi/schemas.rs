@@ -7,6 +7,8 @@ use uuid::Uuid;
 
 use crate::domain::conflict::StaleVersion;
 use crate::domain::currency::ISO_4217;
+use crate::domain::level::{Level, StaleLevel};
+use crate::domain::location::StaleLocation;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
 use crate::http::error::FieldError;
@@ -100,6 +102,101 @@ pub struct InsufficientStockProblem {
     problem_type: String,
     current_stock: i64,
     current: Product,
+    /// The level at the change's location, as it is.
+    level: Level,
+}
+
+/// 409 or 412 `stale-version` on a location: the write named an old version.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StaleLocationProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = stale_version_type)]
+    problem_type: String,
+    #[serde(flatten)]
+    conflict: StaleLocation,
+}
+
+/// 409 or 412 `stale-version` on a level: the write named an old level version.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StaleLevelProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = stale_version_type)]
+    problem_type: String,
+    #[serde(flatten)]
+    conflict: StaleLevel,
+}
+
+/// 409 `location-not-empty`: the location still holds stock.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LocationNotEmptyProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = location_not_empty_type)]
+    problem_type: String,
+    /// How many live products it holds stock of.
+    products_held: i64,
+}
+
+/// 409 `default-location`: MAIN cannot be deleted.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DefaultLocationProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = default_location_type)]
+    problem_type: String,
+}
+
+/// 409 `duplicate-location`: another location has the code.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DuplicateLocationProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = duplicate_location_type)]
+    problem_type: String,
+}
+
+/// 409 `stock-at-several-locations`: write the level, not the product's stock.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StockAtSeveralLocationsProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = stock_at_several_locations_type)]
+    problem_type: String,
+    /// Every location's level of the product.
+    levels: Vec<Level>,
+}
+
+/// 409 on DELETE of a location.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum LocationDeleteConflictProblem {
+    StaleVersion(Box<StaleLocationProblem>),
+    LocationNotEmpty(LocationNotEmptyProblem),
+    DefaultLocation(DefaultLocationProblem),
+}
+
+/// 409 on a write of a level: a stale level version, or not enough stock.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum LevelConflictProblem {
+    StaleVersion(Box<StaleLevelProblem>),
+    InsufficientStock(Box<InsufficientStockProblem>),
 }
 
 /// 409 `stock-sync-conflict`: an item of an atomic batch failed; nothing was applied.
@@ -138,22 +235,26 @@ pub struct IdempotencyKeyReusedProblem {
     problem_type: String,
 }
 
-/// 409 on a stock adjustment: not enough stock, or a stale `expected_version`.
-#[derive(ToSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-pub enum AdjustmentConflictProblem {
-    InsufficientStock(Box<InsufficientStockProblem>),
-    StaleVersion(Box<StaleVersionProblem>),
-}
-
-/// 409 on PATCH: a stale version, or a SKU another product holds.
+/// 409 on PATCH: a stale version, a SKU another product holds, or stock
+/// at several locations.
 #[derive(ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
 pub enum UpdateConflictProblem {
     StaleVersion(Box<StaleVersionProblem>),
     DuplicateSku(DuplicateSkuProblem),
+    StockAtSeveralLocations(StockAtSeveralLocationsProblem),
+}
+
+/// 409 on a stock adjustment at a location: not enough stock, or a stale
+/// `expected_version` of the product or of the level.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum LocatedAdjustmentConflictProblem {
+    InsufficientStock(Box<InsufficientStockProblem>),
+    StaleVersion(Box<StaleVersionProblem>),
+    StaleLevel(Box<StaleLevelProblem>),
 }
 
 /// The `type` of problems of these kinds only, so that generated clients
@@ -183,6 +284,22 @@ fn insufficient_stock_type() -> Object {
 
 fn stock_sync_conflict_type() -> Object {
     type_of(&[&problem::STOCK_SYNC_CONFLICT])
+}
+
+fn location_not_empty_type() -> Object {
+    type_of(&[&problem::LOCATION_NOT_EMPTY])
+}
+
+fn default_location_type() -> Object {
+    type_of(&[&problem::DEFAULT_LOCATION])
+}
+
+fn duplicate_location_type() -> Object {
+    type_of(&[&problem::DUPLICATE_LOCATION])
+}
+
+fn stock_at_several_locations_type() -> Object {
+    type_of(&[&problem::STOCK_AT_SEVERAL_LOCATIONS])
 }
 
 fn idempotency_key_in_use_type() -> Object {

@@ -6,6 +6,8 @@ use uuid::Uuid;
 
 use crate::db::{DbError, RetryReason, Unavailable, WorkError};
 use crate::domain::conflict::StaleVersion;
+use crate::domain::level::{Level, StaleLevel};
+use crate::domain::location::StaleLocation;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
 
@@ -21,8 +23,31 @@ pub enum StoreError {
     Stale(Box<StaleVersion>),
     #[error("SKU {sku} is already used by another live product")]
     DuplicateSku { sku: String, existing_id: Uuid },
-    #[error("stock {} cannot go below 0 by {delta}", .current.fields.stock)]
-    InsufficientStock { delta: i64, current: Box<Product> },
+    /// The change would take the level below 0; `level` is as it is.
+    #[error("stock {} at {} cannot go below 0 by {delta}", .level.on_hand, .level.location)]
+    InsufficientStock {
+        delta: i64,
+        current: Box<Product>,
+        level: Level,
+    },
+    #[error("no live location has code {0}")]
+    LocationNotFound(String),
+    #[error("location code {0} is already taken")]
+    DuplicateLocation(String),
+    #[error("{}", .0.detail())]
+    StaleLocation(Box<StaleLocation>),
+    #[error("{}", .0.detail())]
+    StaleLevel(Box<StaleLevel>),
+    /// A location that still holds stock of live products cannot go.
+    #[error("location {code} still holds stock of {products_held} products")]
+    LocationNotEmpty { code: String, products_held: i64 },
+    /// MAIN, where writes naming no location act, cannot be deleted.
+    #[error("the default location cannot be deleted")]
+    DefaultLocation,
+    /// A write of the product's `stock` while it has stock elsewhere than
+    /// MAIN: it must name the level instead.
+    #[error("the product holds stock at several locations")]
+    StockAtSeveralLocations { levels: Vec<Level> },
     /// The delta would take the stock above the maximum.
     #[error("stock {current_stock} cannot go to {wanted}")]
     StockAboveMaximum { current_stock: i64, wanted: i64 },

@@ -1,4 +1,4 @@
-//! A stock sync's set-based writes on PostgreSQL, with one array bind per
+//! Set-based writes of history and the feed on PostgreSQL, with one array bind per
 //! column.
 //!
 //! Written out row by row (a `VALUES` list, or diesel's batch INSERT with a
@@ -13,44 +13,35 @@ use diesel::{PgConnection, QueryResult, RunQueryDsl};
 
 use super::rows::HistoryRow;
 
-/// Sets each product's stock, bumps its version and sets `updated_at`, for
-/// the live products among `ids`; the number of rows updated. `ids` and
-/// `stocks` pair up by position.
-pub fn update_stocks(
-    pg: &mut PgConnection,
-    ids: &[String],
-    stocks: &[i64],
-    updated_at: i64,
-) -> QueryResult<usize> {
-    diesel::sql_query(
-        "UPDATE products SET stock = batch.stock, version = version + 1, updated_at = $3 \
-         FROM unnest($1::text[], $2::bigint[]) AS batch (id, stock) \
-         WHERE products.id = batch.id AND products.deleted_at IS NULL",
-    )
-    .bind::<Array<Text>, _>(ids)
-    .bind::<Array<BigInt>, _>(stocks)
-    .bind::<BigInt, _>(updated_at)
-    .execute(pg)
-}
-
 /// Inserts the history rows.
 pub fn insert_history(pg: &mut PgConnection, rows: &[HistoryRow]) -> QueryResult<usize> {
     let column = |value: fn(&HistoryRow) -> &str| rows.iter().map(value).collect::<Vec<_>>();
     let versions: Vec<i64> = rows.iter().map(|row| row.version).collect();
     let ats: Vec<i64> = rows.iter().map(|row| row.at).collect();
-    let reasons: Vec<Option<&str>> = rows.iter().map(|row| row.reason.as_deref()).collect();
+    let optional_text =
+        |value: fn(&HistoryRow) -> Option<&str>| rows.iter().map(value).collect::<Vec<_>>();
+    let optional_number =
+        |value: fn(&HistoryRow) -> Option<i64>| rows.iter().map(value).collect::<Vec<_>>();
     diesel::sql_query(
-        "INSERT INTO product_history (product_id, version, at, actor, operation, reason, changes) \
+        "INSERT INTO product_history (product_id, version, at, actor, operation, reason, changes, \
+                                      location, level_version, delta, on_hand, kind, reference) \
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
-                              $6::text[], $7::text[])",
+                              $6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], \
+                              $11::bigint[], $12::text[], $13::text[])",
     )
     .bind::<Array<Text>, _>(column(|row| &row.product_id))
     .bind::<Array<BigInt>, _>(versions)
     .bind::<Array<BigInt>, _>(ats)
     .bind::<Array<Text>, _>(column(|row| &row.actor))
     .bind::<Array<Text>, _>(column(|row| &row.operation))
-    .bind::<Array<Nullable<Text>>, _>(reasons)
+    .bind::<Array<Nullable<Text>>, _>(optional_text(|row| row.reason.as_deref()))
     .bind::<Array<Text>, _>(column(|row| &row.changes))
+    .bind::<Array<Nullable<Text>>, _>(optional_text(|row| row.location.as_deref()))
+    .bind::<Array<Nullable<BigInt>>, _>(optional_number(|row| row.level_version))
+    .bind::<Array<Nullable<BigInt>>, _>(optional_number(|row| row.delta))
+    .bind::<Array<Nullable<BigInt>>, _>(optional_number(|row| row.on_hand))
+    .bind::<Array<Nullable<Text>>, _>(optional_text(|row| row.kind.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(optional_text(|row| row.reference.as_deref()))
     .execute(pg)
 }
 

@@ -12,15 +12,19 @@ use uuid::Uuid;
 use super::current_since::{self, at_expected, moved_on, unversioned};
 use super::error::StoreError;
 use super::history;
+use super::levels;
 use super::pg_swap::SwapAndRecord;
 use super::prepared_swap::SetEveryField;
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::{contains_pattern, lower};
+use super::stock_plan::{write_levels, LevelRow};
 use crate::db::schema::products::dsl;
 use crate::db::{load_natively, single_statement_write, write_transaction, DbConnection, DbError};
 use crate::domain::changes::{self, Changes};
 use crate::domain::conflict::Intent;
 use crate::domain::history::{HistoryEntry, Operation};
+use crate::domain::level::{LedgerEntry, Level, StockKind};
+use crate::domain::location::{MAIN_CODE, MAIN_ID};
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
 use crate::domain::product::{Product, ProductFields};
@@ -49,17 +53,33 @@ pub fn create(
         created_at: now,
         updated_at: now,
     };
+    // Its stock starts at MAIN, as the first version of that level.
+    let main = Level {
+        on_hand: product.fields.stock,
+        version: 1,
+        updated_at: Some(now),
+        ..Level::empty(MAIN_CODE)
+    };
     let entry = HistoryEntry::new(
         1,
         now,
         actor,
         Operation::Create,
         changes::created(&product.fields),
-    );
+    )
+    .with_ledger(LedgerEntry {
+        location: MAIN_CODE.to_owned(),
+        level_version: Some(1),
+        delta: product.fields.stock,
+        on_hand: product.fields.stock,
+        kind: StockKind::Set,
+        reference: None,
+    });
     let written = write_transaction(conn, |conn| {
         diesel::insert_into(dsl::products)
             .values(ProductRow::from_product(&product))
             .execute(conn)?;
+        write_levels(conn, &[main_level_row(&product.id, &main)])?;
         history::insert(conn, &product.id, &entry)
     });
     match written {
@@ -85,6 +105,18 @@ pub(super) fn live(id: String) -> _ {
     dsl::products
         .filter(dsl::id.eq(id))
         .filter(dsl::deleted_at.is_null())
+}
+
+/// The live product with this SKU (ignoring case), if any.
+pub fn find_by_sku(conn: &mut DbConnection, sku: &str) -> Result<Option<Product>, StoreError> {
+    dsl::products
+        .filter(dsl::deleted_at.is_null())
+        .filter(lower(dsl::sku).eq(lower(sku.to_owned())))
+        .select(ProductRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(ProductRow::into_product)
+        .transpose()
 }
 
 /// Whether a product with this id was ever created (deleted or not).
@@ -145,12 +177,70 @@ pub fn update(
     let Some(planned) = PlannedUpdate::new(&current, expected, patch, actor) else {
         return Ok(current);
     };
+    if planned.wanted.stock != current.fields.stock {
+        return update_with_stock(conn, id, expected, patch, actor);
+    }
     let id_text = id.to_string();
     match swap(conn, id, &planned.entry, planned.statement(&id_text)) {
         Ok(true) => Ok(planned.into_product(current)),
         Ok(false) => Err(lost_race(conn, id, expected, intent)),
         Err(error) => Err(duplicate_sku_or(conn, error, &planned.wanted.sku)),
     }
+}
+
+/// A PATCH that changes `stock`: it sets MAIN's level to it, which is
+/// allowed only while the product has stock at MAIN alone. Made under the
+/// product's row lock, as every write of its levels is.
+fn update_with_stock(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    expected: Precondition,
+    patch: &ProductPatch,
+    actor: &str,
+) -> Result<Product, StoreError> {
+    let written = write_transaction(conn, |conn| {
+        let current = levels::lock_product(conn, id)?;
+        if current.version != expected.version {
+            return Err(lost_race(conn, id, expected, Intent::Update(patch)));
+        }
+        let Some(planned) = PlannedUpdate::new(&current, expected, patch, actor) else {
+            return Ok(current);
+        };
+        let stocked = levels::of_product(conn, id)?;
+        if stocked
+            .iter()
+            .any(|level| level.on_hand > 0 && level.location != MAIN_CODE)
+        {
+            return Err(StoreError::StockAtSeveralLocations { levels: stocked });
+        }
+        let main = stocked
+            .into_iter()
+            .find(|level| level.location == MAIN_CODE)
+            .unwrap_or_else(|| Level::empty(MAIN_CODE));
+        let level = Level {
+            on_hand: planned.wanted.stock,
+            version: main.version + 1,
+            updated_at: Some(planned.entry.at),
+            ..main
+        };
+        let entry = planned.entry.clone().with_ledger(LedgerEntry {
+            location: MAIN_CODE.to_owned(),
+            level_version: Some(level.version),
+            delta: planned.wanted.stock - current.fields.stock,
+            on_hand: planned.wanted.stock,
+            kind: StockKind::Set,
+            reference: None,
+        });
+        let id_text = id.to_string();
+        let swapped = ExecuteDsl::execute(planned.statement(&id_text), conn)?;
+        if swapped != 1 {
+            return Err(StoreError::internal("a locked product was not updated"));
+        }
+        write_levels(conn, &[main_level_row(id, &level)])?;
+        history::insert(conn, id, &entry)?;
+        Ok(planned.into_product(current))
+    });
+    written.map_err(|error| duplicate_sku_or(conn, error, patch.sku.as_deref().unwrap_or_default()))
 }
 
 /// What a PATCH of the product at its current, expected version makes.
@@ -346,5 +436,17 @@ pub(super) fn duplicate_sku(sku: &str, holder: Option<String>) -> StoreError {
         },
         // The holder was deleted since the clash: the SKU is free again.
         None => StoreError::Contended("The SKU was just freed; retry the request."),
+    }
+}
+
+/// MAIN's level of a product, as stored.
+fn main_level_row(product_id: &Uuid, level: &Level) -> LevelRow {
+    LevelRow {
+        product_id: product_id.to_string(),
+        location_id: MAIN_ID.to_string(),
+        on_hand: level.on_hand,
+        version: level.version,
+        updated_at: level.updated_at.map_or(0, timestamp::to_micros),
+        last_counted_at: level.last_counted_at.map(timestamp::to_micros),
     }
 }

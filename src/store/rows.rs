@@ -7,6 +7,7 @@ use super::error::StoreError;
 use crate::db::schema::{product_history, products};
 use crate::domain::changes::Changes;
 use crate::domain::history::{HistoryEntry, Operation};
+use crate::domain::level::{LedgerEntry, StockKind};
 use crate::domain::product::{Product, ProductFields};
 use crate::domain::timestamp::{from_micros, to_micros};
 
@@ -74,10 +75,17 @@ pub struct HistoryRow {
     pub operation: String,
     pub reason: Option<String>,
     pub changes: String,
+    pub location: Option<String>,
+    pub level_version: Option<i64>,
+    pub delta: Option<i64>,
+    pub on_hand: Option<i64>,
+    pub kind: Option<String>,
+    pub reference: Option<String>,
 }
 
 impl HistoryRow {
     pub fn from_entry(product_id: &Uuid, entry: &HistoryEntry) -> Result<HistoryRow, StoreError> {
+        let ledger = entry.ledger.as_ref();
         Ok(HistoryRow {
             product_id: product_id.to_string(),
             version: entry.version,
@@ -86,6 +94,12 @@ impl HistoryRow {
             operation: entry.operation.as_str().to_owned(),
             reason: entry.reason.clone(),
             changes: serde_json::to_string(&entry.changes).map_err(StoreError::internal)?,
+            location: ledger.map(|ledger| ledger.location.clone()),
+            level_version: ledger.and_then(|ledger| ledger.level_version),
+            delta: ledger.map(|ledger| ledger.delta),
+            on_hand: ledger.map(|ledger| ledger.on_hand),
+            kind: ledger.map(|ledger| ledger.kind.as_str().to_owned()),
+            reference: ledger.and_then(|ledger| ledger.reference.clone()),
         })
     }
 
@@ -94,6 +108,19 @@ impl HistoryRow {
             StoreError::internal(format!("unknown operation {:?} in history", self.operation))
         })?;
         let changes: Changes = serde_json::from_str(&self.changes).map_err(StoreError::internal)?;
+        let ledger = match (self.location, self.delta, self.on_hand, self.kind) {
+            (Some(location), Some(delta), Some(on_hand), Some(kind)) => Some(LedgerEntry {
+                location,
+                level_version: self.level_version,
+                delta,
+                on_hand,
+                kind: StockKind::parse(&kind).ok_or_else(|| {
+                    StoreError::internal(format!("unknown stock kind {kind:?} in history"))
+                })?,
+                reference: self.reference,
+            }),
+            _ => None,
+        };
         Ok(HistoryEntry {
             version: self.version,
             at: from_micros(self.at),
@@ -101,6 +128,7 @@ impl HistoryRow {
             operation,
             reason: self.reason,
             changes,
+            ledger,
         })
     }
 }

@@ -1,24 +1,31 @@
-//! A batch of stock counts by SKU, applied in one transaction with
-//! set-based SQL: one SELECT for the products, one UPDATE for every changed
-//! stock, one INSERT for their history.
+//! A batch of stock counts by SKU and location, applied in one transaction
+//! with set-based SQL: one SELECT each for the products, the locations,
+//! their levels and the movements counts are rebased on, then one write of
+//! every changed level, product and history row (`StockPlan`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::error::StoreError;
-use super::pg_arrays;
+use super::levels::{level_of, level_row, levels_of, location_for_stock};
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::lower;
+use super::stock_plan::{LevelRow, ProductTotal, StockPlan};
 use crate::db::schema::{product_history, products::dsl};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::changes;
+use crate::domain::fields::STOCK_MAX;
 use crate::domain::history::{HistoryEntry, Operation};
+use crate::domain::level::{LedgerEntry, Level, StockKind};
+use crate::domain::location::{Location, MAIN_CODE};
 use crate::domain::product::Product;
 use crate::domain::stock::{
-    StockSync, SyncItem, SyncItemResult, SyncMode, SyncOutcome, SyncPrecondition, SyncStatus,
+    ReplayedMove, StockSync, SyncItem, SyncItemResult, SyncMode, SyncOutcome, SyncPrecondition,
+    SyncStatus,
 };
-use crate::domain::timestamp;
+use crate::domain::timestamp::{self, from_micros, to_micros};
 
 /// Applies the batch: every applicable item in best-effort mode, all or
 /// nothing in atomic mode (a failed atomic batch is a `StockSyncConflict`
@@ -30,48 +37,242 @@ pub fn sync(
 ) -> Result<SyncOutcome, StoreError> {
     write_transaction(conn, |conn| {
         let products = lock_products(conn, &batch.items)?;
-        let now = timestamp::now();
-        let mut results = Vec::with_capacity(batch.items.len());
-        let mut updates = Vec::new();
-        for item in &batch.items {
-            let product = products.get(&item.sku.to_ascii_lowercase());
-            let (result, update) = decide(item, product);
-            results.push(result);
-            updates.extend(update);
-        }
+        let locations = lock_locations(conn, &batch.items)?;
+        let ids: Vec<String> = products.values().map(|p| p.id.to_string()).collect();
+        let levels = levels_of(conn, ids.clone())?;
+        let moves = moves_since(conn, ids, &batch.items)?;
+        let mut counting = Counting {
+            products,
+            locations,
+            levels,
+            moves,
+            now: timestamp::now(),
+            actor,
+            reason: batch.reason.clone(),
+            history: Vec::new(),
+            counted: HashSet::new(),
+        };
+        let results: Vec<SyncItemResult> = batch
+            .items
+            .iter()
+            .map(|item| counting.apply(item))
+            .collect::<Result<_, _>>()?;
         let outcome = SyncOutcome::new(results);
         if batch.mode == SyncMode::Atomic && outcome.has_failures() {
             return Err(StoreError::StockSyncConflict(Box::new(
                 outcome.not_applied(),
             )));
         }
-        write_stock(conn, &updates, now)?;
-        let history: Vec<HistoryRow> = updates
-            .iter()
-            .map(|(product, stock)| history_row(product, *stock, now, actor, batch.reason.clone()))
-            .collect::<Result<_, _>>()?;
-        if !history.is_empty() {
-            match conn {
-                DbConnection::Pg(pg) => pg_arrays::insert_history(pg, &history)?,
-                // Batch INSERT is backend-specific in diesel.
-                DbConnection::Sqlite(sqlite) => diesel::insert_into(product_history::table)
-                    .values(&history)
-                    .execute(sqlite)?,
-            };
-            let versions: Vec<(String, i64)> = history
-                .into_iter()
-                .map(|row| (row.product_id, row.version))
-                .collect();
-            super::events::record(conn, &versions)?;
-        }
+        counting
+            .into_plan()
+            .write(conn, to_micros(timestamp::now()))?;
         Ok(outcome)
     })
+}
+
+/// The batch's state as its items apply one by one, in memory: the
+/// products and levels as the earlier items left them.
+struct Counting<'a> {
+    /// By lower-case SKU.
+    products: HashMap<String, Product>,
+    /// By lower-case code; only live ones.
+    locations: HashMap<String, Location>,
+    /// By product id and location id.
+    levels: HashMap<(String, String), LevelRow>,
+    moves: Vec<Move>,
+    now: DateTime<Utc>,
+    actor: &'a str,
+    reason: Option<String>,
+    history: Vec<HistoryRow>,
+    /// The levels the batch changed, by product id and location id.
+    counted: HashSet<(String, String)>,
+}
+
+impl Counting<'_> {
+    fn apply(&mut self, item: &SyncItem) -> Result<SyncItemResult, StoreError> {
+        let Some(product) = self.products.get(&item.sku.to_ascii_lowercase()) else {
+            return Ok(SyncItemResult::new(&item.sku, SyncStatus::NotFound));
+        };
+        let mut result = SyncItemResult::new(&item.sku, SyncStatus::Unchanged);
+        result.product_id = Some(product.id);
+        let code = item.location.as_deref().unwrap_or(MAIN_CODE);
+        let Some(location) = self.locations.get(&code.to_ascii_lowercase()) else {
+            result.status = SyncStatus::LocationNotFound;
+            return Ok(result);
+        };
+        let key = (product.id.to_string(), location.id.to_string());
+        let level = level_of(&location.code, self.levels.get(&key).cloned());
+        let mut replayed = None;
+        let on_hand = match item.precondition {
+            SyncPrecondition::Version(version) if item.location.is_none() => {
+                if version != product.version {
+                    result.status = SyncStatus::Conflict;
+                    result.current_version = Some(product.version);
+                    result.current = Some(product.clone());
+                    return Ok(result);
+                }
+                item.stock
+            }
+            SyncPrecondition::Version(version) => {
+                if version != level.version {
+                    result.status = SyncStatus::Conflict;
+                    result.current_version = Some(level.version);
+                    result.level = Some(level);
+                    return Ok(result);
+                }
+                item.stock
+            }
+            SyncPrecondition::Force => item.stock,
+            SyncPrecondition::CountedAt(counted_at) => {
+                if level.last_counted_at.is_some_and(|last| counted_at < last) {
+                    result.status = SyncStatus::Superseded;
+                    result.version = Some(product.version);
+                    result.stock = Some(product.fields.stock);
+                    result.level = Some(level);
+                    return Ok(result);
+                }
+                let moves = self.moves_after(&product.id.to_string(), code, counted_at);
+                // Movements after a count cannot have taken more than was
+                // there; if they seem to, the count was short, and the level
+                // stops at 0 rather than below.
+                let on_hand = (item.stock + moves.iter().map(|m| m.delta).sum::<i64>()).max(0);
+                replayed = Some(moves);
+                on_hand
+            }
+        };
+        if on_hand == level.on_hand {
+            result.version = Some(product.version);
+            result.stock = Some(product.fields.stock);
+            result.level = Some(level);
+            return Ok(result);
+        }
+        let counted_at = match item.precondition {
+            SyncPrecondition::CountedAt(at) => Some(at),
+            _ => level.last_counted_at,
+        };
+        let (product, level) = self.count(item, location.clone(), level, on_hand, counted_at)?;
+        result.status = if replayed.is_some() {
+            SyncStatus::Rebased
+        } else {
+            SyncStatus::Updated
+        };
+        result.version = Some(product.version);
+        result.stock = Some(product.fields.stock);
+        result.level = Some(level);
+        result.replayed = replayed;
+        Ok(result)
+    }
+
+    /// Sets the level to `on_hand`: a new version of it and of its product.
+    fn count(
+        &mut self,
+        item: &SyncItem,
+        location: Location,
+        level: Level,
+        on_hand: i64,
+        counted_at: Option<DateTime<Utc>>,
+    ) -> Result<(Product, Level), StoreError> {
+        let product = self
+            .products
+            .get_mut(&item.sku.to_ascii_lowercase())
+            .ok_or_else(|| StoreError::internal("a counted product left the batch"))?;
+        let delta = on_hand - level.on_hand;
+        let stock = product.fields.stock + delta;
+        if stock > STOCK_MAX {
+            return Err(StoreError::StockAboveMaximum {
+                current_stock: product.fields.stock,
+                wanted: stock,
+            });
+        }
+        let level = Level {
+            on_hand,
+            version: level.version + 1,
+            updated_at: Some(self.now),
+            last_counted_at: counted_at,
+            ..level
+        };
+        let entry = HistoryEntry::new(
+            product.version + 1,
+            self.now,
+            self.actor,
+            Operation::StockSync,
+            changes::stock(product.fields.stock, stock),
+        )
+        .with_reason(self.reason.clone())
+        .with_ledger(LedgerEntry {
+            location: location.code.clone(),
+            level_version: Some(level.version),
+            delta,
+            on_hand,
+            kind: StockKind::Count,
+            reference: None,
+        });
+        self.history
+            .push(HistoryRow::from_entry(&product.id, &entry)?);
+        product.fields.stock = stock;
+        product.version += 1;
+        product.updated_at = self.now;
+        let row = level_row(&product.id, &location, &level);
+        let key = (row.product_id.clone(), row.location_id.clone());
+        self.counted.insert(key.clone());
+        self.levels.insert(key, row);
+        Ok((product.clone(), level))
+    }
+
+    /// The movements recorded at this level after `counted_at`, oldest first.
+    fn moves_after(
+        &self,
+        product_id: &str,
+        code: &str,
+        counted_at: DateTime<Utc>,
+    ) -> Vec<ReplayedMove> {
+        let after = to_micros(counted_at);
+        self.moves
+            .iter()
+            .filter(|m| m.product_id == product_id && m.at > after)
+            .filter(|m| m.location.eq_ignore_ascii_case(code))
+            .map(|m| ReplayedMove {
+                version: m.version,
+                at: from_micros(m.at),
+                delta: m.delta,
+                kind: m.kind,
+            })
+            .collect()
+    }
+
+    /// The writes: each changed level and product once, in its final state.
+    fn into_plan(self) -> StockPlan {
+        let changed: HashSet<&str> = self.counted.iter().map(|(id, _)| id.as_str()).collect();
+        let totals = self
+            .products
+            .values()
+            .map(|product| (product.id.to_string(), product))
+            .filter(|(id, _)| changed.contains(id.as_str()))
+            .map(|(id, product)| ProductTotal {
+                id,
+                stock: product.fields.stock,
+                version: product.version,
+            })
+            .collect();
+        let levels = self
+            .levels
+            .into_iter()
+            .filter(|(key, _)| self.counted.contains(key))
+            .map(|(_, level)| level)
+            .collect();
+        StockPlan {
+            levels,
+            totals,
+            history: self.history,
+        }
+    }
 }
 
 /// The live products the items name, by lower-case SKU. On PostgreSQL the
 /// rows are locked (in id order, so concurrent batches cannot deadlock) until
 /// the transaction ends; SQLite's write transaction already excludes every
-/// other writer.
+/// other writer. Every write of a product's levels takes this lock first,
+/// so the levels read after it hold still.
 fn lock_products(
     conn: &mut DbConnection,
     items: &[SyncItem],
@@ -106,95 +307,94 @@ fn live_with_skus(lower_case_skus: Vec<String>) -> _ {
         .order(dsl::id)
 }
 
-/// The item's result, and the stock to write when it changes anything.
-fn decide(item: &SyncItem, product: Option<&Product>) -> (SyncItemResult, Option<(Product, i64)>) {
-    let Some(product) = product else {
-        return (SyncItemResult::new(&item.sku, SyncStatus::NotFound), None);
-    };
-    let mut result = SyncItemResult::new(&item.sku, SyncStatus::Unchanged);
-    result.product_id = Some(product.id);
-    if let SyncPrecondition::Version(version) = item.precondition {
-        if version != product.version {
-            result.status = SyncStatus::Conflict;
-            result.current_version = Some(product.version);
-            result.current = Some(product.clone());
-            return (result, None);
-        }
-    }
-    if product.fields.stock == item.stock {
-        result.version = Some(product.version);
-        result.stock = Some(product.fields.stock);
-        return (result, None);
-    }
-    result.status = SyncStatus::Updated;
-    result.version = Some(product.version + 1);
-    result.stock = Some(item.stock);
-    (result, Some((product.clone(), item.stock)))
-}
-
-/// One UPDATE for every changed stock, joined to the batch on the primary
-/// key (a `CASE id WHEN ..` would compare every row with every item).
-fn write_stock(
+/// The live locations the items name, by lower-case code, each locked for
+/// its stock (see `locations::lock_for_stock`); unknown codes are left out.
+fn lock_locations(
     conn: &mut DbConnection,
-    updates: &[(Product, i64)],
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), StoreError> {
-    if updates.is_empty() {
-        return Ok(());
-    }
-    let updated_at = timestamp::to_micros(now);
-    let updated = match conn {
-        DbConnection::Pg(pg) => {
-            let ids: Vec<String> = updates
-                .iter()
-                .map(|(product, _)| product.id.to_string())
-                .collect();
-            let stocks: Vec<i64> = updates.iter().map(|(_, stock)| *stock).collect();
-            pg_arrays::update_stocks(pg, &ids, &stocks, updated_at)?
+    items: &[SyncItem],
+) -> Result<HashMap<String, Location>, StoreError> {
+    let mut codes: Vec<String> = items
+        .iter()
+        .map(|item| {
+            item.location
+                .as_deref()
+                .unwrap_or(MAIN_CODE)
+                .to_ascii_lowercase()
+        })
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let mut found = HashMap::new();
+    for code in codes {
+        match location_for_stock(conn, &code) {
+            Ok(location) => {
+                found.insert(code, location);
+            }
+            Err(StoreError::LocationNotFound(_)) => {}
+            Err(error) => return Err(error),
         }
-        // SQLite has no arrays. The values are written into the SQL text
-        // rather than bound, because the number of binds would vary with
-        // the batch; that is safe only because every value is a
-        // server-formatted UUID or an integer.
-        DbConnection::Sqlite(sqlite) => {
-            let values: Vec<String> = updates
-                .iter()
-                .map(|(product, stock)| format!("('{}', {stock})", product.id))
-                .collect();
-            let sql = format!(
-                "UPDATE products SET stock = batch.stock, version = version + 1, updated_at = {updated_at} \
-                 FROM (SELECT column1 AS id, column2 AS stock FROM (VALUES {}) AS v) AS batch \
-                 WHERE products.id = batch.id AND products.deleted_at IS NULL",
-                values.join(", ")
-            );
-            diesel::sql_query(sql).execute(sqlite)?
-        }
-    };
-    if updated != updates.len() {
-        // The rows were locked when read; anything else is a bug.
-        return Err(StoreError::internal(format!(
-            "stock sync updated {updated} of {} rows",
-            updates.len()
-        )));
     }
-    Ok(())
+    Ok(found)
 }
 
-fn history_row(
-    product: &Product,
-    stock: i64,
-    at: chrono::DateTime<chrono::Utc>,
-    actor: &str,
-    reason: Option<String>,
-) -> Result<HistoryRow, StoreError> {
-    let changes = changes::stock(product.fields.stock, stock);
-    let entry = HistoryEntry::new(
-        product.version + 1,
-        at,
-        actor,
-        Operation::StockSync,
-        changes,
-    )
-    .with_reason(reason);
-    HistoryRow::from_entry(&product.id, &entry)
+/// A movement of stock in the ledger: what a count taken before it did
+/// not see.
+struct Move {
+    product_id: String,
+    location: String,
+    version: i64,
+    at: i64,
+    delta: i64,
+    kind: StockKind,
+}
+
+/// The kinds of ledger entry that move goods. Sets and counts only correct
+/// the books, so a count taken earlier is not rebased on them.
+const MOVEMENTS: [StockKind; 3] = [
+    StockKind::Adjust,
+    StockKind::TransferOut,
+    StockKind::TransferIn,
+];
+
+/// The movements of these products recorded after the earliest
+/// `counted_at` of the items, oldest first.
+fn moves_since(
+    conn: &mut DbConnection,
+    product_ids: Vec<String>,
+    items: &[SyncItem],
+) -> Result<Vec<Move>, StoreError> {
+    let earliest = items
+        .iter()
+        .filter_map(|item| match item.precondition {
+            SyncPrecondition::CountedAt(at) => Some(at),
+            _ => None,
+        })
+        .min();
+    let Some(earliest) = earliest else {
+        return Ok(Vec::new());
+    };
+    let kinds: Vec<&str> = MOVEMENTS.iter().map(|kind| kind.as_str()).collect();
+    let rows: Vec<HistoryRow> = product_history::table
+        .filter(product_history::product_id.eq_any(product_ids))
+        .filter(product_history::at.gt(to_micros(earliest)))
+        .filter(product_history::kind.eq_any(kinds))
+        .order((product_history::product_id, product_history::version))
+        .select(HistoryRow::as_select())
+        .load(conn)?;
+    let mut moves = Vec::with_capacity(rows.len());
+    for row in rows {
+        let product_id = row.product_id.clone();
+        let entry = row.into_entry()?;
+        if let Some(ledger) = entry.ledger {
+            moves.push(Move {
+                product_id,
+                location: ledger.location,
+                version: entry.version,
+                at: to_micros(entry.at),
+                delta: ledger.delta,
+                kind: ledger.kind,
+            });
+        }
+    }
+    Ok(moves)
 }

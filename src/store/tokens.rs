@@ -18,6 +18,9 @@ pub struct TokenInfo {
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Codes (lower case) of the locations whose stock it may write; `None`
+    /// for all.
+    pub locations: Option<Vec<String>>,
 }
 
 #[derive(Queryable, Insertable)]
@@ -29,6 +32,8 @@ struct TokenRow {
     secret_hash: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    /// A JSON array of lower-case codes, or NULL for every location.
+    locations: Option<String>,
 }
 
 impl TokenRow {
@@ -40,16 +45,30 @@ impl TokenRow {
             name: self.name,
             created_at: timestamp::from_micros(self.created_at),
             revoked_at: self.revoked_at.map(timestamp::from_micros),
+            locations: self
+                .locations
+                .map(|codes| serde_json::from_str(&codes))
+                .transpose()
+                .map_err(StoreError::internal)?,
         })
     }
 }
 
 /// Makes a token; returns it and its secret, which is not kept.
+/// `locations`, when given, limits its stock writes to those codes.
 pub fn create(
     conn: &mut DbConnection,
     name: &str,
     role: Role,
+    locations: Option<&[String]>,
 ) -> Result<(TokenInfo, String), StoreError> {
+    let locations = locations
+        .map(|codes| {
+            let lower: Vec<String> = codes.iter().map(|code| code.to_ascii_lowercase()).collect();
+            serde_json::to_string(&lower)
+        })
+        .transpose()
+        .map_err(StoreError::internal)?;
     let secret = new_secret().map_err(|error| StoreError::internal(error.to_string()))?;
     let row = TokenRow {
         id: Uuid::now_v7().to_string(),
@@ -58,6 +77,7 @@ pub fn create(
         secret_hash: secret_hash(&secret),
         created_at: timestamp::to_micros(timestamp::now()),
         revoked_at: None,
+        locations,
     };
     diesel::insert_into(dsl::tokens)
         .values(&row)
@@ -109,6 +129,7 @@ pub fn caller(conn: &mut DbConnection, secret_hash: &str) -> Result<Option<Calle
             token_id: info.id,
             name: info.name,
             role: info.role,
+            locations: info.locations,
         })
     })
     .transpose()

@@ -47,6 +47,13 @@ pub async fn update(
     patch: ProductPatch,
     actor: String,
 ) -> Result<Product, StoreError> {
+    // A change of stock is also a write of MAIN's level: a transaction of
+    // several statements, which a shared connection cannot hold.
+    if patch.stock.is_some() {
+        return db
+            .write(move |conn| super::products::update(conn, &id, expected, &patch, &actor))
+            .await;
+    }
     match workers.take().await? {
         // Its swap is one statement, a transaction of its own: run again
         // as `single_statement_write` does.

@@ -16,7 +16,113 @@ api_tests!(
     the_token_name_is_the_actor,
     public_routes_need_no_token,
     a_token_revoked_while_in_use_stops_working_within_a_second,
+    a_token_limited_to_a_location_writes_stock_only_there,
 );
+
+/// `token create --location SHOP-1`: the token's stock writes at any other
+/// location (MAIN included, where writes naming none act) are 403, through
+/// every write of stock; its reads and its writes at SHOP-1 go through.
+async fn a_token_limited_to_a_location_writes_stock_only_there(app: TestApp) {
+    app.create_location("SHOP-1").await;
+    app.create_location("SHOP-2").await;
+    let product = app.create_product("LIMITED-1", 10).await;
+    let path = product_path(&product);
+    let token = app.make_limited_token(Role::Sync, "shop-1-till", &["shop-1"]);
+    let client = app.client_for(&token.secret);
+    let url = |path: &str| format!("{}{path}", app.address);
+
+    let transfer = |from: &str, to: &str| json!({"sku": "LIMITED-1", "from": from, "to": to, "quantity": 1, "reason": "move"});
+    let refused = [
+        (
+            Method::POST,
+            format!("{path}/stock-adjustments"),
+            json!({"delta": -1, "reason": "sale"}),
+        ),
+        (
+            Method::POST,
+            format!("{path}/stock-adjustments"),
+            json!({"delta": -1, "reason": "sale", "location": "SHOP-2"}),
+        ),
+        (
+            Method::PATCH,
+            path.clone(),
+            json!({"version": 1, "stock": 3}),
+        ),
+        (
+            Method::PATCH,
+            format!("{path}/levels/SHOP-2"),
+            json!({"version": 0, "on_hand": 3}),
+        ),
+        (
+            Method::POST,
+            "/v1/transfers".to_owned(),
+            transfer("MAIN", "SHOP-1"),
+        ),
+        (
+            Method::POST,
+            "/v1/stock-sync".to_owned(),
+            json!({"items": [
+                {"sku": "LIMITED-1", "location": "SHOP-1", "stock": 1, "force": true},
+                {"sku": "LIMITED-1", "stock": 1, "force": true},
+            ]}),
+        ),
+    ];
+    for (method, path, body) in refused {
+        let response = client
+            .request(method.clone(), url(&path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let refusal = problem(response, 403, "forbidden").await;
+        assert!(
+            refusal["detail"].as_str().unwrap().contains("shop-1"),
+            "{method} {path}: {refusal}"
+        );
+    }
+    let unchanged = app.get(&path).await.json::<Value>().await.unwrap();
+    assert_eq!(
+        (unchanged["stock"].as_i64(), unchanged["version"].as_i64()),
+        (Some(10), Some(1))
+    );
+
+    // Its own location it writes, whatever case the code is sent in.
+    let response = client
+        .patch(url(&format!("{path}/levels/shop-1")))
+        .json(&json!({"version": 0, "on_hand": 4}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = client
+        .post(url(&format!("{path}/stock-adjustments")))
+        .json(&json!({"delta": -1, "reason": "sale", "location": "SHOP-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let adjusted: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            adjusted["stock"].as_i64(),
+            adjusted["level"]["on_hand"].as_i64()
+        ),
+        (Some(13), Some(3))
+    );
+    // And reads everything.
+    let levels = client
+        .get(url(&format!("{path}/levels")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(levels.status(), 200);
+    let levels = client
+        .get(url("/v1/locations/SHOP-2/levels"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(levels.status(), 200);
+}
 
 /// Who sends the request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,17 +165,53 @@ fn rules() -> Vec<Rule> {
             200,
         ),
         rule(Method::POST, "/v1/stock-sync", Role::Sync, 200),
+        rule(Method::GET, "/v1/locations", Role::Viewer, 200),
+        rule(Method::POST, "/v1/locations", Role::Manager, 201),
+        rule(Method::GET, "/v1/locations/{code}", Role::Viewer, 200),
+        rule(Method::PATCH, "/v1/locations/{code}", Role::Manager, 200),
+        rule(Method::DELETE, "/v1/locations/{code}", Role::Manager, 204),
+        rule(
+            Method::GET,
+            "/v1/locations/{code}/levels",
+            Role::Viewer,
+            200,
+        ),
+        rule(Method::GET, "/v1/products/{id}/levels", Role::Viewer, 200),
+        rule(
+            Method::PATCH,
+            "/v1/products/{id}/levels/{code}",
+            Role::Sync,
+            200,
+        ),
+        rule(Method::POST, "/v1/transfers", Role::Sync, 200),
     ]
 }
 
 /// Sends the rule's request, valid in every other way, on a fresh product.
 async fn send(app: &TestApp, rule: &Rule, client: &reqwest::Client, n: usize) -> reqwest::Response {
     let product = app.create_product(&format!("MATRIX-{n}"), 10).await;
-    let path = rule.path.replace("{id}", product["id"].as_str().unwrap());
+    let location = app.create_location(&format!("LOC-{n}")).await;
+    let path = rule
+        .path
+        .replace("{id}", product["id"].as_str().unwrap())
+        .replace("{code}", location["code"].as_str().unwrap());
     let url = format!("{}{path}", app.address);
     let request = client.request(rule.method.clone(), url);
     let request = match (rule.method.as_str(), rule.path) {
         ("POST", "/v1/products") => request.json(&product_body(&format!("NEW-{n}"), 1)),
+        ("POST", "/v1/locations") => {
+            request.json(&json!({"code": format!("NEWLOC-{n}"), "name": "A new place"}))
+        }
+        ("PATCH", "/v1/locations/{code}") => {
+            request.json(&json!({"version": 1, "name": "Renamed"}))
+        }
+        ("PATCH", "/v1/products/{id}/levels/{code}") => {
+            request.json(&json!({"version": 0, "on_hand": 2}))
+        }
+        ("POST", "/v1/transfers") => request.json(&json!({
+            "product_id": product["id"], "from": "MAIN", "to": location["code"],
+            "quantity": 1, "reason": "matrix",
+        })),
         ("PATCH", _) => request.json(&json!({"version": 1, "stock": 11})),
         ("DELETE", _) => request.query(&[("version", "1")]),
         ("POST", "/v1/products/{id}/stock-adjustments") => {

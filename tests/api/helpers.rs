@@ -227,9 +227,21 @@ impl TestApp {
 
     /// Makes a token of this role, as `inventory-api token create` does.
     pub fn make_token(&self, role: Role, name: &str) -> TestToken {
+        self.token_for(role, name, None)
+    }
+
+    /// A token whose stock writes are limited to these locations, as
+    /// `token create --location` makes.
+    pub fn make_limited_token(&self, role: Role, name: &str, locations: &[&str]) -> TestToken {
+        let codes: Vec<String> = locations.iter().map(|code| code.to_string()).collect();
+        self.token_for(role, name, Some(&codes))
+    }
+
+    fn token_for(&self, role: Role, name: &str, locations: Option<&[String]>) -> TestToken {
         let mut conn = self.direct_connection();
         let (token, secret) =
-            inventory_api::store::tokens::create(&mut conn, name, role).expect("make a token");
+            inventory_api::store::tokens::create(&mut conn, name, role, locations)
+                .expect("make a token");
         TestToken {
             id: token.id,
             secret,
@@ -306,6 +318,18 @@ impl TestApp {
     /// Creates a product and returns its body.
     pub async fn create_product(&self, sku: &str, stock: i64) -> Value {
         create_product_at(&self.client, &self.address, sku, stock).await
+    }
+
+    /// Creates a location with this code, as an admin.
+    pub async fn create_location(&self, code: &str) -> Value {
+        let response = self
+            .post_json(
+                "/v1/locations",
+                &json!({"code": code, "name": format!("Place {code}")}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "creating location {code}");
+        response.json().await.expect("location JSON")
     }
 
     /// Opens a connection of the test's own to the server's database.

@@ -75,11 +75,16 @@ fn request_schemas_forbid_unknown_properties() {
         "CreateProductRequest",
         "UpdateProductRequest",
         "StockAdjustmentRequest",
+        "CreateLocationRequest",
+        "UpdateLocationRequest",
+        "UpdateLevelRequest",
+        "TransferRequest",
     ];
     let more = [
         "StockSyncRequest",
         "VersionedStockCount",
         "ForcedStockCount",
+        "TimedStockCount",
     ];
     for name in requests.into_iter().chain(more) {
         assert_eq!(schemas[name]["additionalProperties"], false, "{name}");
@@ -197,8 +202,8 @@ async fn the_server_serves_its_own_document(app: TestApp) {
     let one_of = &json["components"]["schemas"]["UpdateConflictProblem"]["oneOf"];
     assert_eq!(
         one_of.as_array().map(Vec::len),
-        Some(2),
-        "stale-version or duplicate-sku"
+        Some(3),
+        "stale-version, duplicate-sku or stock-at-several-locations"
     );
     for post in [
         "/v1/products",

@@ -43,13 +43,27 @@ async fn best_effort_batch_answers_every_item_in_order(app: TestApp) {
     let results = outcome["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
 
+    let level = |result: &Value| result["level"].clone();
     assert_eq!(
         results[0],
-        json!({"sku": "mug-blue-01", "status": "updated", "product_id": blue["id"], "version": 2, "stock": 35})
+        json!({"sku": "mug-blue-01", "status": "updated", "product_id": blue["id"], "version": 2, "stock": 35, "level": level(&results[0])})
+    );
+    assert_eq!(
+        (
+            level(&results[0])["location"].as_str(),
+            level(&results[0])["on_hand"].as_i64(),
+            level(&results[0])["version"].as_i64()
+        ),
+        (Some("MAIN"), Some(35), Some(2))
     );
     assert_eq!(
         results[1],
-        json!({"sku": "MUG-RED-01", "status": "unchanged", "product_id": red["id"], "version": 1, "stock": 12})
+        json!({"sku": "MUG-RED-01", "status": "unchanged", "product_id": red["id"], "version": 1, "stock": 12, "level": level(&results[1])})
+    );
+    assert_eq!(
+        level(&results[1])["version"],
+        1,
+        "unchanged keeps the level's version"
     );
     assert_eq!(results[2]["status"], "conflict");
     assert_eq!(results[2]["current_version"], 2);
@@ -60,7 +74,7 @@ async fn best_effort_batch_answers_every_item_in_order(app: TestApp) {
     );
     assert_eq!(
         outcome["summary"],
-        json!({"updated": 1, "unchanged": 1, "conflict": 1, "not_found": 1})
+        json!({"updated": 1, "rebased": 0, "unchanged": 1, "superseded": 0, "conflict": 1, "not_found": 1})
     );
 
     let blue_now = read(&app, &blue).await;
@@ -122,7 +136,7 @@ async fn atomic_batch_with_a_stale_item_changes_nothing(app: TestApp) {
     assert_eq!(conflict["results"][1]["current_version"], 2);
     assert_eq!(
         conflict["summary"],
-        json!({"updated": 0, "unchanged": 0, "conflict": 1, "not_found": 1})
+        json!({"updated": 0, "rebased": 0, "unchanged": 0, "superseded": 0, "conflict": 1, "not_found": 1})
     );
 
     let first_now = read(&app, &first).await;
@@ -155,7 +169,7 @@ async fn atomic_batch_without_failures_applies_every_item(app: TestApp) {
     let outcome: Value = response.json().await.unwrap();
     assert_eq!(
         outcome["summary"],
-        json!({"updated": 2, "unchanged": 0, "conflict": 0, "not_found": 0})
+        json!({"updated": 2, "rebased": 0, "unchanged": 0, "superseded": 0, "conflict": 0, "not_found": 0})
     );
     assert_eq!(read(&app, &first).await["stock"], 0);
     assert_eq!(read(&app, &second).await["stock"], 25);
@@ -177,7 +191,7 @@ async fn every_updated_item_gets_one_version_and_one_history_entry(app: TestApp)
     // BULK-000 had stock 0, which 0 * 2 leaves as it is.
     assert_eq!(
         outcome["summary"],
-        json!({"updated": 49, "unchanged": 1, "conflict": 0, "not_found": 0})
+        json!({"updated": 49, "rebased": 0, "unchanged": 1, "superseded": 0, "conflict": 0, "not_found": 0})
     );
     for (n, product) in products.iter().enumerate() {
         let n = n as i64;

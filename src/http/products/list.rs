@@ -60,7 +60,8 @@ pub async fn list_products(
     Ok(HttpResponse::Ok().json(ProductPage { items, next_cursor }))
 }
 
-fn filter_text(query: &mut QueryReader, name: &str) -> Option<String> {
+/// A text filter of a listing, checked.
+pub fn filter_text(query: &mut QueryReader, name: &str) -> Option<String> {
     let text = query.text(name)?;
     if text.chars().count() > MAX_FILTER_CHARS {
         query.error(

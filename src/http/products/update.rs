@@ -8,7 +8,7 @@ use crate::domain::field_source::Writing;
 use crate::domain::fields;
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::VersionSource;
-use crate::http::actor::{roles, Authorized};
+use crate::http::actor::{may_write_stock_at, roles, Authorized};
 use crate::http::body_fields::{FieldReader, Presence};
 use crate::http::error::ApiError;
 use crate::http::json_body::JsonObject;
@@ -49,11 +49,12 @@ fn read_patch(JsonObject(object): JsonObject) -> Result<(Option<i64>, ProductPat
         )),
         (status = 400, description = "Invalid JSON, a bad id or If-Match, body and If-Match naming different versions, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or it was deleted", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The body's version is stale (stale-version), or the new SKU is taken (duplicate-sku)", body = crate::openapi::schemas::UpdateConflictProblem, content_type = "application/problem+json", headers(
+        (status = 409, description = "The body's version is stale (stale-version), the new SKU is taken (duplicate-sku), or `stock` was sent while the product has stock at several locations (stock-at-several-locations)", body = crate::openapi::schemas::UpdateConflictProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag (stale-version only)"),
         ), examples(
             ("stale-version" = (summary = "Someone else changed the product since your version", value = json!(crate::openapi::examples::stale_version()))),
             ("duplicate-sku" = (summary = "Another product holds the new SKU", value = json!(crate::openapi::examples::duplicate_sku()))),
+            ("stock-at-several-locations" = (summary = "The product has stock elsewhere than MAIN", value = json!(crate::openapi::examples::stock_at_several_locations()))),
         )),
         (status = 412, description = "The If-Match version is stale; same body as the 409", body = crate::openapi::schemas::StaleVersionProblem, content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
@@ -78,6 +79,10 @@ pub async fn update_product(
             "A sync token may PATCH stock alone; changing other fields needs a manager token."
                 .into(),
         ));
+    }
+    if patch.stock.is_some() {
+        // Setting `stock` sets MAIN's level.
+        may_write_stock_at(&auth.caller, None)?;
     }
     let expected = preconditions::resolve(
         &request,

@@ -1,0 +1,165 @@
+//! Stock levels: how much of a product one location holds, each with its
+//! own version, and the ledger entry every change of a level leaves.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::history::HistoryEntry;
+use super::precondition::{Precondition, VersionSource};
+
+/// One product's stock at one location. A location where the product was
+/// never stocked holds 0 at version 0: the level is made by its first write.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Level {
+    /// The location's code.
+    #[schema(example = "MAIN")]
+    pub location: String,
+    #[schema(schema_with = crate::domain::number_schemas::on_hand)]
+    pub on_hand: i64,
+    /// 0 until the level's first write; then grows by one on every change.
+    #[schema(minimum = 0, example = 4)]
+    pub version: i64,
+    /// When the level last changed; null before its first write.
+    #[serde(serialize_with = "super::timestamp::serialize_optional")]
+    #[schema(required = true, value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The `counted_at` of the last count applied here; null if none.
+    #[serde(serialize_with = "super::timestamp::serialize_optional")]
+    #[schema(required = true, value_type = Option<String>, format = DateTime)]
+    pub last_counted_at: Option<DateTime<Utc>>,
+}
+
+impl Level {
+    /// A level never written: nothing there yet.
+    pub fn empty(location: &str) -> Level {
+        Level {
+            location: location.to_owned(),
+            on_hand: 0,
+            version: 0,
+            updated_at: None,
+            last_counted_at: None,
+        }
+    }
+
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+}
+
+/// How a level changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StockKind {
+    /// Set to a value (a product created or PATCHed, a level PATCHed).
+    Set,
+    /// A signed delta (a sale, a delivery).
+    Adjust,
+    /// A count from the stock sync.
+    Count,
+    /// Moved to another location.
+    TransferOut,
+    /// Moved from another location.
+    TransferIn,
+}
+
+impl StockKind {
+    const ALL: [StockKind; 5] = [
+        StockKind::Set,
+        StockKind::Adjust,
+        StockKind::Count,
+        StockKind::TransferOut,
+        StockKind::TransferIn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockKind::Set => "set",
+            StockKind::Adjust => "adjust",
+            StockKind::Count => "count",
+            StockKind::TransferOut => "transfer-out",
+            StockKind::TransferIn => "transfer-in",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<StockKind> {
+        StockKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+    }
+}
+
+/// What a version did to one level: the ledger's line.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LedgerEntry {
+    /// The location's code.
+    #[schema(example = "MAIN")]
+    pub location: String,
+    /// The level's version this change made; null for changes made before
+    /// levels existed.
+    #[schema(required = true, example = 5)]
+    pub level_version: Option<i64>,
+    /// What the change added to `on_hand` (negative: taken away).
+    #[schema(example = -2)]
+    pub delta: i64,
+    /// `on_hand` after the change.
+    #[schema(schema_with = crate::domain::number_schemas::on_hand)]
+    pub on_hand: i64,
+    pub kind: StockKind,
+    /// A receipt, delivery note or other document the change answers to.
+    #[schema(required = true, example = "DN-2041")]
+    pub reference: Option<String>,
+}
+
+/// A refused write to a level based on an old level version, with what a
+/// client needs to refresh: the level now and the ledger since.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StaleLevel {
+    pub your_version: i64,
+    pub current_version: i64,
+    /// The level as it is now.
+    pub current: Level,
+    /// Every change of this level after `your_version`, oldest first.
+    pub changes_since: Vec<HistoryEntry>,
+    /// `on_hand` when someone else changed it since `your_version` and it
+    /// now holds another value than the one sent.
+    pub conflicting_fields: Vec<String>,
+    /// True when `conflicting_fields` is empty.
+    pub rebase_safe: bool,
+    #[serde(skip)]
+    pub source: VersionSource,
+}
+
+impl StaleLevel {
+    /// `wanted` is the `on_hand` the write would set, if it sets one (a
+    /// delta conflicts with any change since).
+    pub fn new(
+        expected: Precondition,
+        current: Level,
+        changes_since: Vec<HistoryEntry>,
+        wanted: Option<i64>,
+    ) -> StaleLevel {
+        let changed = !changes_since.is_empty() && wanted != Some(current.on_hand);
+        let conflicting_fields = if changed {
+            vec!["on_hand".to_owned()]
+        } else {
+            Vec::new()
+        };
+        StaleLevel {
+            your_version: expected.version,
+            current_version: current.version,
+            rebase_safe: conflicting_fields.is_empty(),
+            conflicting_fields,
+            changes_since,
+            current,
+            source: expected.source,
+        }
+    }
+
+    pub fn detail(&self) -> String {
+        format!(
+            "You sent version {} of the level at {}, but it is at version {}. Refresh it and apply your change again.",
+            self.your_version, self.current.location, self.current_version
+        )
+    }
+}

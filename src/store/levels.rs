@@ -1,0 +1,411 @@
+//! Stock levels: how much of a product each location holds. Every change
+//! of a level is a guarded write made under the product's row lock (taken
+//! first, so writers of one product's levels queue in one order and never
+//! deadlock), is also a new version of the product, whose `stock` stays
+//! the sum of its levels, and leaves a ledger entry in its history.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::current_since;
+use super::error::StoreError;
+use super::locations;
+use super::products::live;
+use super::rows::{HistoryRow, ProductRow};
+use super::sql::{contains_pattern, lower};
+use super::stock_plan::{LevelRow, ProductTotal, StockPlan};
+use crate::db::schema::{locations as location_table, product_history, products, stock_levels};
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::changes;
+use crate::domain::conflict::Intent;
+use crate::domain::fields::STOCK_MAX;
+use crate::domain::history::{HistoryEntry, Operation};
+use crate::domain::level::{LedgerEntry, Level, StaleLevel, StockKind};
+use crate::domain::location::{Location, MAIN_CODE, MAIN_ID};
+use crate::domain::precondition::Precondition;
+use crate::domain::product::Product;
+use crate::domain::timestamp::{self, from_micros, to_micros};
+
+/// What a change does to a level's `on_hand`.
+#[derive(Debug, Clone, Copy)]
+pub enum Amount {
+    Add(i64),
+    SetTo(i64),
+}
+
+/// What a change requires before it applies.
+#[derive(Debug, Clone, Copy)]
+pub enum Guard {
+    /// Nothing: deltas commute.
+    None,
+    /// The product is at this version (the writes that name no location).
+    Product(Precondition),
+    /// The level is at this version.
+    Level(Precondition),
+}
+
+/// One change of one level.
+#[derive(Debug, Clone)]
+pub struct LevelChange {
+    /// The location's code; MAIN's when the write named none.
+    pub location: String,
+    pub amount: Amount,
+    pub kind: StockKind,
+    pub guard: Guard,
+}
+
+/// A write of one product's levels: its changes apply together or not at
+/// all, each as a version of the product.
+#[derive(Debug, Clone)]
+pub struct LevelWrite {
+    pub changes: Vec<LevelChange>,
+    pub operation: Operation,
+    pub reason: Option<String>,
+    pub reference: Option<String>,
+}
+
+/// The product and the levels a write left.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub product: Product,
+    pub levels: Vec<Level>,
+}
+
+/// A level of a product at one location, with the product's SKU and name.
+#[derive(Debug, Clone)]
+pub struct ProductLevel {
+    pub product_id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub level: Level,
+}
+
+/// Narrows the levels of a location by product.
+#[derive(Debug, Default, Clone)]
+pub struct LevelFilter {
+    pub sku: Option<String>,
+    pub text: Option<String>,
+}
+
+/// Every live location's level of the product, MAIN first; locations it
+/// was never stocked at show an empty level.
+pub fn of_product(conn: &mut DbConnection, product_id: &Uuid) -> Result<Vec<Level>, StoreError> {
+    let id = product_id.to_string();
+    if live(id.clone()).count().get_result::<i64>(conn)? == 0 {
+        return Err(StoreError::ProductNotFound(*product_id));
+    }
+    let rows: Vec<(String, Option<LevelRow>)> = location_table::table
+        .left_join(
+            stock_levels::table.on(stock_levels::location_id
+                .eq(location_table::id)
+                .and(stock_levels::product_id.eq(id))),
+        )
+        .filter(location_table::deleted_at.is_null())
+        .order(location_table::id)
+        .select((location_table::code, Option::<LevelRow>::as_select()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, row)| level_of(&code, row))
+        .collect())
+}
+
+/// Up to `limit` live products' levels at the location, oldest product
+/// first, after `after` when given; products never stocked there show an
+/// empty level.
+pub fn at_location(
+    conn: &mut DbConnection,
+    code: &str,
+    filter: &LevelFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<ProductLevel>, StoreError> {
+    let location = locations::find(conn, code)?
+        .ok_or_else(|| StoreError::LocationNotFound(code.to_owned()))?;
+    let mut query = products::table
+        .left_join(
+            stock_levels::table.on(stock_levels::product_id
+                .eq(products::id)
+                .and(stock_levels::location_id.eq(location.id.to_string()))),
+        )
+        .filter(products::deleted_at.is_null())
+        .order(products::id.asc())
+        .limit(limit)
+        .select((
+            products::id,
+            products::sku,
+            products::name,
+            Option::<LevelRow>::as_select(),
+        ))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(products::id.gt(after.to_string()));
+    }
+    if let Some(sku) = &filter.sku {
+        query = query.filter(lower(products::sku).eq(lower(sku.clone())));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        query = query.filter(
+            lower(products::name)
+                .like(lower(pattern.clone()))
+                .escape('\\')
+                .or(lower(products::sku).like(lower(pattern)).escape('\\')),
+        );
+    }
+    let rows: Vec<(String, String, String, Option<LevelRow>)> = query.load(conn)?;
+    rows.into_iter()
+        .map(|(id, sku, name, row)| {
+            Ok(ProductLevel {
+                product_id: Uuid::parse_str(&id).map_err(StoreError::internal)?,
+                sku,
+                name,
+                level: level_of(&location.code, row),
+            })
+        })
+        .collect()
+}
+
+/// Applies the write to the product's levels, all its changes or none.
+pub fn write(
+    conn: &mut DbConnection,
+    product_id: &Uuid,
+    write: &LevelWrite,
+    actor: &str,
+) -> Result<Written, StoreError> {
+    write_transaction(conn, |conn| {
+        let mut product = lock_product(conn, product_id)?;
+        let now = timestamp::now();
+        let mut plan = StockPlan::default();
+        let mut written = Vec::new();
+        for change in &write.changes {
+            let location = location_for_stock(conn, &change.location)?;
+            let level = find_level(conn, product_id, &location)?;
+            check_guard(conn, &product, &level, change)?;
+            let on_hand = match change.amount {
+                Amount::Add(delta) => level.on_hand + delta,
+                Amount::SetTo(on_hand) => on_hand,
+            };
+            let delta = on_hand - level.on_hand;
+            if delta == 0 {
+                written.push(level);
+                continue;
+            }
+            if on_hand < 0 {
+                return Err(StoreError::InsufficientStock {
+                    delta,
+                    current: Box::new(product),
+                    level,
+                });
+            }
+            let stock = product.fields.stock + delta;
+            if stock > STOCK_MAX {
+                return Err(StoreError::StockAboveMaximum {
+                    current_stock: product.fields.stock,
+                    wanted: stock,
+                });
+            }
+            let changed = Level {
+                on_hand,
+                version: level.version + 1,
+                updated_at: Some(now),
+                ..level.clone()
+            };
+            let ledger = LedgerEntry {
+                location: location.code.clone(),
+                level_version: Some(changed.version),
+                delta,
+                on_hand,
+                kind: change.kind,
+                reference: write.reference.clone(),
+            };
+            let entry = HistoryEntry::new(
+                product.version + 1,
+                now,
+                actor,
+                write.operation,
+                changes::stock(product.fields.stock, stock),
+            )
+            .with_reason(write.reason.clone())
+            .with_ledger(ledger);
+            plan.history
+                .push(HistoryRow::from_entry(product_id, &entry)?);
+            upsert(&mut plan.levels, level_row(product_id, &location, &changed));
+            product.fields.stock = stock;
+            product.version += 1;
+            product.updated_at = now;
+            written.push(changed);
+        }
+        if !plan.history.is_empty() {
+            plan.totals.push(ProductTotal {
+                id: product_id.to_string(),
+                stock: product.fields.stock,
+                version: product.version,
+            });
+            plan.write(conn, to_micros(now))?;
+        }
+        Ok(Written {
+            product,
+            levels: written,
+        })
+    })
+}
+
+/// Keeps one row per level in the plan: the last change of it wins, as
+/// each change starts from the one before.
+fn upsert(levels: &mut Vec<LevelRow>, row: LevelRow) {
+    match levels
+        .iter_mut()
+        .find(|level| level.location_id == row.location_id)
+    {
+        Some(level) => *level = row,
+        None => levels.push(row),
+    }
+}
+
+/// The live product, locked until the transaction ends on PostgreSQL
+/// (SQLite's write transaction already excludes every other writer).
+pub(super) fn lock_product(conn: &mut DbConnection, id: &Uuid) -> Result<Product, StoreError> {
+    let query = || live(id.to_string());
+    let row = match conn {
+        DbConnection::Pg(pg) => query()
+            .select(ProductRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        DbConnection::Sqlite(sqlite) => query()
+            .select(ProductRow::as_select())
+            .first(sqlite)
+            .optional()?,
+    };
+    row.ok_or(StoreError::ProductNotFound(*id))?.into_product()
+}
+
+/// The location a write of stock acts at. MAIN cannot be deleted, so it
+/// needs no lock, and its id is known.
+pub(super) fn location_for_stock(
+    conn: &mut DbConnection,
+    code: &str,
+) -> Result<Location, StoreError> {
+    if code.eq_ignore_ascii_case(MAIN_CODE) {
+        let at = timestamp::now();
+        return Ok(Location {
+            id: MAIN_ID,
+            code: MAIN_CODE.to_owned(),
+            name: String::new(),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        });
+    }
+    locations::lock_for_stock(conn, code)
+}
+
+/// The product's level at the location, empty if never written.
+fn find_level(
+    conn: &mut DbConnection,
+    product_id: &Uuid,
+    location: &Location,
+) -> Result<Level, StoreError> {
+    let row = stock_levels::table
+        .find((product_id.to_string(), location.id.to_string()))
+        .select(LevelRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(level_of(&location.code, row))
+}
+
+/// Every level of these products, by product id and location id.
+pub(super) fn levels_of(
+    conn: &mut DbConnection,
+    product_ids: Vec<String>,
+) -> Result<HashMap<(String, String), LevelRow>, StoreError> {
+    let rows: Vec<LevelRow> = stock_levels::table
+        .filter(stock_levels::product_id.eq_any(product_ids))
+        .select(LevelRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ((row.product_id.clone(), row.location_id.clone()), row))
+        .collect())
+}
+
+/// Refuses the change when its guard fails: a stale product version (409
+/// with the product's changes since) or a stale level version (409 with the
+/// level's).
+fn check_guard(
+    conn: &mut DbConnection,
+    product: &Product,
+    level: &Level,
+    change: &LevelChange,
+) -> Result<(), StoreError> {
+    match change.guard {
+        Guard::None => Ok(()),
+        Guard::Product(expected) if expected.version == product.version => Ok(()),
+        Guard::Product(expected) => {
+            let found = current_since::find(conn, &product.id, expected.version)?
+                .ok_or(StoreError::ProductNotFound(product.id))?;
+            Err(found.stale(expected, Intent::AdjustStock))
+        }
+        Guard::Level(expected) if expected.version == level.version => Ok(()),
+        Guard::Level(expected) => {
+            let wanted = match change.amount {
+                Amount::SetTo(on_hand) => Some(on_hand),
+                Amount::Add(_) => None,
+            };
+            let since = changes_since(conn, &product.id, &level.location, expected.version)?;
+            Err(StoreError::StaleLevel(Box::new(StaleLevel::new(
+                expected,
+                level.clone(),
+                since,
+                wanted,
+            ))))
+        }
+    }
+}
+
+/// The ledger of one level after `after`, oldest first.
+fn changes_since(
+    conn: &mut DbConnection,
+    product_id: &Uuid,
+    code: &str,
+    after: i64,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    product_history::table
+        .filter(product_history::product_id.eq(product_id.to_string()))
+        .filter(lower(product_history::location.assume_not_null()).eq(lower(code.to_owned())))
+        .filter(product_history::level_version.gt(after))
+        .order(product_history::version.asc())
+        .select(HistoryRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(HistoryRow::into_entry)
+        .collect()
+}
+
+/// A level as clients see it, from its row (or none: never written).
+pub(super) fn level_of(code: &str, row: Option<LevelRow>) -> Level {
+    match row {
+        Some(row) => Level {
+            location: code.to_owned(),
+            on_hand: row.on_hand,
+            version: row.version,
+            updated_at: Some(from_micros(row.updated_at)),
+            last_counted_at: row.last_counted_at.map(from_micros),
+        },
+        None => Level::empty(code),
+    }
+}
+
+pub(super) fn level_row(product_id: &Uuid, location: &Location, level: &Level) -> LevelRow {
+    LevelRow {
+        product_id: product_id.to_string(),
+        location_id: location.id.to_string(),
+        on_hand: level.on_hand,
+        version: level.version,
+        updated_at: level.updated_at.map_or(0, to_micros),
+        last_counted_at: level.last_counted_at.map(to_micros),
+    }
+}
