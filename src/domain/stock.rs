@@ -86,9 +86,10 @@ pub enum SyncStatus {
     /// The stock was set; the product has a new version.
     Updated,
     /// A count with `counted_at`: set to the count plus every movement
-    /// recorded at the level after it (`replayed`); the product has a new version.
+    /// recorded at the level after it (`replayed`); the product has a new
+    /// version, unless the level already held that.
     Rebased,
-    /// The stock already had this value; no new version.
+    /// The level already held this count; no new version.
     Unchanged,
     /// A count with `counted_at` older than the level's last count: nothing applied.
     Superseded,

@@ -141,6 +141,12 @@ impl Counting<'_> {
             }
         };
         if on_hand == level.on_hand {
+            // Nothing to write. A rebased count that found what the books
+            // say still reports the movements it replayed.
+            if replayed.as_ref().is_some_and(|moves| !moves.is_empty()) {
+                result.status = SyncStatus::Rebased;
+                result.replayed = replayed;
+            }
             result.version = Some(product.version);
             result.stock = Some(product.fields.stock);
             result.level = Some(level);
