@@ -78,6 +78,8 @@ pub struct StockSync {
     pub items: Vec<SyncItem>,
     pub mode: SyncMode,
     pub reason: Option<String>,
+    /// Answer every item's outcome as if applied, and apply nothing.
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

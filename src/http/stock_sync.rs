@@ -36,6 +36,10 @@ pub struct StockSyncRequest {
     /// Why, recorded in each updated product's history.
     #[schema(nullable = false, schema_with = crate::domain::text_schemas::reason)]
     pub reason: Option<String>,
+    /// `true`: answer every item's outcome as the batch would have it now,
+    /// and apply nothing (no version moves, nothing is recorded).
+    #[schema(nullable = false, example = false)]
+    pub dry_run: Option<bool>,
 }
 
 /// One count: the product by SKU (ignoring case), the location (MAIN when
@@ -159,6 +163,7 @@ impl StockSyncRequest {
         let values = reader.array("items", Presence::Required);
         let mode = reader.string("mode", Presence::Optional, mode);
         let reason = reader.string("reason", Presence::Optional, fields::reason);
+        let dry_run = reader.boolean("dry_run", Presence::Optional);
         // More than MAX_ITEMS were refused as the body was read (`strict_json`).
         if let Some(count) = values.as_ref().map(Vec::len) {
             if !(1..=MAX_ITEMS).contains(&count) {
@@ -203,6 +208,7 @@ impl StockSyncRequest {
             items,
             mode: mode.unwrap_or(SyncMode::BestEffort),
             reason,
+            dry_run: dry_run.unwrap_or(false),
         })
     }
 }

@@ -29,7 +29,8 @@ use crate::domain::timestamp::{self, from_micros, to_micros};
 
 /// Applies the batch: every applicable item in best-effort mode, all or
 /// nothing in atomic mode (a failed atomic batch is a `StockSyncConflict`
-/// and its transaction is rolled back).
+/// and its transaction is rolled back). A dry run decides every item the
+/// same way, under the same locks, and writes nothing.
 pub fn sync(
     conn: &mut DbConnection,
     batch: &StockSync,
@@ -63,9 +64,10 @@ pub fn sync(
                 outcome.not_applied(),
             )));
         }
-        counting
-            .into_plan()
-            .write(conn, to_micros(timestamp::now()))?;
+        if !batch.dry_run {
+            let plan = counting.into_plan();
+            plan.write(conn, to_micros(timestamp::now()))?;
+        }
         Ok(outcome)
     })
 }

@@ -11,7 +11,46 @@ api_tests!(
     every_updated_item_gets_one_version_and_one_history_entry,
     bad_batches_are_422,
     oversized_batch_is_413,
+    a_dry_run_answers_every_item_and_applies_nothing,
 );
+
+async fn a_dry_run_answers_every_item_and_applies_nothing(app: TestApp) {
+    let product = app.create_product("DRY-1", 10).await;
+    let items = json!([
+        {"sku": "DRY-1", "stock": 4, "force": true},
+        {"sku": "DRY-1", "location": "NOWHERE", "stock": 1, "force": true},
+        {"sku": "NO-SUCH", "stock": 1, "force": true},
+    ]);
+    let response = sync(&app, &json!({"items": items, "dry_run": true})).await;
+    assert_eq!(response.status(), 200);
+    let outcome: Value = response.json().await.unwrap();
+    let statuses: Vec<&str> = outcome["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["updated", "location_not_found", "not_found"]);
+    assert_eq!(
+        (
+            outcome["results"][0]["stock"].as_i64(),
+            outcome["results"][0]["version"].as_i64()
+        ),
+        (Some(4), Some(2))
+    );
+
+    let now = read(&app, &product).await;
+    assert_eq!(
+        (now["stock"].as_i64(), now["version"].as_i64()),
+        (Some(10), Some(1)),
+        "nothing applied"
+    );
+    assert_eq!(app.history_versions(&product_path(&product)).await, [1]);
+    // The same batch for real does what the dry run said.
+    let response = sync(&app, &json!({"items": [items[0].clone()]})).await;
+    let applied: Value = response.json().await.unwrap();
+    assert_eq!(applied["results"][0]["stock"], 4);
+}
 
 async fn sync(app: &TestApp, body: &Value) -> reqwest::Response {
     app.post_json("/v1/stock-sync", body).await
