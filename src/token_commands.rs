@@ -45,8 +45,8 @@ pub fn run(database: &Database, command: &TokenCommand) -> Result<(), CommandErr
         TokenCommand::List => {
             let tokens = database.read_now(store::tokens::list)?;
             println!(
-                "{:<36}  {:<8}  {:<24}  {:<7}  name",
-                "id", "role", "created", "state"
+                "{:<36}  {:<8}  {:<24}  {:<7}  {:<16}  name",
+                "id", "role", "created", "state", "stock writes"
             );
             for token in tokens {
                 let state = if token.revoked_at.is_some() {
@@ -55,12 +55,16 @@ pub fn run(database: &Database, command: &TokenCommand) -> Result<(), CommandErr
                     "live"
                 };
                 let created = token.created_at.format("%Y-%m-%dT%H:%M:%SZ");
+                let writes = token
+                    .locations
+                    .map_or_else(|| "everywhere".to_owned(), |codes| codes.join(","));
                 println!(
-                    "{:<36}  {:<8}  {:<24}  {:<7}  {}",
+                    "{:<36}  {:<8}  {:<24}  {:<7}  {:<16}  {}",
                     token.id,
                     token.role.as_str(),
                     created,
                     state,
+                    writes,
                     token.name
                 );
             }

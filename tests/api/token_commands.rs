@@ -62,6 +62,56 @@ fn token_create_list_and_revoke() {
     );
 }
 
+/// `token create --location` limits the token's stock writes to locations
+/// that exist, and `token list` says so.
+#[test]
+fn a_token_limited_to_locations_names_them() {
+    let (url, _database) = database_url();
+    let unknown = cli(
+        &url,
+        &[
+            "token",
+            "create",
+            "--role",
+            "sync",
+            "--name",
+            "van-till",
+            "--location",
+            "VAN",
+        ],
+    );
+    assert!(!unknown.status.success(), "VAN does not exist yet");
+    assert!(
+        text(&unknown.stderr).contains("--location VAN"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    let args = [
+        "token",
+        "create",
+        "--role",
+        "sync",
+        "--name",
+        "main-till",
+        "--location",
+        "main",
+    ];
+    let created = cli(&url, &args);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(
+        text(&created.stderr).contains("writing stock only at main"),
+        "{}",
+        text(&created.stderr)
+    );
+    let listed = text(&cli(&url, &["token", "list"]).stdout);
+    let line = listed
+        .lines()
+        .find(|line| line.ends_with("main-till"))
+        .unwrap();
+    assert!(line.contains(" main "), "{line}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_start_prints_one_admin_token_and_no_log_or_response_shows_a_token() {
     let (url, _cleanup) = database_url();
