@@ -11,6 +11,8 @@ use super::precondition::{Precondition, VersionSource};
 pub const MAIN_CODE: &str = "MAIN";
 /// MAIN's fixed id, written by the migration that made locations.
 pub const MAIN_ID: Uuid = uuid!("00000000-0000-7000-8000-000000000000");
+/// `MAIN_ID` as the database keeps it.
+pub const MAIN_ID_TEXT: &str = "00000000-0000-7000-8000-000000000000";
 
 /// A location as clients see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

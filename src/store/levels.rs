@@ -96,20 +96,28 @@ pub fn of_product(conn: &mut DbConnection, product_id: &Uuid) -> Result<Vec<Leve
     if live(id.clone()).count().get_result::<i64>(conn)? == 0 {
         return Err(StoreError::ProductNotFound(*product_id));
     }
-    let rows: Vec<(String, Option<LevelRow>)> = location_table::table
-        .left_join(
-            stock_levels::table.on(stock_levels::location_id
-                .eq(location_table::id)
-                .and(stock_levels::product_id.eq(id))),
-        )
-        .filter(location_table::deleted_at.is_null())
-        .order(location_table::id)
+    let rows: Vec<(String, Option<LevelRow>)> = every_location_level(id)
         .select((location_table::code, Option::<LevelRow>::as_select()))
         .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(code, row)| level_of(&code, row))
         .collect())
+}
+
+/// Each live location, MAIN first, with the product's level there if it
+/// has one (callers select the code and `Option<LevelRow>`, for their
+/// backend).
+#[diesel::dsl::auto_type]
+pub(super) fn every_location_level(product_id: String) -> _ {
+    location_table::table
+        .left_join(
+            stock_levels::table.on(stock_levels::location_id
+                .eq(location_table::id)
+                .and(stock_levels::product_id.eq(product_id))),
+        )
+        .filter(location_table::deleted_at.is_null())
+        .order(location_table::id)
 }
 
 /// Up to `limit` live products' levels at the location, oldest product

@@ -11,10 +11,12 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text};
 use diesel::{QueryResult, RunQueryDsl};
 
+use crate::domain::location::MAIN_ID_TEXT;
 use crate::domain::product::ProductFields;
 
 /// `UPDATE products SET <every field> WHERE id = ? AND version = ? AND
-/// deleted_at IS NULL`: the same row `products::live_at_version` targets.
+/// deleted_at IS NULL`: the same row `products::live_at_version` targets;
+/// when it sets `stock`, also only while no level but MAIN holds any.
 #[derive(Clone, Copy)]
 pub struct SetEveryField<'a> {
     pub id: &'a str,
@@ -22,6 +24,9 @@ pub struct SetEveryField<'a> {
     pub fields: &'a ProductFields,
     pub version: i64,
     pub updated_at: i64,
+    /// The PATCH sets `stock`, which sets MAIN's level: only while the
+    /// product has stock nowhere else.
+    pub only_at_main: bool,
 }
 
 impl<DB> QueryFragment<DB> for SetEveryField<'_>
@@ -60,6 +65,15 @@ where
         out.push_sql(" AND version = ");
         out.push_bind_param::<BigInt, i64>(&self.expected_version)?;
         out.push_sql(" AND deleted_at IS NULL");
+        if self.only_at_main {
+            out.push_sql(
+                " AND NOT EXISTS (SELECT 1 FROM stock_levels \
+                 WHERE stock_levels.product_id = products.id AND stock_levels.on_hand > 0 \
+                 AND stock_levels.location_id <> ",
+            );
+            out.push_bind_param::<Text, str>(MAIN_ID_TEXT)?;
+            out.push_sql(")");
+        }
         Ok(())
     }
 }

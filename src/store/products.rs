@@ -24,7 +24,7 @@ use crate::domain::changes::{self, Changes};
 use crate::domain::conflict::Intent;
 use crate::domain::history::{HistoryEntry, Operation};
 use crate::domain::level::{LedgerEntry, Level, StockKind};
-use crate::domain::location::{MAIN_CODE, MAIN_ID};
+use crate::domain::location::{MAIN_CODE, MAIN_ID, MAIN_ID_TEXT};
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
 use crate::domain::product::{Product, ProductFields};
@@ -177,70 +177,38 @@ pub fn update(
     let Some(planned) = PlannedUpdate::new(&current, expected, patch, actor) else {
         return Ok(current);
     };
-    if planned.wanted.stock != current.fields.stock {
-        return update_with_stock(conn, id, expected, patch, actor);
-    }
     let id_text = id.to_string();
     match swap(conn, id, &planned.entry, planned.statement(&id_text)) {
         Ok(true) => Ok(planned.into_product(current)),
-        Ok(false) => Err(lost_race(conn, id, expected, intent)),
+        Ok(false) => Err(refused_update(conn, id, expected, intent, &planned)),
         Err(error) => Err(duplicate_sku_or(conn, error, &planned.wanted.sku)),
     }
 }
 
-/// A PATCH that changes `stock`: it sets MAIN's level to it, which is
-/// allowed only while the product has stock at MAIN alone. Made under the
-/// product's row lock, as every write of its levels is.
-fn update_with_stock(
+/// Why a PATCH's swap matched no row: the product moved on (409), went
+/// away (404), or, still at the version sent, has stock elsewhere than MAIN
+/// while the PATCH sets `stock`.
+fn refused_update(
     conn: &mut DbConnection,
     id: &Uuid,
     expected: Precondition,
-    patch: &ProductPatch,
-    actor: &str,
-) -> Result<Product, StoreError> {
-    let written = write_transaction(conn, |conn| {
-        let current = levels::lock_product(conn, id)?;
-        if current.version != expected.version {
-            return Err(lost_race(conn, id, expected, Intent::Update(patch)));
-        }
-        let Some(planned) = PlannedUpdate::new(&current, expected, patch, actor) else {
-            return Ok(current);
+    intent: Intent<'_>,
+    planned: &PlannedUpdate,
+) -> StoreError {
+    let found = match current_since::find(conn, id, expected.version) {
+        Ok(found) => found,
+        Err(error) => return error,
+    };
+    let unmoved = found
+        .as_ref()
+        .is_some_and(|found| found.current.version == expected.version);
+    if planned.sets_stock() && unmoved {
+        return match levels::of_product(conn, id) {
+            Ok(levels) => StoreError::StockAtSeveralLocations { levels },
+            Err(error) => error,
         };
-        let stocked = levels::of_product(conn, id)?;
-        if stocked
-            .iter()
-            .any(|level| level.on_hand > 0 && level.location != MAIN_CODE)
-        {
-            return Err(StoreError::StockAtSeveralLocations { levels: stocked });
-        }
-        let main = stocked
-            .into_iter()
-            .find(|level| level.location == MAIN_CODE)
-            .unwrap_or_else(|| Level::empty(MAIN_CODE));
-        let level = Level {
-            on_hand: planned.wanted.stock,
-            version: main.version + 1,
-            updated_at: Some(planned.entry.at),
-            ..main
-        };
-        let entry = planned.entry.clone().with_ledger(LedgerEntry {
-            location: MAIN_CODE.to_owned(),
-            level_version: Some(level.version),
-            delta: planned.wanted.stock - current.fields.stock,
-            on_hand: planned.wanted.stock,
-            kind: StockKind::Set,
-            reference: None,
-        });
-        let id_text = id.to_string();
-        let swapped = ExecuteDsl::execute(planned.statement(&id_text), conn)?;
-        if swapped != 1 {
-            return Err(StoreError::internal("a locked product was not updated"));
-        }
-        write_levels(conn, &[main_level_row(id, &level)])?;
-        history::insert(conn, id, &entry)?;
-        Ok(planned.into_product(current))
-    });
-    written.map_err(|error| duplicate_sku_or(conn, error, patch.sku.as_deref().unwrap_or_default()))
+    }
+    moved_on(id, expected, found, intent)
 }
 
 /// What a PATCH of the product at its current, expected version makes.
@@ -263,13 +231,25 @@ impl PlannedUpdate {
         if changes.is_empty() {
             return None;
         }
-        let entry = HistoryEntry::new(
+        let mut entry = HistoryEntry::new(
             expected.version + 1,
             timestamp::now(),
             actor,
             Operation::Update,
             changes,
         );
+        if wanted.stock != current.fields.stock {
+            // Setting the stock sets MAIN's level; the swap records the
+            // level's version it makes.
+            entry = entry.with_ledger(LedgerEntry {
+                location: MAIN_CODE.to_owned(),
+                level_version: None,
+                delta: wanted.stock - current.fields.stock,
+                on_hand: wanted.stock,
+                kind: StockKind::Set,
+                reference: None,
+            });
+        }
         Some(PlannedUpdate {
             wanted,
             entry,
@@ -285,7 +265,13 @@ impl PlannedUpdate {
             fields: &self.wanted,
             version: self.entry.version,
             updated_at: timestamp::to_micros(self.entry.at),
+            only_at_main: self.sets_stock(),
         }
+    }
+
+    /// Whether it changes `stock`, and so MAIN's level.
+    pub fn sets_stock(&self) -> bool {
+        self.entry.ledger.is_some()
     }
 
     /// The product once it is made.
@@ -357,8 +343,9 @@ fn live_at_version(id: String, version: i64) -> _ {
 
 /// Runs a compare-and-swap `update` (which must target `live_at_version`)
 /// and records the version it made, atomically: on PostgreSQL as one
-/// statement, on SQLite in one transaction. `Ok(false)` when no row
-/// matched: someone else changed or deleted the product first.
+/// statement, on SQLite in one transaction. An entry with a ledger (a
+/// PATCH of `stock`) also sets MAIN's level to the new stock. `Ok(false)`
+/// when no row matched: someone else changed or deleted the product first.
 fn swap<U>(
     conn: &mut DbConnection,
     id: &Uuid,
@@ -380,12 +367,46 @@ where
         }
         DbConnection::Sqlite(sqlite) => {
             let swapped = ExecuteDsl::execute(update.clone(), sqlite)? == 1;
-            if swapped {
-                history::insert(conn, id, entry)?;
+            if !swapped {
+                return Ok(false);
             }
-            Ok(swapped)
+            let mut entry = entry.clone();
+            if let Some(ledger) = entry.ledger.as_mut() {
+                let level = set_main_level(sqlite, id, ledger.on_hand, entry.at)?;
+                ledger.level_version = Some(level);
+            }
+            history::insert(conn, id, &entry)?;
+            Ok(true)
         }
     })
+}
+
+/// Sets the product's level at MAIN (made at version 1 if it has none) on
+/// SQLite; the level's new version. PostgreSQL does the same inside the
+/// swap's statement (`SwapAndRecord`).
+fn set_main_level(
+    sqlite: &mut SqliteConnection,
+    id: &Uuid,
+    on_hand: i64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        version: i64,
+    }
+    let written: Written = diesel::sql_query(
+        "INSERT INTO stock_levels (product_id, location_id, on_hand, version, updated_at) \
+         VALUES (?, ?, ?, 1, ?) ON CONFLICT (product_id, location_id) DO UPDATE SET \
+         on_hand = excluded.on_hand, version = stock_levels.version + 1, \
+         updated_at = excluded.updated_at RETURNING version",
+    )
+    .bind::<diesel::sql_types::Text, _>(id.to_string())
+    .bind::<diesel::sql_types::Text, _>(MAIN_ID_TEXT)
+    .bind::<diesel::sql_types::BigInt, _>(on_hand)
+    .bind::<diesel::sql_types::BigInt, _>(timestamp::to_micros(at))
+    .get_result(sqlite)?;
+    Ok(written.version)
 }
 
 /// The answer to a write whose compare-and-swap matched no row: the

@@ -12,11 +12,15 @@ use super::current_since::{
     at_expected, live_with_versions_after, moved_on, unversioned, CurrentSince, CurrentSinceRow,
 };
 use super::error::StoreError;
+use super::levels::{every_location_level, level_of};
 use super::pg_swap::SwapAndRecord;
 use super::products::{duplicate_sku, live, sku_holder, PlannedUpdate};
 use super::rows::{HistoryRow, ProductRow};
+use super::stock_plan::LevelRow;
+use crate::db::schema::locations;
 use crate::db::{run_again_awaiting, Database, DbError, WorkerConnections};
 use crate::domain::conflict::Intent;
+use crate::domain::level::Level;
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
 use crate::domain::product::Product;
@@ -47,13 +51,6 @@ pub async fn update(
     patch: ProductPatch,
     actor: String,
 ) -> Result<Product, StoreError> {
-    // A change of stock is also a write of MAIN's level: a transaction of
-    // several statements, which a shared connection cannot hold.
-    if patch.stock.is_some() {
-        return db
-            .write(move |conn| super::products::update(conn, &id, expected, &patch, &actor))
-            .await;
-    }
     match workers.take().await? {
         // Its swap is one statement, a transaction of its own: run again
         // as `single_statement_write` does.
@@ -115,22 +112,49 @@ async fn update_on(
     };
     match swap.execute(&mut conn).await {
         Ok(1) => Ok(planned.into_product(current)),
-        Ok(_) => Err(lost_race(conn, id, expected, intent).await),
+        Ok(_) => Err(refused_update(conn, id, expected, intent, planned.sets_stock()).await),
         Err(error) => Err(duplicate_sku_or(conn, error.into(), &planned.wanted.sku).await),
     }
 }
 
-/// `products::lost_race`: the product moved on (stale) or went away (404).
-async fn lost_race(
+/// `products::refused_update`: the product moved on (stale), went away
+/// (404), or has stock elsewhere than MAIN while the PATCH sets `stock`.
+async fn refused_update(
     conn: &AsyncPgConnection,
     id: &Uuid,
     expected: Precondition,
     intent: Intent<'_>,
+    sets_stock: bool,
 ) -> StoreError {
-    match find_current_since(conn, id, expected.version).await {
-        Ok(found) => moved_on(id, expected, found, intent),
-        Err(error) => error,
+    let found = match find_current_since(conn, id, expected.version).await {
+        Ok(found) => found,
+        Err(error) => return error,
+    };
+    let unmoved = found
+        .as_ref()
+        .is_some_and(|found| found.current.version == expected.version);
+    if sets_stock && unmoved {
+        return match levels_of_product(conn, id).await {
+            Ok(levels) => StoreError::StockAtSeveralLocations { levels },
+            Err(error) => error,
+        };
     }
+    moved_on(id, expected, found, intent)
+}
+
+/// `levels::of_product`, for a product known to be live.
+async fn levels_of_product(
+    mut conn: &AsyncPgConnection,
+    id: &Uuid,
+) -> Result<Vec<Level>, StoreError> {
+    let rows: Vec<(String, Option<LevelRow>)> = every_location_level(id.to_string())
+        .select((locations::code, Option::<LevelRow>::as_select()))
+        .load(&mut conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, row)| level_of(&code, row))
+        .collect())
 }
 
 /// `products::duplicate_sku_or`.
