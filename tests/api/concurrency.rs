@@ -4,13 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
 use crate::api_tests;
 use inventory_api::domain::access::Role;
 
-use crate::helpers::{problem, product_path, TestApp};
+use crate::helpers::{problem, product_path, release_writes, TestApp};
 
 api_tests!(
     first_writer_wins_and_the_second_sees_its_change,
@@ -102,13 +101,7 @@ async fn writers_in_flight_together_see_one_win(app: TestApp) {
     let path = product_path(&product);
     let id = product["id"].as_str().unwrap().to_owned();
 
-    let mut blocker = app.direct_connection();
-    let lock = if app.database.is_postgres() {
-        format!("BEGIN; SELECT 1 FROM products WHERE id = '{id}' FOR UPDATE")
-    } else {
-        "BEGIN IMMEDIATE".to_owned()
-    };
-    blocker.batch_execute(&lock).unwrap();
+    let blocker = app.hold_writes(&id);
 
     let send = |price: i64| {
         let (client, url) = (app.client.clone(), format!("{}{path}", app.address));
@@ -126,7 +119,7 @@ async fn writers_in_flight_together_see_one_win(app: TestApp) {
     let (first, second) = (send(1300), send(1400));
     // Both have read version 1 and wait at the write lock.
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    blocker.batch_execute("ROLLBACK").unwrap();
+    release_writes(blocker);
     let mut answers = vec![first.await.unwrap(), second.await.unwrap()];
     answers.sort_by_key(|(_, status, _)| *status);
 

@@ -332,6 +332,20 @@ impl TestApp {
         response.json().await.expect("location JSON")
     }
 
+    /// Holds the product's row lock (on SQLite: the write lock) on a
+    /// connection of the test's own, so that writes of it wait until
+    /// `release_writes`: writes sent meanwhile are in flight together.
+    pub fn hold_writes(&self, product_id: &str) -> inventory_api::db::DbConnection {
+        let mut blocker = self.direct_connection();
+        let lock = if self.database.is_postgres() {
+            format!("BEGIN; SELECT 1 FROM products WHERE id = '{product_id}' FOR UPDATE")
+        } else {
+            "BEGIN IMMEDIATE".to_owned()
+        };
+        blocker.batch_execute(&lock).expect("take the lock");
+        blocker
+    }
+
     /// Opens a connection of the test's own to the server's database.
     pub fn direct_connection(&self) -> inventory_api::db::DbConnection {
         let url = self.database.url();
@@ -432,4 +446,9 @@ pub fn pointers(problem: &Value) -> Vec<String> {
         .iter()
         .map(|error| error["pointer"].as_str().expect("pointer").to_owned())
         .collect()
+}
+
+/// Lets the writes `TestApp::hold_writes` held go on.
+pub fn release_writes(mut blocker: inventory_api::db::DbConnection) {
+    blocker.batch_execute("ROLLBACK").expect("release the lock");
 }

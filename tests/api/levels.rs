@@ -1,11 +1,10 @@
 //! Levels: each product's stock at each location, written by
 //! compare-and-swap on the level's own version, summed into the product.
 
-use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
 use crate::api_tests;
-use crate::helpers::{problem, product_path, TestApp};
+use crate::helpers::{problem, product_path, release_writes, TestApp};
 
 api_tests!(
     a_level_write_moves_the_level_and_the_product,
@@ -184,13 +183,7 @@ async fn level_writers_in_flight_together_see_one_win(app: TestApp) {
         200
     );
 
-    let mut blocker = app.direct_connection();
-    let lock = if app.database.is_postgres() {
-        format!("BEGIN; SELECT 1 FROM products WHERE id = '{id}' FOR UPDATE")
-    } else {
-        "BEGIN IMMEDIATE".to_owned()
-    };
-    blocker.batch_execute(&lock).unwrap();
+    let blocker = app.hold_writes(&id);
     let send = |on_hand: i64| {
         let (client, url) = (app.client.clone(), format!("{}{path}", app.address));
         tokio::spawn(async move {
@@ -206,7 +199,7 @@ async fn level_writers_in_flight_together_see_one_win(app: TestApp) {
     };
     let (first, second) = (send(8), send(9));
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    blocker.batch_execute("ROLLBACK").unwrap();
+    release_writes(blocker);
     let mut answers = vec![first.await.unwrap(), second.await.unwrap()];
     answers.sort_by_key(|(_, status, _)| *status);
     let [(winner, 200, won), (_, 409, refused)] = &answers[..] else {
