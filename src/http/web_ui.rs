@@ -39,6 +39,41 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../web/money.js"),
     ),
     (
+        "dom.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/dom.js"),
+    ),
+    (
+        "forms.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/forms.js"),
+    ),
+    (
+        "conflict.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/conflict.js"),
+    ),
+    (
+        "locations.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/locations.js"),
+    ),
+    (
+        "levels.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/levels.js"),
+    ),
+    (
+        "csv.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/csv.js"),
+    ),
+    (
+        "counts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/counts.js"),
+    ),
+    (
         "app.css",
         "text/css; charset=utf-8",
         include_str!("../../web/app.css"),

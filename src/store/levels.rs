@@ -23,7 +23,7 @@ use crate::domain::conflict::Intent;
 use crate::domain::fields::STOCK_MAX;
 use crate::domain::history::{HistoryEntry, Operation};
 use crate::domain::level::{LedgerEntry, Level, StaleLevel, StockKind};
-use crate::domain::location::{Location, MAIN_CODE, MAIN_ID};
+use crate::domain::location::{MAIN_CODE, MAIN_ID};
 use crate::domain::precondition::Precondition;
 use crate::domain::product::Product;
 use crate::domain::timestamp::{self, from_micros, to_micros};
@@ -190,37 +190,22 @@ pub fn write(
         let mut written = Vec::new();
         for change in &write.changes {
             let location = location_for_stock(conn, &change.location)?;
-            let level = find_level(conn, product_id, &location)?;
+            let level = match planned_level(&plan, &location) {
+                Some(level) => level,
+                None => find_level(conn, product_id, &location)?,
+            };
             check_guard(conn, &product, &level, change)?;
             let on_hand = match change.amount {
                 Amount::Add(delta) => level.on_hand + delta,
                 Amount::SetTo(on_hand) => on_hand,
             };
-            let delta = on_hand - level.on_hand;
-            if delta == 0 {
+            if on_hand == level.on_hand {
                 written.push(level);
                 continue;
             }
-            if on_hand < 0 {
-                return Err(StoreError::InsufficientStock {
-                    delta,
-                    current: Box::new(product),
-                    level,
-                });
-            }
-            let stock = product.fields.stock + delta;
-            if stock > STOCK_MAX {
-                return Err(StoreError::StockAboveMaximum {
-                    current_stock: product.fields.stock,
-                    wanted: stock,
-                });
-            }
-            let changed = Level {
-                on_hand,
-                version: level.version + 1,
-                updated_at: Some(now),
-                ..level.clone()
-            };
+            let delta = on_hand - level.on_hand;
+            let stock_before = product.fields.stock;
+            let changed = next_version(&mut product, level, on_hand, now)?;
             let ledger = LedgerEntry {
                 location: location.code.clone(),
                 level_version: Some(changed.version),
@@ -230,20 +215,17 @@ pub fn write(
                 reference: write.reference.clone(),
             };
             let entry = HistoryEntry::new(
-                product.version + 1,
+                product.version,
                 now,
                 actor,
                 write.operation,
-                changes::stock(product.fields.stock, stock),
+                changes::stock(stock_before, product.fields.stock),
             )
             .with_reason(write.reason.clone())
             .with_ledger(ledger);
             plan.history
                 .push(HistoryRow::from_entry(product_id, &entry)?);
             upsert(&mut plan.levels, level_row(product_id, &location, &changed));
-            product.fields.stock = stock;
-            product.version += 1;
-            product.updated_at = now;
             written.push(changed);
         }
         if !plan.history.is_empty() {
@@ -261,6 +243,50 @@ pub fn write(
     })
 }
 
+/// The level as an earlier change of the same write left it, if one did.
+fn planned_level(plan: &StockPlan, location: &Place) -> Option<Level> {
+    let id = location.id.to_string();
+    plan.levels
+        .iter()
+        .find(|row| row.location_id == id)
+        .map(|row| level_of(&location.code, Some(row.clone())))
+}
+
+/// The level set to `on_hand` as its next version, and the product moved
+/// with it (stock by the difference, one version on); refused below 0 at
+/// the level or above the maximum in all.
+fn next_version(
+    product: &mut Product,
+    level: Level,
+    on_hand: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Level, StoreError> {
+    let delta = on_hand - level.on_hand;
+    if on_hand < 0 {
+        return Err(StoreError::InsufficientStock {
+            delta,
+            current: Box::new(product.clone()),
+            level,
+        });
+    }
+    let stock = product.fields.stock + delta;
+    if stock > STOCK_MAX {
+        return Err(StoreError::StockAboveMaximum {
+            current_stock: product.fields.stock,
+            wanted: stock,
+        });
+    }
+    product.fields.stock = stock;
+    product.version += 1;
+    product.updated_at = now;
+    Ok(Level {
+        on_hand,
+        version: level.version + 1,
+        updated_at: Some(now),
+        ..level
+    })
+}
+
 /// Keeps one row per level in the plan: the last change of it wins, as
 /// each change starts from the one before.
 fn upsert(levels: &mut Vec<LevelRow>, row: LevelRow) {
@@ -275,7 +301,7 @@ fn upsert(levels: &mut Vec<LevelRow>, row: LevelRow) {
 
 /// The live product, locked until the transaction ends on PostgreSQL
 /// (SQLite's write transaction already excludes every other writer).
-pub(super) fn lock_product(conn: &mut DbConnection, id: &Uuid) -> Result<Product, StoreError> {
+fn lock_product(conn: &mut DbConnection, id: &Uuid) -> Result<Product, StoreError> {
     let query = || live(id.to_string());
     let row = match conn {
         DbConnection::Pg(pg) => query()
@@ -291,31 +317,35 @@ pub(super) fn lock_product(conn: &mut DbConnection, id: &Uuid) -> Result<Product
     row.ok_or(StoreError::ProductNotFound(*id))?.into_product()
 }
 
+/// Where a write of stock acts: a live location's id, and its code as
+/// written at its creation (as the ledger names it).
+#[derive(Debug, Clone)]
+pub(super) struct Place {
+    pub id: Uuid,
+    pub code: String,
+}
+
 /// The location a write of stock acts at. MAIN cannot be deleted, so it
 /// needs no lock, and its id is known.
-pub(super) fn location_for_stock(
-    conn: &mut DbConnection,
-    code: &str,
-) -> Result<Location, StoreError> {
+pub(super) fn location_for_stock(conn: &mut DbConnection, code: &str) -> Result<Place, StoreError> {
     if code.eq_ignore_ascii_case(MAIN_CODE) {
-        let at = timestamp::now();
-        return Ok(Location {
+        return Ok(Place {
             id: MAIN_ID,
             code: MAIN_CODE.to_owned(),
-            name: String::new(),
-            version: 1,
-            created_at: at,
-            updated_at: at,
         });
     }
-    locations::lock_for_stock(conn, code)
+    let location = locations::lock_for_stock(conn, code)?;
+    Ok(Place {
+        id: location.id,
+        code: location.code,
+    })
 }
 
 /// The product's level at the location, empty if never written.
 fn find_level(
     conn: &mut DbConnection,
     product_id: &Uuid,
-    location: &Location,
+    location: &Place,
 ) -> Result<Level, StoreError> {
     let row = stock_levels::table
         .find((product_id.to_string(), location.id.to_string()))
@@ -407,7 +437,7 @@ pub(super) fn level_of(code: &str, row: Option<LevelRow>) -> Level {
     }
 }
 
-pub(super) fn level_row(product_id: &Uuid, location: &Location, level: &Level) -> LevelRow {
+pub(super) fn level_row(product_id: &Uuid, location: &Place, level: &Level) -> LevelRow {
     LevelRow {
         product_id: product_id.to_string(),
         location_id: location.id.to_string(),

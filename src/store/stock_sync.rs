@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::error::StoreError;
-use super::levels::{level_of, level_row, levels_of, location_for_stock};
+use super::levels::{level_of, level_row, levels_of, location_for_stock, Place};
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::lower;
 use super::stock_plan::{LevelRow, ProductTotal, StockPlan};
@@ -19,7 +19,7 @@ use crate::domain::changes;
 use crate::domain::fields::STOCK_MAX;
 use crate::domain::history::{HistoryEntry, Operation};
 use crate::domain::level::{LedgerEntry, Level, StockKind};
-use crate::domain::location::{Location, MAIN_CODE};
+use crate::domain::location::MAIN_CODE;
 use crate::domain::product::Product;
 use crate::domain::stock::{
     ReplayedMove, StockSync, SyncItem, SyncItemResult, SyncMode, SyncOutcome, SyncPrecondition,
@@ -78,7 +78,7 @@ struct Counting<'a> {
     /// By lower-case SKU.
     products: HashMap<String, Product>,
     /// By lower-case code; only live ones.
-    locations: HashMap<String, Location>,
+    locations: HashMap<String, Place>,
     /// By product id and location id.
     levels: HashMap<(String, String), LevelRow>,
     moves: Vec<Move>,
@@ -175,7 +175,7 @@ impl Counting<'_> {
     fn count(
         &mut self,
         item: &SyncItem,
-        location: Location,
+        location: Place,
         level: Level,
         on_hand: i64,
         counted_at: Option<DateTime<Utc>>,
@@ -320,7 +320,7 @@ fn live_with_skus(lower_case_skus: Vec<String>) -> _ {
 fn lock_locations(
     conn: &mut DbConnection,
     items: &[SyncItem],
-) -> Result<HashMap<String, Location>, StoreError> {
+) -> Result<HashMap<String, Place>, StoreError> {
     let mut codes: Vec<String> = items
         .iter()
         .map(|item| {
