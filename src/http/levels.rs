@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::actor::{may_write_stock_at, roles, Authorized};
 use super::body_fields::{FieldReader, Presence};
+use super::locations::code_in_path;
 use super::products::list::filter_text;
 use super::products::parse_product_id;
 use crate::db::Database;
@@ -138,7 +139,7 @@ pub async fn location_levels(
         text: filter_text(&mut query, "q"),
     };
     query.finish()?;
-    let code = code.into_inner();
+    let code = code_in_path(&code)?;
     let rows = db
         .read(move |conn| store::levels::at_location(conn, &code, &filter, after, limit + 1))
         .await?;
@@ -194,6 +195,7 @@ pub async fn update_level(
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let id = parse_product_id(&id)?;
+    let code = code_in_path(&code)?;
     reject_parameters(&request)?;
     let mut reader = FieldReader::new(object);
     let on_hand = reader.integer("on_hand", Presence::Required, fields::stock);

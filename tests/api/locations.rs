@@ -90,6 +90,15 @@ async fn locations_are_made_read_and_listed_by_code_ignoring_case(app: TestApp) 
     assert_eq!(page["next_cursor"], Value::Null);
 
     problem(app.get("/v1/locations/NOWHERE").await, 404, "not-found").await;
+    // A code no location could have is answered without the database
+    // (PostgreSQL refuses NUL in text).
+    for path in [
+        "/v1/locations/%00",
+        "/v1/locations/a%20b/levels",
+        "/v1/locations/%E2%80%AE",
+    ] {
+        problem(app.get(path).await, 404, "not-found").await;
+    }
 }
 
 async fn a_rename_is_a_compare_and_swap(app: TestApp) {

@@ -39,6 +39,13 @@ async fn the_page_and_its_modules_are_served_with_security_headers(app: TestApp)
         ("api.js", "text/javascript"),
         ("live.js", "text/javascript"),
         ("money.js", "text/javascript"),
+        ("dom.js", "text/javascript"),
+        ("forms.js", "text/javascript"),
+        ("conflict.js", "text/javascript"),
+        ("locations.js", "text/javascript"),
+        ("levels.js", "text/javascript"),
+        ("csv.js", "text/javascript"),
+        ("counts.js", "text/javascript"),
         ("app.css", "text/css"),
     ] {
         let response = app.get(&format!("/ui/{file}")).await;

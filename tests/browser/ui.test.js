@@ -4,7 +4,7 @@
 // names are the actors the page shows).
 
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -44,6 +44,32 @@ async function createProduct(fields) {
   });
   assert.equal(response.status, 201);
   return response.json();
+}
+
+/** A request as another client would send it: { status, body }. */
+async function call(method, path, { body, who = "alice" } = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${tokens[who]}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+async function createLocation(code, name) {
+  const { status, body } = await call("POST", "/v1/locations", { body: { code, name } });
+  assert.equal(status, 201);
+  return body;
+}
+
+/** The product's levels through the API, by location code. */
+async function levelsOf(product) {
+  const { status, body } = await call("GET", `/v1/products/${product.id}/levels`);
+  assert.equal(status, 200);
+  return Object.fromEntries(body.items.map((level) => [level.location, level]));
 }
 
 async function signedIn(who, viewport = { width: 1280, height: 800 }) {
@@ -186,7 +212,239 @@ test("a stock adjustment below zero shows the server's message", async () => {
   await adjuster.getByRole("button", { name: "Apply" }).click();
   const message = adjuster.getByRole("alert");
   await message.filter({ hasText: "below 0" }).waitFor();
-  assert.equal(await message.textContent(), "The product has 2 in stock; adding -5 would take it below 0. Nothing was applied.");
+  assert.equal(await message.textContent(), "The product has 2 in stock at MAIN; adding -5 would take it below 0. Nothing was applied.");
   assert.deepEqual((await cells(row)).slice(3, 5), ["2", "1"]);
+  await page.context().close();
+});
+
+/** Each row of the editor's levels: [location, on hand, version], for the locations asked. */
+async function editorLevels(editor, codes) {
+  const rows = editor.locator("#levels tbody tr");
+  await rows.first().waitFor();
+  const all = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.cells].slice(0, 3).map((td) => td.textContent)));
+  return all.filter(([code]) => codes.includes(code));
+}
+
+test("a transfer moves stock between locations: the editor and the table by location show it", async () => {
+  const shop = await createLocation(unique("SHOP"), "High Street shop");
+  const sku = unique("UI-MOVE");
+  const product = await createProduct({ sku, name: "Yellow mug", stock: 10 });
+  const page = await signedIn("alice");
+  const row = await rowOf(page, sku);
+
+  await row.getByRole("button", { name: `Transfer Yellow mug (${sku})` }).click();
+  const transfer = page.getByRole("dialog", { name: /^Transfer Yellow mug/ });
+  await transfer.getByLabel("From", { exact: true }).selectOption("MAIN");
+  await transfer.getByLabel("To", { exact: true }).selectOption(shop.code);
+  await transfer.getByLabel("Quantity").fill("11");
+  await transfer.getByLabel("Reason", { exact: true }).fill("restock the shop");
+  await transfer.getByLabel("Reference (optional)").fill("TN-1");
+  await transfer.getByRole("button", { name: "Transfer", exact: true }).click();
+  // More than MAIN holds: the server refuses, and says so in the dialog.
+  const alert = transfer.getByRole("alert");
+  await alert.filter({ hasText: "below 0" }).waitFor();
+  assert.equal(await alert.textContent(), "The product has 10 in stock at MAIN; adding -11 would take it below 0. Nothing was applied.");
+  await transfer.getByLabel("Quantity").fill("4");
+  await transfer.getByRole("button", { name: "Transfer", exact: true }).click();
+  await transfer.waitFor({ state: "hidden" });
+
+  // The total is unchanged; the product moved two versions, one per level.
+  await row.locator("td", { hasText: /^3$/ }).waitFor();
+  assert.deepEqual((await cells(row)).slice(3, 5), ["10", "3"]);
+  const levels = await levelsOf(product);
+  assert.deepEqual([levels.MAIN.on_hand, levels[shop.code].on_hand], [6, 4]);
+
+  await row.getByRole("button", { name: `Edit Yellow mug (${sku})` }).click();
+  const editor = page.getByRole("dialog", { name: "Edit Yellow mug" });
+  assert.deepEqual(await editorLevels(editor, ["MAIN", shop.code]), [
+    ["MAIN", "6", String(levels.MAIN.version)],
+    [shop.code, "4", "1"],
+  ]);
+  await page.screenshot({ path: `${docs}ui-levels.png` });
+  await editor.getByRole("button", { name: "Cancel" }).click();
+
+  // The table by location: the Stock column is that location's on hand.
+  await page.getByLabel("Stock at").selectOption(shop.code);
+  await page.locator("#stock-heading", { hasText: `Stock at ${shop.code}` }).waitFor();
+  const shopRow = page.locator(`#products tr[data-id="${product.id}"]`);
+  await shopRow.waitFor();
+  assert.deepEqual((await cells(shopRow)).slice(0, 5), [sku, "Yellow mug", "€12.50", "4", "3"]);
+
+  // An adjustment at the shop, with a reference, shows in that column.
+  await shopRow.getByRole("button", { name: `Adjust stock Yellow mug (${sku})` }).click();
+  const adjuster = page.getByRole("dialog", { name: /^Adjust stock of Yellow mug/ });
+  await adjuster.getByLabel("Location").selectOption(shop.code);
+  await adjuster.getByLabel(/^Change/).fill("-1");
+  await adjuster.getByLabel("Reason", { exact: true }).fill("sale #12");
+  await adjuster.getByLabel("Reference (optional)").fill("R-12");
+  await adjuster.getByRole("button", { name: "Apply" }).click();
+  await adjuster.waitFor({ state: "hidden" });
+  await shopRow.locator("td", { hasText: /^4$/ }).waitFor();
+  assert.deepEqual((await cells(shopRow)).slice(3, 5), ["3", "4"]);
+  const history = await call("GET", `/v1/products/${product.id}/history?limit=1`);
+  assert.deepEqual(history.body.items[0].ledger, {
+    location: shop.code, level_version: 2, delta: -1, on_hand: 3, kind: "adjust", reference: "R-12",
+  });
+
+  await page.getByLabel("Stock at").selectOption("");
+  await page.locator("#stock-heading", { hasText: /^Stock$/ }).waitFor();
+  await shopRow.locator("td", { hasText: /^9$/ }).waitFor();
+  assert.deepEqual((await cells(shopRow)).slice(3, 5), ["9", "4"]);
+  await page.context().close();
+});
+
+test("a stale level write meets the conflict dialog with the other change, and applies on top", async () => {
+  const shop = await createLocation(unique("KIOSK"), "Station kiosk");
+  const sku = unique("UI-LEVEL");
+  const product = await createProduct({ sku, name: "Grey mug", stock: 5 });
+  const stocked = await call("PATCH", `/v1/products/${product.id}/levels/${shop.code}`, { body: { on_hand: 3, version: 0 } });
+  assert.equal(stocked.status, 200);
+
+  const page = await signedIn("alice");
+  const row = await rowOf(page, sku);
+  await row.getByRole("button", { name: `Edit Grey mug (${sku})` }).click();
+  const editor = page.getByRole("dialog", { name: "Edit Grey mug" });
+  assert.deepEqual(await editorLevels(editor, [shop.code]), [[shop.code, "3", "1"]]);
+
+  // Bob sells one at the kiosk after Alice's editor read its level.
+  const sale = await call("POST", `/v1/products/${product.id}/stock-adjustments`, {
+    body: { delta: -1, reason: "sale #7", location: shop.code },
+    who: "bob",
+  });
+  assert.equal(sale.status, 200);
+
+  await editor.getByRole("button", { name: `Set on hand at ${shop.code}`, exact: true }).click();
+  await editor.getByLabel("New on hand").fill("8");
+  await editor.getByLabel("Reason (optional)").fill("shelf count");
+  await editor.getByRole("button", { name: "Set on hand", exact: true }).click();
+
+  const conflict = page.getByRole("dialog", { name: `The stock at ${shop.code} changed while you were editing` });
+  await conflict.waitFor();
+  assert.equal(await conflict.locator("#conflict-summary").textContent(),
+    `You loaded version 1 of the level at ${shop.code}; bob saved version 2 since.`);
+  assert.match(await conflict.locator("#conflict-overlap").textContent(), /they also changed the on hand/);
+  assert.deepEqual(await conflict.locator("#conflict-fields tbody tr").first().locator("th, td").allTextContents(), ["On hand", "2", "8"]);
+  assert.deepEqual(await conflict.locator("#conflict-changes li").allTextContents(),
+    [`Version ${sale.body.version}, stock adjustment by bob: ${shop.code} −1 → 2`]);
+  await page.screenshot({ path: `${docs}ui-level-conflict.png` });
+
+  await conflict.getByRole("button", { name: "Apply mine on top" }).click();
+  await conflict.waitFor({ state: "hidden" });
+  await editor.locator(`#levels tr[data-location="${shop.code}"] td`, { hasText: /^8$/ }).waitFor();
+  assert.deepEqual(await editorLevels(editor, [shop.code]), [[shop.code, "8", "3"]]);
+  const levels = await levelsOf(product);
+  assert.deepEqual([levels[shop.code].on_hand, levels[shop.code].version], [8, 3]);
+  assert.equal(levels.MAIN.on_hand, 5);
+  // The table shows the new total: 5 at MAIN and 8 at the kiosk.
+  await row.locator("td", { hasText: /^13$/ }).waitFor();
+  await page.context().close();
+});
+
+/** The CSV field as RFC 4180 writes it: what the test expects, made independently of the page. */
+const csvField = (value) => (/[",\r\n]/.test(String(value)) ? `"${String(value).replaceAll('"', '""')}"` : String(value));
+
+test("a location's levels download as CSV, every product, fields quoted", async () => {
+  const shop = await createLocation(unique("EXPORT"), "Export shop");
+  const prefix = unique("UI-CSV");
+  const quoted = await createProduct({ sku: `${prefix}-A`, name: 'Mug, "large"', stock: 0 });
+  await createProduct({ sku: `${prefix}-B`, name: "Plain mug", stock: 2 });
+  assert.equal((await call("PATCH", `/v1/products/${quoted.id}/levels/${shop.code}`, { body: { on_hand: 7, version: 0 } })).status, 200);
+  // More products than one page of levels holds (200), so that the export reads several.
+  for (let batch = 0; batch < 10; batch += 1) {
+    await Promise.all(Array.from({ length: 20 }, (_, index) =>
+      createProduct({ sku: `${prefix}-F${batch}-${index}`, name: `Filler ${batch}-${index}` })));
+  }
+
+  const page = await signedIn("alice");
+  await page.getByLabel("Export the levels at").selectOption(shop.code);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download CSV" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), `levels-${shop.code}.csv`);
+  const text = await readFile(await download.path(), "utf8");
+
+  const lines = text.split("\r\n");
+  assert.equal(lines.pop(), "", "every record ends with CRLF");
+  assert.equal(lines[0], "sku,name,location,on_hand,version");
+  assert.ok(lines.includes(`${prefix}-A,"Mug, ""large""",${shop.code},7,1`), "the quoted name");
+  assert.ok(lines.includes(`${prefix}-B,Plain mug,${shop.code},0,0`), "a product never stocked there");
+  // Every live product, once, in the API's order.
+  const expected = ["sku,name,location,on_hand,version"];
+  let cursor = null;
+  do {
+    const { body } = await call("GET", `/v1/locations/${shop.code}/levels?limit=200${cursor ? `&cursor=${cursor}` : ""}`);
+    for (const { sku, name, level } of body.items) expected.push([sku, name, level.location, level.on_hand, level.version].map(csvField).join(","));
+    cursor = body.next_cursor;
+  } while (cursor);
+  assert.ok(expected.length > 202, `more than a page: ${expected.length}`);
+  assert.equal(text, `${expected.join("\r\n")}\r\n`);
+  await page.context().close();
+});
+
+test("counts from CSV: a dry run shows every row, nothing changes until they are applied", async () => {
+  const shop = await createLocation(unique("COUNT"), "Counted shop");
+  const prefix = unique("UI-COUNT");
+  const a = await createProduct({ sku: `${prefix}-A`, name: "Counted mug", stock: 5 });
+  const b = await createProduct({ sku: `${prefix}-B`, name: "Rebased mug", stock: 9 });
+  // B was counted an hour ago; a sale of 2 was recorded since.
+  const countedAt = new Date(Date.now() - 3_600_000).toISOString();
+  const sale = await call("POST", `/v1/products/${b.id}/stock-adjustments`, { body: { delta: -2, reason: "sale #9" } });
+  assert.equal(sale.status, 200);
+  const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString();
+  const csv = [
+    "sku,location,count,counted_at",
+    `${prefix}-A,"${shop.code}",4,`,
+    `${prefix}-B,,6,${countedAt}`,
+    `${prefix}-A,MAIN,3,${monthAgo}`,
+    `${prefix}-NONE,MAIN,1,`,
+    `${prefix}-A,MAIN,lots,`,
+  ].join("\r\n");
+
+  const page = await signedIn("alice");
+
+  // More rows than one stock sync takes: refused before anything is sent.
+  const tooMany = ["sku,location,count", ...Array.from({ length: 1001 }, (_, index) => `${prefix}-A,MAIN,${index}`)].join("\n");
+  await page.getByLabel("Import counts (CSV)").setInputFiles({ name: "big.csv", mimeType: "text/csv", buffer: Buffer.from(tooMany) });
+  await page.locator("#import-error", { hasText: "1001 counts" }).waitFor();
+  assert.equal(await page.locator("#import-error").textContent(),
+    "The file holds 1001 counts; one import takes at most 1000. Split it into files of 1000 rows or fewer.");
+
+  await page.getByLabel("Import counts (CSV)").setInputFiles({ name: "counts.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  const importer = page.getByRole("dialog", { name: "Counts from counts.csv" });
+  await importer.locator("#importer-status", { hasText: "Dry run" }).waitFor();
+  const rows = async () => importer.locator("#import-results tbody tr").evaluateAll((trs) =>
+    trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  const expected = (statusA) => [
+    ["2", `${prefix}-A`, shop.code, "4", statusA, "4", ""],
+    ["3", `${prefix}-B`, "MAIN", "6", "rebased", "4", `counted 6 at ${countedAt}; −2 moved there since`],
+    ["4", `${prefix}-A`, "MAIN", "3", "error", "", "counted_at must be at most 7 days old; send an older count with expected_version"],
+    ["5", `${prefix}-NONE`, "MAIN", "1", "not found", "", "no product has this SKU"],
+    ["6", `${prefix}-A`, "MAIN", "lots", "error", "", "count must be a whole number, 0 or more"],
+  ];
+  assert.deepEqual(await rows(), expected("updated"));
+  assert.equal(await importer.locator("#importer-status").textContent(),
+    "Dry run, nothing is applied yet: 1 updated, 1 rebased, 1 not found, 2 with errors, left out. Check each row, then apply the counts or cancel.");
+  await page.screenshot({ path: `${docs}ui-import.png` });
+
+  // The dry run changed nothing.
+  let levelsA = await levelsOf(a);
+  assert.deepEqual([levelsA.MAIN.on_hand, levelsA[shop.code].on_hand, levelsA[shop.code].version], [5, 0, 0]);
+  assert.equal((await levelsOf(b)).MAIN.on_hand, 7);
+
+  await importer.getByRole("button", { name: "Apply these counts" }).click();
+  await importer.locator("#importer-status", { hasText: "Applied" }).waitFor();
+  assert.equal(await importer.locator("#importer-status").textContent(),
+    "Applied: 1 updated, 1 rebased, 1 not found, 2 with errors, left out.");
+  assert.deepEqual(await rows(), expected("updated"));
+  assert.equal(await importer.getByRole("button", { name: "Apply these counts" }).isHidden(), true);
+  await importer.getByRole("button", { name: "Close" }).click();
+
+  levelsA = await levelsOf(a);
+  assert.deepEqual([levelsA.MAIN.on_hand, levelsA[shop.code].on_hand, levelsA[shop.code].version], [5, 4, 1]);
+  const levelsB = await levelsOf(b);
+  assert.deepEqual([levelsB.MAIN.on_hand, levelsB.MAIN.last_counted_at !== null], [4, true]);
+  const history = await call("GET", `/v1/products/${b.id}/history?limit=1`);
+  assert.equal(history.body.items[0].reason, "CSV import");
   await page.context().close();
 });

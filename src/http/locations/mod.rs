@@ -50,6 +50,12 @@ pub struct UpdateLocationRequest {
     pub version: Option<i64>,
 }
 
+/// The location code in the path. One that breaks the rules of codes names
+/// no location: 404, without asking the database.
+pub fn code_in_path(code: &str) -> Result<String, ApiError> {
+    fields::location_code(code).map_err(|_| ApiError::location_not_found(code))
+}
+
 /// A response carrying one location and its ETag.
 fn location_response(status: StatusCode, location: &Location) -> HttpResponse {
     HttpResponse::build(status)
@@ -161,7 +167,7 @@ pub async fn read_location(
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     reject_parameters(&request)?;
-    let code = code.into_inner();
+    let code = code_in_path(&code)?;
     let found = {
         let code = code.clone();
         db.read(move |conn| store::locations::find(conn, &code))
@@ -214,7 +220,7 @@ pub async fn update_location(
         version.map(|v| (v, VersionSource::Body)),
         "/version",
     )?;
-    let code = code.into_inner();
+    let code = code_in_path(&code)?;
     let location = db
         .write(move |conn| store::locations::rename(conn, &code, expected, &name))
         .await?;
@@ -260,7 +266,7 @@ pub async fn delete_location(
         version.map(|v| (v, VersionSource::Query)),
         "?version",
     )?;
-    let code = code.into_inner();
+    let code = code_in_path(&code)?;
     db.write(move |conn| store::locations::delete(conn, &code, expected))
         .await?;
     Ok(HttpResponse::NoContent().finish())
