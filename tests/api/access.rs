@@ -130,6 +130,9 @@ enum Principal {
     NoToken,
     Revoked,
     Role(Role),
+    /// A sync token whose stock writes are limited to a location none of
+    /// the requests names.
+    SyncElsewhere,
 }
 
 /// One route of the table: its method and path, the least role it needs,
@@ -139,6 +142,21 @@ struct Rule {
     path: &'static str,
     least: Role,
     success: u16,
+}
+
+impl Rule {
+    /// Whether the request writes stock (at MAIN or the test's location),
+    /// which a token limited to another location may not.
+    fn writes_stock(&self) -> bool {
+        matches!(
+            (self.method.as_str(), self.path),
+            ("PATCH", "/v1/products/{id}")
+                | ("POST", "/v1/products/{id}/stock-adjustments")
+                | ("POST", "/v1/stock-sync")
+                | ("PATCH", "/v1/products/{id}/levels/{code}")
+                | ("POST", "/v1/transfers")
+        )
+    }
 }
 
 /// The whole /v1 surface. A route the server documents but this table
@@ -252,6 +270,9 @@ async fn every_route_answers_every_role_as_the_contract_says(app: TestApp) {
         let token = app.make_token(role, &format!("matrix-{}", role.as_str()));
         principals.push((Principal::Role(role), app.client_for(&token.secret)));
     }
+    app.create_location("ELSEWHERE").await;
+    let elsewhere = app.make_limited_token(Role::Sync, "matrix-elsewhere", &["elsewhere"]);
+    principals.push((Principal::SyncElsewhere, app.client_for(&elsewhere.secret)));
     let mut n = 0;
     for rule in rules() {
         for (principal, client) in &principals {
@@ -261,6 +282,8 @@ async fn every_route_answers_every_role_as_the_contract_says(app: TestApp) {
                 Principal::NoToken | Principal::Revoked => 401,
                 Principal::Role(role) if *role < rule.least => 403,
                 Principal::Role(_) => rule.success,
+                Principal::SyncElsewhere if Role::Sync < rule.least || rule.writes_stock() => 403,
+                Principal::SyncElsewhere => rule.success,
             };
             let what = format!("{} {} as {principal:?}", rule.method, rule.path);
             assert_eq!(response.status(), expected, "{what}");
