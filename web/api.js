@@ -49,23 +49,41 @@ async function request(method, path, { body, headers = {} } = {}) {
 }
 
 const productPath = (id) => `/v1/products/${encodeURIComponent(id)}`;
+const levelPath = (id, code) => `${productPath(id)}/levels/${encodeURIComponent(code)}`;
+
+/** A query string of the parameters that have a value. */
+function query(parameters) {
+  return new URLSearchParams(Object.entries(parameters).filter(([, value]) => value));
+}
 
 export const api = {
-  list: ({ text, cursor }) => {
-    const query = new URLSearchParams({ limit: "20" });
-    if (text) query.set("q", text);
-    if (cursor) query.set("cursor", cursor);
-    return request("GET", `/v1/products?${query}`);
-  },
+  list: ({ text, cursor }) => request("GET", `/v1/products?${query({ limit: "20", q: text, cursor })}`),
   read: (id) => request("GET", productPath(id)),
   create: (fields) =>
     request("POST", "/v1/products", { body: fields, headers: { "Idempotency-Key": idempotencyKey() } }),
   update: (id, version, change) => request("PATCH", productPath(id), { body: { version, ...change } }),
-  adjust: (id, delta, reason) =>
+  /** `change`: { delta, reason, location?, reference? } */
+  adjust: (id, change) =>
     request("POST", `${productPath(id)}/stock-adjustments`, {
-      body: { delta, reason },
+      body: change,
       headers: { "Idempotency-Key": idempotencyKey() },
     }),
   remove: (id, version) => request("DELETE", `${productPath(id)}?version=${version}`),
   history: (id) => request("GET", `${productPath(id)}/history?limit=200`),
+
+  locations: (cursor) => request("GET", `/v1/locations?${query({ limit: "200", cursor })}`),
+  productLevels: (id) => request("GET", `${productPath(id)}/levels`),
+  locationLevels: (code, { text, cursor, limit }) =>
+    request("GET", `/v1/locations/${encodeURIComponent(code)}/levels?${query({ limit: String(limit), q: text, cursor })}`),
+  /** `change`: { on_hand, version (the level's), reason?, reference? } */
+  setLevel: (id, code, change) => request("PATCH", levelPath(id, code), { body: change }),
+  /** `move`: { product_id, from, to, quantity, reason, reference? } */
+  transfer: (move) =>
+    request("POST", "/v1/transfers", { body: move, headers: { "Idempotency-Key": idempotencyKey() } }),
+  /** A dry run applies nothing, so it needs no key to be retried safely. */
+  syncStock: (batch) =>
+    request("POST", "/v1/stock-sync", {
+      body: batch,
+      headers: batch.dry_run ? {} : { "Idempotency-Key": idempotencyKey() },
+    }),
 };

@@ -1,25 +1,24 @@
-// The store-manager page: products with search and pages, create, edit,
-// stock adjustments, delete and history. Every edit sends the version it
-// was loaded with; a stale-version 409 opens a dialog built from the 409
-// alone. Live changes from others update the table as they are committed.
+// The store-manager page: products with search and pages (all of them, or
+// one location's stock), create, edit, stock adjustments, transfers,
+// delete and history. Every edit sends the version it was loaded with; a
+// stale-version 409 opens a dialog built from the 409 alone. Live changes
+// from others update the table as they are committed.
 
 import { api, ProblemError, session } from "./api.js";
+import { openConflict, wireConflict, writersOf } from "./conflict.js";
+import { wireCounts } from "./counts.js";
+import { $, button, cell, optional } from "./dom.js";
+import { clearErrors, FIELD_LABELS, showErrors } from "./forms.js";
+import { hideLevels, openTransfer, showLevels, wireLevels } from "./levels.js";
 import { followChanges } from "./live.js";
+import { fillLocations, loadLocations, MAIN, sameCode } from "./locations.js";
 import { formatPrice, parsePrice, priceInput } from "./money.js";
-
-const $ = (id) => document.getElementById(id);
-
-const FIELD_LABELS = {
-  sku: "SKU",
-  name: "Name",
-  description: "Description",
-  price_minor: "Price",
-  currency: "Currency",
-  stock: "Stock",
-};
 
 const state = {
   text: "",
+  location: "", // the location whose stock the table shows; "" for all
+  levels: new Map(), // id -> level at `location`, the page shown
+  loads: 0, // page reads started: a slower, older one is not shown
   cursors: [null], // the cursor of each page visited, for "first page"
   nextCursor: null,
   products: new Map(), // id -> product, the page shown
@@ -33,12 +32,16 @@ async function signIn(token) {
   session.signIn(token);
   try {
     await loadPage(null);
+    await loadLocations();
   } catch (error) {
     session.signOut();
     throw error;
   }
+  fillLocations($("location-filter"), { all: true });
+  fillLocations($("export-location"));
   $("sign-in-section").hidden = true;
   $("products-section").hidden = false;
+  $("files-section").hidden = false;
   $("signed-in").hidden = false;
   state.stopLive = followChanges({
     onChange: applyChange,
@@ -57,26 +60,42 @@ function signOut() {
 // ---- The table --------------------------------------------------------
 
 async function loadPage(cursor) {
-  const page = await api.list({ text: state.text, cursor });
+  const asked = ++state.loads;
+  const page = state.location ? await locationPage(cursor) : await api.list({ text: state.text, cursor });
+  if (asked !== state.loads) return;
   state.products = new Map(page.items.map((product) => [product.id, product]));
+  state.levels = page.levels ?? new Map();
   state.nextCursor = page.next_cursor;
   renderTable();
 }
 
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
+/** A page of the location's levels, with the products they are of. */
+async function locationPage(cursor) {
+  const page = await api.locationLevels(state.location, { text: state.text, cursor, limit: 20 });
+  // A level names its product but carries no price or product version,
+  // which the row and its actions need.
+  const products = await Promise.all(page.items.map((item) => api.read(item.product_id).catch(deleted)));
+  return {
+    items: products.filter(Boolean),
+    levels: new Map(page.items.map((item) => [item.product_id, item.level])),
+    next_cursor: page.next_cursor,
+  };
+}
+
+/** Null for a product deleted since it was listed. */
+function deleted(error) {
+  if (error instanceof ProblemError && error.status === 404) return null;
+  throw error;
 }
 
 function actionButton(label, product, action) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.textContent = label;
-  button.setAttribute("aria-label", `${label} ${product.name} (${product.sku})`);
-  button.addEventListener("click", () => action(state.products.get(product.id) ?? product));
-  return button;
+  return button(label, `${label} ${product.name} (${product.sku})`, () => action(state.products.get(product.id) ?? product));
+}
+
+/** The Stock column: the product's total, or its level at the location shown. */
+function stockText(product) {
+  if (!state.location) return String(product.stock);
+  return String(state.levels.get(product.id)?.on_hand ?? "—");
 }
 
 function row(product) {
@@ -86,13 +105,14 @@ function row(product) {
     cell(product.sku),
     cell(product.name),
     cell(formatPrice(product.price_minor, product.currency), "number"),
-    cell(String(product.stock), "number"),
+    cell(stockText(product), "number"),
     cell(String(product.version), "number"),
   );
   const actions = cell("", "actions");
   actions.append(
     actionButton("Edit", product, openEditor),
     actionButton("Adjust stock", product, openAdjuster),
+    actionButton("Transfer", product, openTransfer),
     actionButton("History", product, openHistory),
     actionButton("Delete", product, openDeleter),
   );
@@ -110,6 +130,7 @@ function renderTable() {
     empty.append(td);
     body.append(empty);
   }
+  $("stock-heading").textContent = state.location ? `Stock at ${state.location}` : "Stock";
   $("next-page").disabled = !state.nextCursor;
   $("first-page").disabled = state.cursors.length <= 1;
 }
@@ -122,6 +143,21 @@ function replaceRow(product) {
   if (old) old.replaceWith(fresh);
 }
 
+/** Keeps a newer level of the location shown; true when it changes the row. */
+function noteLevel(id, level) {
+  if (!level || !state.location || !sameCode(level.location, state.location)) return false;
+  const known = state.levels.get(id);
+  if (known && known.version >= level.version) return false;
+  state.levels.set(id, level);
+  return true;
+}
+
+/** The level a change left, from its ledger line (none before levels existed). */
+function ledgerLevel(ledger) {
+  if (ledger?.level_version == null) return null;
+  return { location: ledger.location, on_hand: ledger.on_hand, version: ledger.level_version };
+}
+
 /** A change from the live feed: someone (maybe this page) committed it. */
 function applyChange(change) {
   const shown = state.products.get(change.id);
@@ -130,9 +166,15 @@ function applyChange(change) {
       state.products.delete(change.id);
       renderTable();
     }
-  } else if (shown && change.product.version > shown.version) {
-    replaceRow(change.product);
-  } else if (!shown && change.operation === "create" && state.cursors.length === 1 && !state.text) {
+  } else if (shown) {
+    // A transfer is two changes; the product the first carries may already
+    // be the second's, so its level is followed by the level's own version.
+    const newer = change.product.version > shown.version;
+    const moved = noteLevel(change.id, ledgerLevel(change.ledger));
+    if (newer || moved) replaceRow(newer ? change.product : shown);
+  } else if (change.operation === "create" && state.cursors.length === 1 && !state.text && !state.location) {
+    // Not in a location's view: its page reads each product listed, too
+    // much to repeat on every create; a search shows the new ones.
     loadPage(null).catch(showFailure);
   }
   const editing = state.editing;
@@ -145,32 +187,23 @@ function applyChange(change) {
   }
 }
 
+/** A stock write of this page was answered: show the product and its levels. */
+function stockWritten(product, levels) {
+  for (const level of levels) noteLevel(product.id, level);
+  const shown = state.products.get(product.id);
+  if (shown) replaceRow(product.version >= shown.version ? product : shown);
+  const editing = state.editing;
+  if (editing?.product.id === product.id && product.version === editing.product.version + 1) {
+    // Only this write moved the product since the editor loaded it: edit on
+    // top of it, or saving would meet this page's own write as a conflict.
+    editing.product = product;
+    $("edit-stock").value = String(product.stock);
+    if (!editing.latest || editing.latest.version <= product.version) $("editor-notice").hidden = true;
+  }
+}
+
 function showFailure(error) {
   $("live-status").textContent = error instanceof ProblemError ? error.message : "The server could not be reached.";
-}
-
-// ---- Field errors -----------------------------------------------------
-
-function clearErrors(form) {
-  for (const element of form.querySelectorAll(".error")) element.textContent = "";
-  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-}
-
-/** Shows each error of a 400/422 beside its field; the rest in `general`. */
-function showErrors(form, prefix, error, general) {
-  const unplaced = [];
-  for (const { pointer, detail } of error.problem.errors ?? []) {
-    const field = pointer.replace(/^\//, "");
-    const slot = $(`${prefix}-${field}-error`);
-    if (slot) {
-      slot.textContent = `${FIELD_LABELS[field] ?? field} ${detail}`;
-      form.querySelector(`[aria-describedby="${slot.id}"]`)?.setAttribute("aria-invalid", "true");
-    } else {
-      unplaced.push(detail);
-    }
-  }
-  general.textContent = unplaced.length || !error.problem.errors ? error.message : "";
-  form.querySelector("[aria-invalid]")?.focus();
 }
 
 // ---- Create and edit --------------------------------------------------
@@ -188,6 +221,8 @@ function openEditor(product) {
   $("edit-price").value = product ? priceInput(product.price_minor, product.currency) : "";
   $("edit-stock").value = String(product?.stock ?? 0);
   $("editor").showModal();
+  if (product) showLevels(product).catch(showFailure);
+  else hideLevels();
 }
 
 /** The form's values as API fields, or null after marking what is unreadable. */
@@ -233,13 +268,14 @@ async function saveEditor(event) {
     closeEditor();
   } catch (error) {
     if (!(error instanceof ProblemError)) throw error;
-    if (error.is("stale-version")) openConflict(error.problem);
+    if (error.is("stale-version")) openProductConflict(error.problem);
     else showErrors(form, "edit", error, $("editor-error"));
   }
 }
 
 function closeEditor() {
   state.editing = null;
+  hideLevels();
   $("editor").close();
 }
 
@@ -252,49 +288,36 @@ function describe(field, value, currency) {
 }
 
 /** Built from the 409 alone: it carries the product now and what changed. */
-function openConflict(problem) {
+function openProductConflict(problem) {
   const { product: loaded, change } = state.editing;
   const current = problem.current;
-  const actors = [...new Set(problem.changes_since.map((entry) => entry.actor))].join(", ");
-  $("conflict-summary").textContent = `You loaded version ${problem.your_version}; ${actors || "someone"} saved version ${problem.current_version} since.`;
-  $("conflict-overlap").textContent = problem.rebase_safe
-    ? "No overlap with your change: applying yours on top keeps theirs."
-    : `Overlap: they also changed ${problem.conflicting_fields.map((field) => FIELD_LABELS[field] ?? field).join(", ")}.`;
-
-  const fieldRows = Object.entries(change).map(([field, mine]) => {
-    const tr = document.createElement("tr");
-    const th = document.createElement("th");
-    th.scope = "row";
-    th.textContent = FIELD_LABELS[field] ?? field;
-    tr.append(th, cell(describe(field, current[field], current.currency)), cell(describe(field, mine, change.currency ?? current.currency)));
-    return tr;
+  openConflict({
+    title: "This product changed while you were editing",
+    summary: `You loaded version ${problem.your_version}; ${writersOf(problem.changes_since)} saved version ${problem.current_version} since.`,
+    overlap: problem.rebase_safe
+      ? "No overlap with your change: applying yours on top keeps theirs."
+      : `Overlap: they also changed ${problem.conflicting_fields.map((field) => FIELD_LABELS[field] ?? field).join(", ")}.`,
+    fields: Object.entries(change).map(([field, mine]) => ({
+      label: FIELD_LABELS[field] ?? field,
+      theirs: describe(field, current[field], current.currency),
+      yours: describe(field, mine, change.currency ?? current.currency),
+    })),
+    changes: problem.changes_since.map((entry) => {
+      const fields = Object.entries(entry.changes)
+        .map(([field, { from, to }]) => `${FIELD_LABELS[field] ?? field}: ${describe(field, from, loaded.currency)} → ${describe(field, to, current.currency)}`)
+        .join("; ");
+      return `Version ${entry.version}, ${entry.operation.replace("_", " ")} by ${entry.actor}${fields ? `: ${fields}` : ""}`;
+    }),
+    keepTheirs: () => {
+      replaceRow(current);
+      closeEditor();
+    },
+    applyMine: () => applyMine(problem),
   });
-  $("conflict-fields").tBodies[0].replaceChildren(...fieldRows);
-
-  const changes = problem.changes_since.map((entry) => {
-    const li = document.createElement("li");
-    const fields = Object.entries(entry.changes)
-      .map(([field, { from, to }]) => `${FIELD_LABELS[field] ?? field}: ${describe(field, from, loaded.currency)} → ${describe(field, to, current.currency)}`)
-      .join("; ");
-    li.textContent = `Version ${entry.version}, ${entry.operation.replace("_", " ")} by ${entry.actor}${fields ? `: ${fields}` : ""}`;
-    return li;
-  });
-  $("conflict-changes").replaceChildren(...changes);
-  state.conflict = problem;
-  $("conflict").showModal();
-  $("apply-mine").focus();
 }
 
-function keepTheirs() {
-  replaceRow(state.conflict.current);
-  $("conflict").close();
-  closeEditor();
-}
-
-async function applyMine() {
+async function applyMine(problem) {
   const { change } = state.editing;
-  const problem = state.conflict;
-  $("conflict").close();
   try {
     const saved = await api.update(problem.current.id, problem.current_version, change);
     replaceRow(saved);
@@ -303,7 +326,7 @@ async function applyMine() {
     if (!(error instanceof ProblemError)) throw error;
     if (error.is("stale-version")) {
       state.editing.product = problem.current;
-      openConflict(error.problem);
+      openProductConflict(error.problem);
     } else {
       showErrors($("editor-form"), "edit", error, $("editor-error"));
     }
@@ -314,13 +337,23 @@ async function applyMine() {
 
 let adjusting = null;
 
-function openAdjuster(product) {
+async function openAdjuster(product) {
   adjusting = product;
   clearErrors($("adjuster-form"));
   $("adjuster-title").textContent = `Adjust stock of ${product.name} (now ${product.stock})`;
   $("adjust-delta").value = "";
   $("adjust-reason").value = "";
+  $("adjust-reference").value = "";
+  $("adjust-location").replaceChildren(); // nothing to choose until the locations are read afresh
   $("adjuster").showModal();
+  try {
+    await loadLocations();
+    fillLocations($("adjust-location"));
+    $("adjust-location").value = MAIN;
+  } catch (error) {
+    if (!(error instanceof ProblemError)) throw error;
+    $("adjuster-error").textContent = error.message;
+  }
 }
 
 async function saveAdjustment(event) {
@@ -333,7 +366,13 @@ async function saveAdjustment(event) {
     return;
   }
   try {
-    replaceRow(await api.adjust(adjusting.id, Number(text), $("adjust-reason").value));
+    const { level, ...product } = await api.adjust(adjusting.id, {
+      delta: Number(text),
+      reason: $("adjust-reason").value,
+      location: $("adjust-location").value,
+      reference: optional("adjust-reference"),
+    });
+    stockWritten(product, [level]);
     $("adjuster").close();
   } catch (error) {
     if (!(error instanceof ProblemError)) throw error;
@@ -417,9 +456,18 @@ function wire() {
     $("editor").close();
     openEditor(latest);
   });
-  $("editor").addEventListener("cancel", () => (state.editing = null));
-  $("keep-theirs").addEventListener("click", keepTheirs);
-  $("apply-mine").addEventListener("click", applyMine);
+  $("editor").addEventListener("cancel", () => {
+    state.editing = null;
+    hideLevels();
+  });
+  wireConflict();
+  wireLevels({ stockWritten });
+  wireCounts();
+  $("location-filter").addEventListener("change", () => {
+    state.location = $("location-filter").value;
+    state.cursors = [null];
+    loadPage(null).catch(showFailure);
+  });
   $("adjuster-form").addEventListener("submit", saveAdjustment);
   $("adjuster-cancel").addEventListener("click", () => $("adjuster").close());
   $("deleter-cancel").addEventListener("click", () => $("deleter").close());
