@@ -69,23 +69,14 @@ async function loadPage(cursor) {
   renderTable();
 }
 
-/** A page of the location's levels, with the products they are of. */
+/** A page of the location's levels, each with its product. */
 async function locationPage(cursor) {
   const page = await api.locationLevels(state.location, { text: state.text, cursor, limit: 20 });
-  // A level names its product but carries no price or product version,
-  // which the row and its actions need.
-  const products = await Promise.all(page.items.map((item) => api.read(item.product_id).catch(deleted)));
   return {
-    items: products.filter(Boolean),
-    levels: new Map(page.items.map((item) => [item.product_id, item.level])),
+    items: page.items.map((item) => item.product),
+    levels: new Map(page.items.map((item) => [item.product.id, item.level])),
     next_cursor: page.next_cursor,
   };
-}
-
-/** Null for a product deleted since it was listed. */
-function deleted(error) {
-  if (error instanceof ProblemError && error.status === 404) return null;
-  throw error;
 }
 
 function actionButton(label, product, action) {

@@ -26,7 +26,7 @@ async function exportLevels(event) {
     let cursor = null;
     do {
       const page = await api.locationLevels(code, { cursor, limit: LEVELS_PAGE });
-      for (const { sku, name, level } of page.items) rows.push([sku, name, level.location, level.on_hand, level.version]);
+      for (const { product, level } of page.items) rows.push([product.sku, product.name, level.location, level.on_hand, level.version]);
       cursor = page.next_cursor;
     } while (cursor);
     download(`levels-${code}.csv`, formatCsv(rows));

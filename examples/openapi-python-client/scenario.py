@@ -32,6 +32,7 @@ from inventory_api_client.api.products import (
 )
 from inventory_api_client.api.stock import adjust_stock, sync_stock
 from inventory_api_client.models import (
+    AdjustedProduct,
     CreateProductRequest,
     CurrencyCode,
     ForcedStockCount,
@@ -69,6 +70,13 @@ def fail(message: str) -> NoReturn:
 def expect(condition: bool, message: str) -> None:
     if not condition:
         fail(message)
+
+
+def adjusted_of(response: Response[Any], what: str) -> AdjustedProduct:
+    """The adjusted product (with its level) in a 200, or a clear failure."""
+    if response.status_code != 200 or not isinstance(response.parsed, AdjustedProduct):
+        fail(f"{what}: expected 200 with an adjusted product, got {response.status_code}: {response.content!r}")
+    return response.parsed
 
 
 def product_of(response: Response[Any], status: int, what: str) -> Product:
@@ -174,12 +182,13 @@ def main() -> None:
     key = f"ex-py-sale-{uuid.uuid4()}"
     sale = StockAdjustmentRequest(delta=-3, reason="sale #1042")
     first = adjust_stock.sync_detailed(final.id, client=client, body=sale, idempotency_key=key)
-    applied = product_of(first, 200, "stock adjustment")
+    applied = adjusted_of(first, "stock adjustment")
     expect(applied.stock == 37 and applied.version == 4, f"adjusted {applied}")
+    expect(applied.level.location == "MAIN" and applied.level.on_hand == 37, f"level {applied.level}")
     expect(first.headers.get("Idempotent-Replayed") is None, "the first adjustment claims to be a replay")
 
     replay = adjust_stock.sync_detailed(final.id, client=client, body=sale, idempotency_key=key)
-    replayed = product_of(replay, 200, "replayed stock adjustment")
+    replayed = adjusted_of(replay, "replayed stock adjustment")
     expect(replay.headers.get("Idempotent-Replayed") == "true", f"replay headers {dict(replay.headers)}")
     expect(replayed.to_dict() == applied.to_dict(), f"replay body {replayed} differs from {applied}")
 

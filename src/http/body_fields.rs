@@ -92,6 +92,11 @@ impl FieldReader {
         self.errors.extend(errors);
     }
 
+    /// Whether the body has this member (not yet read), valid or not.
+    pub fn sent(&self, key: &str) -> bool {
+        self.object.contains_key(key)
+    }
+
     /// A string field, checked by `rule`.
     pub fn string<T>(
         &mut self,

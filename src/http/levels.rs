@@ -32,14 +32,10 @@ pub struct ProductLevels {
     pub items: Vec<Level>,
 }
 
-/// One product's level at a location.
+/// A product, and its level at the location.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LevelOfProduct {
-    pub product_id: Uuid,
-    #[schema(example = "MUG-BLUE-01")]
-    pub sku: String,
-    #[schema(example = "Blue mug")]
-    pub name: String,
+    pub product: Product,
     pub level: Level,
 }
 
@@ -143,13 +139,11 @@ pub async fn location_levels(
     let rows = db
         .read(move |conn| store::levels::at_location(conn, &code, &filter, after, limit + 1))
         .await?;
-    let (rows, next_cursor) = cursor::page(rows, limit, |row| row.product_id);
+    let (rows, next_cursor) = cursor::page(rows, limit, |row| row.product.id);
     let items = rows
         .into_iter()
         .map(|row| LevelOfProduct {
-            product_id: row.product_id,
-            sku: row.sku,
-            name: row.name,
+            product: row.product,
             level: row.level,
         })
         .collect();

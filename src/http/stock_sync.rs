@@ -225,15 +225,24 @@ fn sync_item(reader: &mut FieldReader, now: DateTime<Utc>) -> Option<SyncItem> {
     let sku = reader.string("sku", Presence::Required, fields::sku);
     let location = reader.string("location", Presence::Optional, fields::location_code);
     let stock = reader.integer("stock", Presence::Required, fields::stock);
+    // A precondition sent but broken is reported at its own pointer alone.
+    let sent = ["expected_version", "counted_at", "force"].map(|key| reader.sent(key));
     let expected_version = reader.integer("expected_version", Presence::Optional, fields::version);
     let force = reader.boolean("force", Presence::Optional);
     let counted_at = reader.string("counted_at", Presence::Optional, |value| {
         counted_at(value, now)
     });
+    let read = [
+        expected_version.is_some(),
+        counted_at.is_some(),
+        force.is_some(),
+    ];
+    let broken = sent.iter().zip(read).any(|(sent, read)| *sent && !read);
     let precondition = match (expected_version, force == Some(true), counted_at) {
         (Some(version), false, None) => Some(SyncPrecondition::Version(version)),
         (None, true, None) => Some(SyncPrecondition::Force),
         (None, false, Some(at)) => Some(SyncPrecondition::CountedAt(at)),
+        (None, false, None) if broken => None,
         (None, false, None) => {
             reader.error(
                 "",

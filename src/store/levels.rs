@@ -73,12 +73,10 @@ pub struct Written {
     pub levels: Vec<Level>,
 }
 
-/// A level of a product at one location, with the product's SKU and name.
+/// A product, and its level at one location.
 #[derive(Debug, Clone)]
 pub struct ProductLevel {
-    pub product_id: Uuid,
-    pub sku: String,
-    pub name: String,
+    pub product: Product,
     pub level: Level,
 }
 
@@ -141,12 +139,7 @@ pub fn at_location(
         .filter(products::deleted_at.is_null())
         .order(products::id.asc())
         .limit(limit)
-        .select((
-            products::id,
-            products::sku,
-            products::name,
-            Option::<LevelRow>::as_select(),
-        ))
+        .select((ProductRow::as_select(), Option::<LevelRow>::as_select()))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(products::id.gt(after.to_string()));
@@ -163,14 +156,12 @@ pub fn at_location(
                 .or(lower(products::sku).like(lower(pattern)).escape('\\')),
         );
     }
-    let rows: Vec<(String, String, String, Option<LevelRow>)> = query.load(conn)?;
+    let rows: Vec<(ProductRow, Option<LevelRow>)> = query.load(conn)?;
     rows.into_iter()
-        .map(|(id, sku, name, row)| {
+        .map(|(product, level)| {
             Ok(ProductLevel {
-                product_id: Uuid::parse_str(&id).map_err(StoreError::internal)?,
-                sku,
-                name,
-                level: level_of(&location.code, row),
+                product: product.into_product()?,
+                level: level_of(&location.code, level),
             })
         })
         .collect()

@@ -338,7 +338,7 @@ async fn a_location_lists_every_product_level(app: TestApp) {
         .iter()
         .map(|row| {
             (
-                row["sku"].as_str().unwrap(),
+                row["product"]["sku"].as_str().unwrap(),
                 row["level"]["on_hand"].as_i64().unwrap(),
                 row["level"]["version"].as_i64().unwrap(),
             )
@@ -358,7 +358,7 @@ async fn a_location_lists_every_product_level(app: TestApp) {
         .json()
         .await
         .unwrap();
-    assert_eq!(page["items"][0]["sku"], "LIST-MUG");
+    assert_eq!(page["items"][0]["product"]["sku"], "LIST-MUG");
     problem(
         app.get("/v1/locations/NOWHERE/levels").await,
         404,

@@ -374,7 +374,7 @@ test("a location's levels download as CSV, every product, fields quoted", async 
   let cursor = null;
   do {
     const { body } = await call("GET", `/v1/locations/${shop.code}/levels?limit=200${cursor ? `&cursor=${cursor}` : ""}`);
-    for (const { sku, name, level } of body.items) expected.push([sku, name, level.location, level.on_hand, level.version].map(csvField).join(","));
+    for (const { product, level } of body.items) expected.push([product.sku, product.name, level.location, level.on_hand, level.version].map(csvField).join(","));
     cursor = body.next_cursor;
   } while (cursor);
   assert.ok(expected.length > 202, `more than a page: ${expected.length}`);

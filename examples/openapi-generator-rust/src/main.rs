@@ -259,22 +259,21 @@ async fn main() {
     );
     let id2 = second.id.to_string();
     let id2 = id2.as_str();
-    let sync = StockSyncRequest {
-        items: vec![
-            StockSyncItemRequest::VersionedStockCount(Box::new(VersionedStockCount::new(
-                sku.clone(),
-                30,
-                4,
-            ))),
-            StockSyncItemRequest::ForcedStockCount(Box::new(ForcedStockCount::new(
-                sku2.clone(),
-                9,
-                true,
-            ))),
-        ],
-        mode: None,
-        reason: Some("nightly count".into()),
-    };
+    // Built with `new` and then its optional fields, so that fields the
+    // API adds later need no change here.
+    let mut sync = StockSyncRequest::new(vec![
+        StockSyncItemRequest::VersionedStockCount(Box::new(VersionedStockCount::new(
+            sku.clone(),
+            30,
+            4,
+        ))),
+        StockSyncItemRequest::ForcedStockCount(Box::new(ForcedStockCount::new(
+            sku2.clone(),
+            9,
+            true,
+        ))),
+    ]);
+    sync.reason = Some("nightly count".into());
     let outcome = ok(step, stock_api::sync_stock(config, sync, None, None).await);
     let results: Vec<_> = outcome
         .results
