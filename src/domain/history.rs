@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::changes::Changes;
-use super::level::LedgerEntry;
+use super::ledger::LedgerEntry;
 
 /// What kind of write made a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

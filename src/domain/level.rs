@@ -1,11 +1,12 @@
 //! Stock levels: how much of a product one location holds, each with its
-//! own version, and the ledger entry every change of a level leaves.
+//! own version; the writes that change them; and the 409 of a stale one.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::history::HistoryEntry;
+use super::history::{HistoryEntry, Operation};
+use super::ledger::StockKind;
 use super::precondition::{Precondition, VersionSource};
 
 /// One product's stock at one location. A location where the product was
@@ -47,67 +48,41 @@ impl Level {
     }
 }
 
-/// How a level changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum StockKind {
-    /// Set to a value (a product created or PATCHed, a level PATCHed).
-    Set,
-    /// A signed delta (a sale, a delivery).
-    Adjust,
-    /// A count from the stock sync.
-    Count,
-    /// Moved to another location.
-    TransferOut,
-    /// Moved from another location.
-    TransferIn,
+/// What a change does to a level's `on_hand`.
+#[derive(Debug, Clone, Copy)]
+pub enum Amount {
+    Add(i64),
+    SetTo(i64),
 }
 
-impl StockKind {
-    const ALL: [StockKind; 5] = [
-        StockKind::Set,
-        StockKind::Adjust,
-        StockKind::Count,
-        StockKind::TransferOut,
-        StockKind::TransferIn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StockKind::Set => "set",
-            StockKind::Adjust => "adjust",
-            StockKind::Count => "count",
-            StockKind::TransferOut => "transfer-out",
-            StockKind::TransferIn => "transfer-in",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<StockKind> {
-        StockKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
-    }
+/// What a change requires before it applies.
+#[derive(Debug, Clone, Copy)]
+pub enum Guard {
+    /// Nothing: deltas commute.
+    None,
+    /// The product is at this version (the writes that name no location).
+    Product(Precondition),
+    /// The level is at this version.
+    Level(Precondition),
 }
 
-/// What a version did to one level: the ledger's line.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct LedgerEntry {
-    /// The location's code.
-    #[schema(example = "MAIN")]
+/// One change of one level.
+#[derive(Debug, Clone)]
+pub struct LevelChange {
+    /// The location's code; MAIN's when the write named none.
     pub location: String,
-    /// The level's version this change made; null for changes made before
-    /// levels existed.
-    #[schema(required = true, example = 5)]
-    pub level_version: Option<i64>,
-    /// What the change added to `on_hand` (negative: taken away).
-    #[schema(example = -2)]
-    pub delta: i64,
-    /// `on_hand` after the change.
-    #[schema(schema_with = crate::domain::number_schemas::on_hand)]
-    pub on_hand: i64,
+    pub amount: Amount,
     pub kind: StockKind,
-    /// A receipt, delivery note or other document the change answers to.
-    #[schema(required = true, example = "DN-2041")]
+    pub guard: Guard,
+}
+
+/// A write of one product's levels: its changes apply together or not at
+/// all, each as a version of the product.
+#[derive(Debug, Clone)]
+pub struct LevelWrite {
+    pub changes: Vec<LevelChange>,
+    pub operation: Operation,
+    pub reason: Option<String>,
     pub reference: Option<String>,
 }
 

@@ -10,6 +10,7 @@ pub mod field_source;
 pub mod fields;
 pub mod history;
 pub mod idempotency;
+pub mod ledger;
 pub mod level;
 pub mod listing;
 pub mod location;

@@ -6,7 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::level::{Level, StockKind};
+use super::ledger::StockKind;
+use super::level::Level;
 use super::precondition::Precondition;
 use super::product::Product;
 

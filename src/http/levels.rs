@@ -15,7 +15,8 @@ use super::products::parse_product_id;
 use crate::db::Database;
 use crate::domain::fields;
 use crate::domain::history::Operation;
-use crate::domain::level::{Level, StockKind};
+use crate::domain::ledger::StockKind;
+use crate::domain::level::{Amount, Guard, Level, LevelChange, LevelWrite};
 use crate::domain::precondition::VersionSource;
 use crate::domain::product::Product;
 use crate::http::cursor;
@@ -24,7 +25,7 @@ use crate::http::json_body::JsonObject;
 use crate::http::preconditions;
 use crate::http::query::{reject_parameters, QueryReader};
 use crate::store;
-use crate::store::levels::{Amount, Guard, LevelChange, LevelFilter, LevelWrite};
+use crate::store::levels::LevelFilter;
 
 /// A product's level at every live location, MAIN first.
 #[derive(Debug, Serialize, ToSchema)]

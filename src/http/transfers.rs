@@ -14,11 +14,11 @@ use super::query::reject_parameters;
 use crate::db::Database;
 use crate::domain::fields;
 use crate::domain::history::Operation;
-use crate::domain::level::{Level, StockKind};
+use crate::domain::ledger::StockKind;
+use crate::domain::level::{Amount, Guard, Level, LevelChange, LevelWrite};
 use crate::domain::product::Product;
 use crate::http::error::{ApiError, FieldError};
 use crate::store;
-use crate::store::levels::{Amount, Guard, LevelChange, LevelWrite};
 
 /// The body of a transfer.
 #[derive(Debug, ToSchema)]

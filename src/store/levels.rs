@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::current_since;
 use super::error::StoreError;
+use super::live_product::live;
 use super::locations;
-use super::products::live;
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::{contains_pattern, lower};
 use super::stock_plan::{LevelRow, ProductTotal, StockPlan};
@@ -21,50 +21,12 @@ use crate::db::{write_transaction, DbConnection};
 use crate::domain::changes;
 use crate::domain::conflict::Intent;
 use crate::domain::fields::STOCK_MAX;
-use crate::domain::history::{HistoryEntry, Operation};
-use crate::domain::level::{LedgerEntry, Level, StaleLevel, StockKind};
+use crate::domain::history::HistoryEntry;
+use crate::domain::ledger::LedgerEntry;
+use crate::domain::level::{Amount, Guard, Level, LevelChange, LevelWrite, StaleLevel};
 use crate::domain::location::{MAIN_CODE, MAIN_ID};
-use crate::domain::precondition::Precondition;
 use crate::domain::product::Product;
 use crate::domain::timestamp::{self, from_micros, to_micros};
-
-/// What a change does to a level's `on_hand`.
-#[derive(Debug, Clone, Copy)]
-pub enum Amount {
-    Add(i64),
-    SetTo(i64),
-}
-
-/// What a change requires before it applies.
-#[derive(Debug, Clone, Copy)]
-pub enum Guard {
-    /// Nothing: deltas commute.
-    None,
-    /// The product is at this version (the writes that name no location).
-    Product(Precondition),
-    /// The level is at this version.
-    Level(Precondition),
-}
-
-/// One change of one level.
-#[derive(Debug, Clone)]
-pub struct LevelChange {
-    /// The location's code; MAIN's when the write named none.
-    pub location: String,
-    pub amount: Amount,
-    pub kind: StockKind,
-    pub guard: Guard,
-}
-
-/// A write of one product's levels: its changes apply together or not at
-/// all, each as a version of the product.
-#[derive(Debug, Clone)]
-pub struct LevelWrite {
-    pub changes: Vec<LevelChange>,
-    pub operation: Operation,
-    pub reason: Option<String>,
-    pub reference: Option<String>,
-}
 
 /// The product and the levels a write left.
 #[derive(Debug, Clone)]

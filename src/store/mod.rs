@@ -9,6 +9,7 @@ pub mod events;
 pub mod history;
 pub mod idempotency;
 pub mod levels;
+mod live_product;
 pub mod locations;
 mod pg_arrays;
 mod pg_swap;

@@ -13,6 +13,7 @@ use super::current_since::{self, at_expected, moved_on, unversioned};
 use super::error::StoreError;
 use super::history;
 use super::levels;
+use super::live_product::live;
 use super::pg_swap::SwapAndRecord;
 use super::prepared_swap::SetEveryField;
 use super::rows::{HistoryRow, ProductRow};
@@ -23,7 +24,8 @@ use crate::db::{load_natively, single_statement_write, write_transaction, DbConn
 use crate::domain::changes::{self, Changes};
 use crate::domain::conflict::Intent;
 use crate::domain::history::{HistoryEntry, Operation};
-use crate::domain::level::{LedgerEntry, Level, StockKind};
+use crate::domain::ledger::{LedgerEntry, StockKind};
+use crate::domain::level::Level;
 use crate::domain::location::{MAIN_CODE, MAIN_ID, MAIN_ID_TEXT};
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
@@ -97,14 +99,6 @@ pub fn find_live(conn: &mut DbConnection, id: &Uuid) -> Result<Option<Product>, 
         .pop()
         .map(ProductRow::into_product)
         .transpose()
-}
-
-/// The product with this id, unless deleted.
-#[diesel::dsl::auto_type]
-pub(super) fn live(id: String) -> _ {
-    dsl::products
-        .filter(dsl::id.eq(id))
-        .filter(dsl::deleted_at.is_null())
 }
 
 /// The live product with this SKU (ignoring case), if any.

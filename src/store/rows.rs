@@ -7,7 +7,7 @@ use super::error::StoreError;
 use crate::db::schema::{product_history, products};
 use crate::domain::changes::Changes;
 use crate::domain::history::{HistoryEntry, Operation};
-use crate::domain::level::{LedgerEntry, StockKind};
+use crate::domain::ledger::{LedgerEntry, StockKind};
 use crate::domain::product::{Product, ProductFields};
 use crate::domain::timestamp::{from_micros, to_micros};
 

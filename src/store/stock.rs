@@ -4,9 +4,10 @@
 use uuid::Uuid;
 
 use super::error::StoreError;
-use super::levels::{self, Amount, Guard, LevelChange, LevelWrite, Written};
+use super::levels::{self, Written};
 use crate::domain::history::Operation;
-use crate::domain::level::StockKind;
+use crate::domain::ledger::StockKind;
+use crate::domain::level::{Amount, Guard, LevelChange, LevelWrite};
 use crate::domain::location::MAIN_CODE;
 use crate::domain::stock::StockAdjustment;
 

@@ -18,7 +18,8 @@ use crate::db::{write_transaction, DbConnection};
 use crate::domain::changes;
 use crate::domain::fields::STOCK_MAX;
 use crate::domain::history::{HistoryEntry, Operation};
-use crate::domain::level::{LedgerEntry, Level, StockKind};
+use crate::domain::ledger::{LedgerEntry, StockKind};
+use crate::domain::level::Level;
 use crate::domain::location::MAIN_CODE;
 use crate::domain::product::Product;
 use crate::domain::stock::{

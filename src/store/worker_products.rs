@@ -13,8 +13,9 @@ use super::current_since::{
 };
 use super::error::StoreError;
 use super::levels::{every_location_level, level_of};
+use super::live_product::live;
 use super::pg_swap::SwapAndRecord;
-use super::products::{duplicate_sku, live, sku_holder, PlannedUpdate};
+use super::products::{duplicate_sku, sku_holder, PlannedUpdate};
 use super::rows::{HistoryRow, ProductRow};
 use super::stock_plan::LevelRow;
 use crate::db::schema::locations;
