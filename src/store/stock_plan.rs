@@ -6,6 +6,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel::{PgConnection, SqliteConnection};
 
 use super::error::StoreError;
 use super::rows::HistoryRow;
@@ -42,12 +43,136 @@ pub(super) struct StockPlan {
 }
 
 impl StockPlan {
-    /// Writes it, inside the caller's transaction.
+    /// Writes it, inside the caller's transaction: on PostgreSQL as one
+    /// statement, so that the product rows the caller locked are held for
+    /// one round trip of writes, not four; on SQLite, which has no round
+    /// trips, statement by statement.
     pub fn write(&self, conn: &mut DbConnection, updated_at: i64) -> Result<(), StoreError> {
+        if self.history.is_empty() {
+            return Ok(());
+        }
+        if let DbConnection::Pg(pg) = conn {
+            return self.write_at_once(pg, updated_at);
+        }
         write_levels(conn, &self.levels)?;
-        write_totals(conn, &self.totals, updated_at)?;
-        record(conn, &self.history)
+        if let DbConnection::Sqlite(sqlite) = conn {
+            write_totals(sqlite, &self.totals, updated_at)?;
+            // Batch INSERT is backend-specific in diesel.
+            diesel::insert_into(product_history::table)
+                .values(&self.history)
+                .execute(sqlite)?;
+        }
+        let versions: Vec<(String, i64)> = self
+            .history
+            .iter()
+            .map(|row| (row.product_id.clone(), row.version))
+            .collect();
+        super::events::record(conn, &versions)
     }
+
+    /// The four writes as data-modifying CTEs of one statement, each fed
+    /// its rows as arrays (see `pg_arrays`). The feed's rows keep the
+    /// history's order, as `events::record` does.
+    fn write_at_once(&self, pg: &mut PgConnection, updated_at: i64) -> Result<(), StoreError> {
+        #[derive(QueryableByName)]
+        struct Written {
+            #[diesel(sql_type = BigInt)]
+            totals: i64,
+        }
+        let levels = &self.levels;
+        let history = &self.history;
+        let level_column =
+            |value: fn(&LevelRow) -> i64| levels.iter().map(value).collect::<Vec<_>>();
+        let text = |value: fn(&HistoryRow) -> &str| history.iter().map(value).collect::<Vec<_>>();
+        let optional_text =
+            |value: fn(&HistoryRow) -> Option<&str>| history.iter().map(value).collect::<Vec<_>>();
+        let number = |value: fn(&HistoryRow) -> i64| history.iter().map(value).collect::<Vec<_>>();
+        let optional_number =
+            |value: fn(&HistoryRow) -> Option<i64>| history.iter().map(value).collect::<Vec<_>>();
+        let written: Written = diesel::sql_query(
+            "WITH levelled AS (
+                 INSERT INTO stock_levels
+                     (product_id, location_id, on_hand, version, updated_at, last_counted_at)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[],
+                                      $5::bigint[], $6::bigint[])
+                 ON CONFLICT (product_id, location_id) DO UPDATE SET
+                     on_hand = excluded.on_hand, version = excluded.version,
+                     updated_at = excluded.updated_at, last_counted_at = excluded.last_counted_at
+                 RETURNING 1),
+             totalled AS (
+                 UPDATE products SET stock = batch.stock, version = batch.version, updated_at = $10
+                 FROM unnest($7::text[], $8::bigint[], $9::bigint[]) AS batch (id, stock, version)
+                 WHERE products.id = batch.id AND products.deleted_at IS NULL
+                 RETURNING 1),
+             recorded AS (
+                 INSERT INTO product_history (product_id, version, at, actor, operation, reason,
+                     changes, location, level_version, delta, on_hand, kind, reference)
+                 SELECT * FROM unnest($11::text[], $12::bigint[], $13::bigint[], $14::text[],
+                     $15::text[], $16::text[], $17::text[], $18::text[], $19::bigint[],
+                     $20::bigint[], $21::bigint[], $22::text[], $23::text[])
+                 RETURNING 1),
+             fed AS (
+                 INSERT INTO product_events (product_id, version)
+                 SELECT id, version FROM unnest($11::text[], $12::bigint[])
+                     WITH ORDINALITY AS change (id, version, position)
+                 ORDER BY position
+                 RETURNING 1)
+             SELECT (SELECT count(*) FROM totalled) AS totals",
+        )
+        .bind::<Array<Text>, _>(
+            levels
+                .iter()
+                .map(|l| l.product_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(
+            levels
+                .iter()
+                .map(|l| l.location_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<BigInt>, _>(level_column(|level| level.on_hand))
+        .bind::<Array<BigInt>, _>(level_column(|level| level.version))
+        .bind::<Array<BigInt>, _>(level_column(|level| level.updated_at))
+        .bind::<Array<Nullable<BigInt>>, _>(
+            levels.iter().map(|l| l.last_counted_at).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(
+            self.totals
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<BigInt>, _>(self.totals.iter().map(|t| t.stock).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(self.totals.iter().map(|t| t.version).collect::<Vec<_>>())
+        .bind::<BigInt, _>(updated_at)
+        .bind::<Array<Text>, _>(text(|row| &row.product_id))
+        .bind::<Array<BigInt>, _>(number(|row| row.version))
+        .bind::<Array<BigInt>, _>(number(|row| row.at))
+        .bind::<Array<Text>, _>(text(|row| &row.actor))
+        .bind::<Array<Text>, _>(text(|row| &row.operation))
+        .bind::<Array<Nullable<Text>>, _>(optional_text(|row| row.reason.as_deref()))
+        .bind::<Array<Text>, _>(text(|row| &row.changes))
+        .bind::<Array<Nullable<Text>>, _>(optional_text(|row| row.location.as_deref()))
+        .bind::<Array<Nullable<BigInt>>, _>(optional_number(|row| row.level_version))
+        .bind::<Array<Nullable<BigInt>>, _>(optional_number(|row| row.delta))
+        .bind::<Array<Nullable<BigInt>>, _>(optional_number(|row| row.on_hand))
+        .bind::<Array<Nullable<Text>>, _>(optional_text(|row| row.kind.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(optional_text(|row| row.reference.as_deref()))
+        .get_result(pg)?;
+        check_totals(written.totals as usize, self.totals.len())
+    }
+}
+
+/// Every product total must have been written: the rows were locked when
+/// read, so anything else is a bug.
+fn check_totals(updated: usize, planned: usize) -> Result<(), StoreError> {
+    if updated != planned {
+        return Err(StoreError::internal(format!(
+            "a write of stock updated {updated} of {planned} products"
+        )));
+    }
+    Ok(())
 }
 
 /// Inserts or overwrites the levels.
@@ -120,68 +245,29 @@ pub(super) fn write_levels(conn: &mut DbConnection, levels: &[LevelRow]) -> Resu
     Ok(())
 }
 
-/// Sets each product's stock and version.
+/// Sets each product's stock and version, on SQLite. It has no arrays:
+/// the values are written into the SQL text, as in `write_levels`, for the
+/// same reason.
 fn write_totals(
-    conn: &mut DbConnection,
+    sqlite: &mut SqliteConnection,
     totals: &[ProductTotal],
     updated_at: i64,
 ) -> Result<(), StoreError> {
     if totals.is_empty() {
         return Ok(());
     }
-    let updated = match conn {
-        DbConnection::Pg(pg) => diesel::sql_query(
-            "UPDATE products SET stock = batch.stock, version = batch.version, updated_at = $4 \
-             FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS batch (id, stock, version) \
-             WHERE products.id = batch.id AND products.deleted_at IS NULL",
-        )
-        .bind::<Array<Text>, _>(totals.iter().map(|t| t.id.as_str()).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(totals.iter().map(|t| t.stock).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(totals.iter().map(|t| t.version).collect::<Vec<_>>())
-        .bind::<BigInt, _>(updated_at)
-        .execute(pg)?,
-        // Values in the text, as in `write_levels`, for the same reason.
-        DbConnection::Sqlite(sqlite) => {
-            let values: Vec<String> = totals
-                .iter()
-                .map(|total| format!("('{}', {}, {})", total.id, total.stock, total.version))
-                .collect();
-            diesel::sql_query(format!(
-                "UPDATE products SET stock = batch.stock, version = batch.version, \
-                 updated_at = {updated_at} \
-                 FROM (SELECT column1 AS id, column2 AS stock, column3 AS version \
-                       FROM (VALUES {}) AS v) AS batch \
-                 WHERE products.id = batch.id AND products.deleted_at IS NULL",
-                values.join(", ")
-            ))
-            .execute(sqlite)?
-        }
-    };
-    if updated != totals.len() {
-        // The rows were locked when read; anything else is a bug.
-        return Err(StoreError::internal(format!(
-            "a write of stock updated {updated} of {} products",
-            totals.len()
-        )));
-    }
-    Ok(())
-}
-
-/// Inserts the history rows and records their versions in the feed.
-pub(super) fn record(conn: &mut DbConnection, history: &[HistoryRow]) -> Result<(), StoreError> {
-    if history.is_empty() {
-        return Ok(());
-    }
-    match conn {
-        DbConnection::Pg(pg) => super::pg_arrays::insert_history(pg, history)?,
-        // Batch INSERT is backend-specific in diesel.
-        DbConnection::Sqlite(sqlite) => diesel::insert_into(product_history::table)
-            .values(history)
-            .execute(sqlite)?,
-    };
-    let versions: Vec<(String, i64)> = history
+    let values: Vec<String> = totals
         .iter()
-        .map(|row| (row.product_id.clone(), row.version))
+        .map(|total| format!("('{}', {}, {})", total.id, total.stock, total.version))
         .collect();
-    super::events::record(conn, &versions)
+    let updated = diesel::sql_query(format!(
+        "UPDATE products SET stock = batch.stock, version = batch.version, \
+         updated_at = {updated_at} \
+         FROM (SELECT column1 AS id, column2 AS stock, column3 AS version \
+               FROM (VALUES {}) AS v) AS batch \
+         WHERE products.id = batch.id AND products.deleted_at IS NULL",
+        values.join(", ")
+    ))
+    .execute(sqlite)?;
+    check_totals(updated, totals.len())
 }
