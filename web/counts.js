@@ -127,8 +127,8 @@ function markErrors(sending, error) {
     if (match[2]) errors.fields.push(`${match[2] === "stock" ? "count" : match[2]} ${detail}`);
     else errors.whole.push(detail);
   }
-  // A refused counted_at also leaves the item "needing" one of counted_at,
-  // force and expected_version; the field's own error is the one to show.
+  // A field's own error says most; one about the whole item shows when no
+  // field has one.
   for (const [row, { fields, whole }] of found) row.error = (fields.length ? fields : whole).join("; ");
   return found.size > 0;
 }
