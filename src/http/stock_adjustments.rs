@@ -141,7 +141,7 @@ impl StockAdjustmentRequest {
             ("stale-version" = (summary = "Someone else changed the product since expected_version", value = json!(crate::openapi::examples::stale_version()))),
             ("stale-level" = (summary = "Someone else changed the level since expected_version", value = json!(crate::openapi::examples::stale_level()))),
         )),
-        (status = 412, description = "The If-Match version is stale (stale-version)", body = crate::openapi::schemas::StaleVersionProblem, content_type = "application/problem+json", headers(
+        (status = 412, description = "The If-Match version is stale (stale-version): the product's, or with `location` the level's", body = inline(crate::openapi::schemas::AdjustmentStaleProblem), content_type = "application/problem+json", headers(
             ("ETag" = String, description = "The current version's ETag"),
         )),
         (status = 422, description = "The body breaks one or more rules, or the delta would take stock above 1,000,000,000", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),

@@ -190,13 +190,14 @@ pub enum LocationDeleteConflictProblem {
     DefaultLocation(DefaultLocationProblem),
 }
 
-/// 409 on a write of a level: a stale level version, or not enough stock.
+/// 412 on a stock adjustment: the If-Match version is stale, the product's
+/// (no location named) or the level's.
 #[derive(ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
-pub enum LevelConflictProblem {
-    StaleVersion(Box<StaleLevelProblem>),
-    InsufficientStock(Box<InsufficientStockProblem>),
+pub enum AdjustmentStaleProblem {
+    StaleVersion(Box<StaleVersionProblem>),
+    StaleLevel(Box<StaleLevelProblem>),
 }
 
 /// 409 `stock-sync-conflict`: an item of an atomic batch failed; nothing was applied.
