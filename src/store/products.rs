@@ -18,8 +18,9 @@ use super::pg_swap::SwapAndRecord;
 use super::prepared_swap::SetEveryField;
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::{contains_pattern, lower};
-use super::stock_plan::{write_levels, LevelRow};
+use super::stock_plan::LevelRow;
 use crate::db::schema::products::dsl;
+use crate::db::schema::stock_levels;
 use crate::db::{load_natively, single_statement_write, write_transaction, DbConnection, DbError};
 use crate::domain::changes::{self, Changes};
 use crate::domain::conflict::Intent;
@@ -81,7 +82,10 @@ pub fn create(
         diesel::insert_into(dsl::products)
             .values(ProductRow::from_product(&product))
             .execute(conn)?;
-        write_levels(conn, &[main_level_row(&product.id, &main)])?;
+        // A new product has no level yet: a plain INSERT.
+        diesel::insert_into(stock_levels::table)
+            .values(main_level_row(&product.id, &main))
+            .execute(conn)?;
         history::insert(conn, &product.id, &entry)
     });
     match written {

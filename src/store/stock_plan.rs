@@ -16,6 +16,8 @@ use crate::db::DbConnection;
 /// A level as it is stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = stock_levels)]
+// A missing count time is NULL, never DEFAULT, which SQLite also accepts.
+#[diesel(treat_none_as_default_value = false)]
 pub(super) struct LevelRow {
     pub product_id: String,
     pub location_id: String,
@@ -54,8 +56,8 @@ impl StockPlan {
         if let DbConnection::Pg(pg) = conn {
             return self.write_at_once(pg, updated_at);
         }
-        write_levels(conn, &self.levels)?;
         if let DbConnection::Sqlite(sqlite) = conn {
+            write_levels(sqlite, &self.levels)?;
             write_totals(sqlite, &self.totals, updated_at)?;
             // Batch INSERT is backend-specific in diesel.
             diesel::insert_into(product_history::table)
@@ -175,73 +177,35 @@ fn check_totals(updated: usize, planned: usize) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Inserts or overwrites the levels.
-pub(super) fn write_levels(conn: &mut DbConnection, levels: &[LevelRow]) -> Result<(), StoreError> {
+/// Inserts or overwrites the levels, on SQLite. It has no arrays: the
+/// values are written into the SQL text rather than bound, because the
+/// number of binds would vary with the batch; that is safe only because
+/// every value is a server-made UUID or an integer.
+fn write_levels(sqlite: &mut SqliteConnection, levels: &[LevelRow]) -> Result<(), StoreError> {
     if levels.is_empty() {
         return Ok(());
     }
-    const ON_CONFLICT: &str = " ON CONFLICT (product_id, location_id) DO UPDATE SET \
-        on_hand = excluded.on_hand, version = excluded.version, \
-        updated_at = excluded.updated_at, last_counted_at = excluded.last_counted_at";
-    match conn {
-        DbConnection::Pg(pg) => {
-            let column = |value: fn(&LevelRow) -> i64| levels.iter().map(value).collect::<Vec<_>>();
-            let counted: Vec<Option<i64>> =
-                levels.iter().map(|level| level.last_counted_at).collect();
-            diesel::sql_query(format!(
-                "INSERT INTO stock_levels \
-                 (product_id, location_id, on_hand, version, updated_at, last_counted_at) \
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], \
-                                      $5::bigint[], $6::bigint[]){ON_CONFLICT}"
-            ))
-            .bind::<Array<Text>, _>(
-                levels
-                    .iter()
-                    .map(|l| l.product_id.as_str())
-                    .collect::<Vec<_>>(),
+    let values: Vec<String> = levels
+        .iter()
+        .map(|level| {
+            let counted = level
+                .last_counted_at
+                .map_or("NULL".to_owned(), |at| at.to_string());
+            format!(
+                "('{}', '{}', {}, {}, {}, {counted})",
+                level.product_id, level.location_id, level.on_hand, level.version, level.updated_at
             )
-            .bind::<Array<Text>, _>(
-                levels
-                    .iter()
-                    .map(|l| l.location_id.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind::<Array<BigInt>, _>(column(|level| level.on_hand))
-            .bind::<Array<BigInt>, _>(column(|level| level.version))
-            .bind::<Array<BigInt>, _>(column(|level| level.updated_at))
-            .bind::<Array<Nullable<BigInt>>, _>(counted)
-            .execute(pg)?;
-        }
-        // SQLite has no arrays. The values are written into the SQL text
-        // rather than bound, because the number of binds would vary with
-        // the batch; that is safe only because every value is a
-        // server-made UUID or an integer.
-        DbConnection::Sqlite(sqlite) => {
-            let values: Vec<String> = levels
-                .iter()
-                .map(|level| {
-                    let counted = level
-                        .last_counted_at
-                        .map_or("NULL".to_owned(), |at| at.to_string());
-                    format!(
-                        "('{}', '{}', {}, {}, {}, {counted})",
-                        level.product_id,
-                        level.location_id,
-                        level.on_hand,
-                        level.version,
-                        level.updated_at
-                    )
-                })
-                .collect();
-            diesel::sql_query(format!(
-                "INSERT INTO stock_levels \
-                 (product_id, location_id, on_hand, version, updated_at, last_counted_at) \
-                 VALUES {}{ON_CONFLICT}",
-                values.join(", ")
-            ))
-            .execute(sqlite)?;
-        }
-    }
+        })
+        .collect();
+    diesel::sql_query(format!(
+        "INSERT INTO stock_levels \
+         (product_id, location_id, on_hand, version, updated_at, last_counted_at) \
+         VALUES {} ON CONFLICT (product_id, location_id) DO UPDATE SET \
+         on_hand = excluded.on_hand, version = excluded.version, \
+         updated_at = excluded.updated_at, last_counted_at = excluded.last_counted_at",
+        values.join(", ")
+    ))
+    .execute(sqlite)?;
     Ok(())
 }
 
