@@ -278,14 +278,21 @@ pub(super) struct Place {
     pub code: String,
 }
 
+impl Place {
+    /// MAIN, whose id is fixed.
+    pub fn main() -> Place {
+        Place {
+            id: MAIN_ID,
+            code: MAIN_CODE.to_owned(),
+        }
+    }
+}
+
 /// The location a write of stock acts at. MAIN cannot be deleted, so it
 /// needs no lock, and its id is known.
 pub(super) fn location_for_stock(conn: &mut DbConnection, code: &str) -> Result<Place, StoreError> {
     if code.eq_ignore_ascii_case(MAIN_CODE) {
-        return Ok(Place {
-            id: MAIN_ID,
-            code: MAIN_CODE.to_owned(),
-        });
+        return Ok(Place::main());
     }
     let location = locations::lock_for_stock(conn, code)?;
     Ok(Place {

@@ -12,13 +12,12 @@ use uuid::Uuid;
 use super::current_since::{self, at_expected, moved_on, unversioned};
 use super::error::StoreError;
 use super::history;
-use super::levels;
+use super::levels::{self, Place};
 use super::live_product::live;
 use super::pg_swap::SwapAndRecord;
 use super::prepared_swap::SetEveryField;
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::{contains_pattern, lower};
-use super::stock_plan::LevelRow;
 use crate::db::schema::products::dsl;
 use crate::db::schema::stock_levels;
 use crate::db::{load_natively, single_statement_write, write_transaction, DbConnection, DbError};
@@ -27,7 +26,7 @@ use crate::domain::conflict::Intent;
 use crate::domain::history::{HistoryEntry, Operation};
 use crate::domain::ledger::{LedgerEntry, StockKind};
 use crate::domain::level::Level;
-use crate::domain::location::{MAIN_CODE, MAIN_ID, MAIN_ID_TEXT};
+use crate::domain::location::{MAIN_CODE, MAIN_ID_TEXT};
 use crate::domain::patch::ProductPatch;
 use crate::domain::precondition::Precondition;
 use crate::domain::product::{Product, ProductFields};
@@ -84,7 +83,7 @@ pub fn create(
             .execute(conn)?;
         // A new product has no level yet: a plain INSERT.
         diesel::insert_into(stock_levels::table)
-            .values(main_level_row(&product.id, &main))
+            .values(levels::level_row(&product.id, &Place::main(), &main))
             .execute(conn)?;
         history::insert(conn, &product.id, &entry)
     });
@@ -455,17 +454,5 @@ pub(super) fn duplicate_sku(sku: &str, holder: Option<String>) -> StoreError {
         },
         // The holder was deleted since the clash: the SKU is free again.
         None => StoreError::Contended("The SKU was just freed; retry the request."),
-    }
-}
-
-/// MAIN's level of a product, as stored.
-fn main_level_row(product_id: &Uuid, level: &Level) -> LevelRow {
-    LevelRow {
-        product_id: product_id.to_string(),
-        location_id: MAIN_ID.to_string(),
-        on_hand: level.on_hand,
-        version: level.version,
-        updated_at: level.updated_at.map_or(0, timestamp::to_micros),
-        last_counted_at: level.last_counted_at.map(timestamp::to_micros),
     }
 }
