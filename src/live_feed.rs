@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::background::{Background, Pause};
 use crate::db::{Database, DbConnection};
-use crate::domain::events::ProductEvent;
+use crate::domain::events::FeedEvent;
 use crate::store::{self, StoreError};
 
 /// How often the watcher looks while a stream is open. Streams learn of a
@@ -40,7 +40,7 @@ pub struct FeedEntry {
 
 /// How a stream writes one change; the feed writes each change once,
 /// whatever the number of streams.
-pub type Render = fn(&ProductEvent) -> Bytes;
+pub type Render = fn(&FeedEvent) -> Bytes;
 
 /// The changes numbered `held_after + 1` up to `newest`, every one of
 /// them; before the watcher's first look, none.

@@ -62,6 +62,7 @@ impl Application {
             purge_interval,
             feed_retention,
         )?;
+        upkeep::expire_holds(&mut background, database.clone())?;
         let sqlite_log_limit_bytes = settings.sqlite_log_limit.saturating_mul(1024 * 1024);
         upkeep::checkpoint_sqlite_log(&mut background, database.clone(), sqlite_log_limit_bytes)?;
         let stream_limits = StreamLimits {

@@ -66,6 +66,43 @@ pub fn purge_feed(
     })
 }
 
+/// How often expired holds are looked for. A hold stops counting at its
+/// `expires_at` whatever the sweep does; the sweep marks it `expired` and
+/// tells the feed, within about this long.
+const HOLD_EXPIRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Marks holds past their `expires_at` expired, each with a `hold` event,
+/// in batches (see `store::holds::expire_batch`), every
+/// `HOLD_EXPIRY_INTERVAL`, on a thread of its own until the server stops.
+pub fn expire_holds(background: &mut Background, database: Database) -> std::io::Result<()> {
+    background.spawn("hold-expiry", move |pause| loop {
+        let mut expired = 0;
+        // Batch after batch, each its own write, so that requests' writes
+        // go between them; a stopping server does not wait for the rest.
+        let outcome = loop {
+            match database.write_now(store::holds::expire_batch) {
+                Ok(batch) => {
+                    expired += batch;
+                    if batch < store::holds::EXPIRY_BATCH as usize || !pause.wait(Duration::ZERO) {
+                        break Ok(());
+                    }
+                }
+                Err(error) => break Err(error),
+            }
+        };
+        if expired > 0 {
+            tracing::info!(expired, "marked holds expired");
+        }
+        if let Err(error) = outcome {
+            // The database may be away for a while; the next round retries.
+            tracing::warn!(%error, "could not mark expired holds");
+        }
+        if !pause.wait(HOLD_EXPIRY_INTERVAL) {
+            return;
+        }
+    })
+}
+
 /// How often SQLite's write-ahead log is checkpointed. Between two rounds
 /// the log grows by what was written meanwhile; each round copies only the
 /// newest version of each page changed.

@@ -64,6 +64,25 @@ diesel::table! {
         product_id -> Text,
         version -> BigInt,
         number -> Nullable<BigInt>,
+        kind -> Nullable<Text>,
+        payload -> Nullable<Text>,
+        at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    holds (id) {
+        id -> Text,
+        version -> BigInt,
+        product_id -> Text,
+        location_id -> Text,
+        quantity -> BigInt,
+        status -> Text,
+        expires_at -> BigInt,
+        reference -> Nullable<Text>,
+        actor -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -71,12 +90,15 @@ diesel::joinable!(product_history -> products (product_id));
 diesel::joinable!(product_events -> products (product_id));
 diesel::joinable!(stock_levels -> products (product_id));
 diesel::joinable!(stock_levels -> locations (location_id));
+diesel::joinable!(holds -> products (product_id));
+diesel::joinable!(holds -> locations (location_id));
 diesel::allow_tables_to_appear_in_same_query!(
     products,
     locations,
     stock_levels,
     product_history,
     product_events,
+    holds,
     idempotency_keys,
     tokens
 );

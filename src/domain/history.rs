@@ -17,6 +17,8 @@ pub enum Operation {
     LevelUpdate,
     /// One side of a transfer between locations.
     Transfer,
+    /// A hold turned into a sale.
+    HoldCommit,
     Delete,
 }
 
@@ -29,6 +31,7 @@ impl Operation {
             Operation::StockSync => "stock_sync",
             Operation::LevelUpdate => "level_update",
             Operation::Transfer => "transfer",
+            Operation::HoldCommit => "hold_commit",
             Operation::Delete => "delete",
         }
     }
@@ -41,6 +44,7 @@ impl Operation {
             Operation::StockSync,
             Operation::LevelUpdate,
             Operation::Transfer,
+            Operation::HoldCommit,
             Operation::Delete,
         ]
         .into_iter()

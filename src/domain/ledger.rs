@@ -17,15 +17,18 @@ pub enum StockKind {
     TransferOut,
     /// Moved from another location.
     TransferIn,
+    /// A hold turned into a sale.
+    Commit,
 }
 
 impl StockKind {
-    const ALL: [StockKind; 5] = [
+    const ALL: [StockKind; 6] = [
         StockKind::Set,
         StockKind::Adjust,
         StockKind::Count,
         StockKind::TransferOut,
         StockKind::TransferIn,
+        StockKind::Commit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl StockKind {
             StockKind::Count => "count",
             StockKind::TransferOut => "transfer-out",
             StockKind::TransferIn => "transfer-in",
+            StockKind::Commit => "commit",
         }
     }
 

@@ -18,6 +18,14 @@ pub struct Level {
     pub location: String,
     #[schema(schema_with = crate::domain::number_schemas::on_hand)]
     pub on_hand: i64,
+    /// The sum of the level's active holds that have not expired. Holds do
+    /// not change the level's version.
+    #[schema(minimum = 0, example = 2)]
+    pub reserved: i64,
+    /// `on_hand - reserved`: what new holds may take. Negative when a count
+    /// or a sale left less on hand than is held (oversold).
+    #[schema(example = 7)]
+    pub available: i64,
     /// 0 until the level's first write; then grows by one on every change.
     #[schema(minimum = 0, example = 4)]
     pub version: i64,
@@ -37,6 +45,8 @@ impl Level {
         Level {
             location: location.to_owned(),
             on_hand: 0,
+            reserved: 0,
+            available: 0,
             version: 0,
             updated_at: None,
             last_counted_at: None,
@@ -45,6 +55,11 @@ impl Level {
 
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
+    }
+
+    /// Whether more is held here than is on hand.
+    pub fn is_oversold(&self) -> bool {
+        self.available < 0
     }
 }
 

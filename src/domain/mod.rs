@@ -9,6 +9,7 @@ pub mod field_list;
 pub mod field_source;
 pub mod fields;
 pub mod history;
+pub mod hold;
 pub mod idempotency;
 pub mod ledger;
 pub mod level;

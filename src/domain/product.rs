@@ -89,6 +89,13 @@ pub struct Product {
     pub id: Uuid,
     #[serde(flatten)]
     pub fields: ProductFields,
+    /// How much of the stock active holds set aside, at every location.
+    #[schema(minimum = 0, example = 3)]
+    pub reserved: i64,
+    /// `stock - reserved`: what new holds may take. Negative when counts or
+    /// sales left less on hand than is held (oversold).
+    #[schema(example = 37)]
+    pub available: i64,
     /// Starts at 1 and grows by one on every change, and only on a change.
     /// Also sent as the strong `ETag: "<version>"`.
     #[schema(schema_with = version_schema)]
@@ -112,6 +119,12 @@ impl Product {
     /// The strong entity tag of this version.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
+    }
+
+    /// Sets the stock; `available` stays its difference from `reserved`.
+    pub fn set_stock(&mut self, stock: i64) {
+        self.fields.stock = stock;
+        self.available = stock - self.reserved;
     }
 }
 

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::db::{DbError, RetryReason, WorkError};
 use crate::domain::conflict::StaleVersion;
 use crate::domain::fields::STOCK_MAX;
+use crate::domain::hold::{Hold, HoldStatus, Shortfall, StaleHold};
 use crate::domain::level::{Level, StaleLevel};
 use crate::domain::location::StaleLocation;
 use crate::domain::precondition::VersionSource;
@@ -87,6 +88,16 @@ pub enum ApiError {
     StaleLocation(Box<StaleLocation>),
     #[error("{}", .0.detail())]
     StaleLevel(Box<StaleLevel>),
+    #[error("{}", .0.detail())]
+    StaleHold(Box<StaleHold>),
+    #[error(
+        "{} of {} at {} cannot be held: {} are available ({} on hand, {} held). Nothing was held.",
+        .0.requested, .0.sku, .0.level.location, .0.level.available, .0.level.on_hand,
+        .0.level.reserved
+    )]
+    InsufficientAvailable(Box<Shortfall>),
+    #[error("{}", hold_not_active(.0))]
+    HoldNotActive(Box<Hold>),
     #[error("Another location already has code {0} (codes are compared ignoring case, and a deleted location's code stays taken). Choose another code.")]
     DuplicateLocation(String),
     #[error("Location {code} still holds stock of {products_held} live product(s). Transfer or count it to 0, then delete the location.")]
@@ -153,6 +164,10 @@ impl ApiError {
         ))
     }
 
+    pub fn hold_not_found(id: &Uuid) -> ApiError {
+        ApiError::NotFound(format!("No hold has id {id}."))
+    }
+
     pub fn version_required() -> ApiError {
         ApiError::VersionRequired(
             "This write must name the version it is based on: send \"version\": N in the body \
@@ -176,15 +191,18 @@ impl ApiError {
             ApiError::RateLimited { .. } => &problem::RATE_LIMITED,
             ApiError::TooManyStreams { .. } => &problem::TOO_MANY_STREAMS,
             ApiError::TooManyConnections { .. } => &problem::TOO_MANY_CONNECTIONS,
-            ApiError::StaleVersion(_) | ApiError::StaleLocation(_) | ApiError::StaleLevel(_) => {
-                &problem::STALE_VERSION
-            }
+            ApiError::StaleVersion(_)
+            | ApiError::StaleLocation(_)
+            | ApiError::StaleLevel(_)
+            | ApiError::StaleHold(_) => &problem::STALE_VERSION,
             ApiError::DuplicateLocation(_) => &problem::DUPLICATE_LOCATION,
             ApiError::LocationNotEmpty { .. } => &problem::LOCATION_NOT_EMPTY,
             ApiError::DefaultLocation => &problem::DEFAULT_LOCATION,
             ApiError::StockAtSeveralLocations { .. } => &problem::STOCK_AT_SEVERAL_LOCATIONS,
             ApiError::DuplicateSku { .. } => &problem::DUPLICATE_SKU,
             ApiError::InsufficientStock { .. } => &problem::INSUFFICIENT_STOCK,
+            ApiError::InsufficientAvailable(_) => &problem::INSUFFICIENT_AVAILABLE,
+            ApiError::HoldNotActive(_) => &problem::HOLD_NOT_ACTIVE,
             ApiError::StockSyncConflict(_) => &problem::STOCK_SYNC_CONFLICT,
             ApiError::IdempotencyKeyInUse => &problem::IDEMPOTENCY_KEY_IN_USE,
             ApiError::IdempotencyKeyReused => &problem::IDEMPOTENCY_KEY_REUSED,
@@ -267,6 +285,18 @@ impl ApiError {
             }),
             ApiError::StaleLocation(stale) => serde_json::to_value(stale).unwrap_or_default(),
             ApiError::StaleLevel(stale) => serde_json::to_value(stale).unwrap_or_default(),
+            ApiError::StaleHold(stale) => serde_json::to_value(stale).unwrap_or_default(),
+            ApiError::InsufficientAvailable(shortfall) => serde_json::json!({
+                "product_id": shortfall.product_id,
+                "sku": shortfall.sku,
+                "location": shortfall.level.location,
+                "requested": shortfall.requested,
+                "level": shortfall.level,
+            }),
+            ApiError::HoldNotActive(hold) if hold.status == HoldStatus::Expired => {
+                serde_json::json!({ "hold": hold, "expired_at": hold.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true) })
+            }
+            ApiError::HoldNotActive(hold) => serde_json::json!({ "hold": hold }),
             ApiError::LocationNotEmpty { products_held, .. } => {
                 serde_json::json!({ "products_held": products_held })
             }
@@ -295,6 +325,9 @@ impl ResponseError for ApiError {
             ApiError::StaleLevel(stale) if stale.source == VersionSource::IfMatch => {
                 StatusCode::PRECONDITION_FAILED
             }
+            ApiError::StaleHold(stale) if stale.source == VersionSource::IfMatch => {
+                StatusCode::PRECONDITION_FAILED
+            }
             other => other.problem_type().status,
         }
     }
@@ -318,6 +351,9 @@ impl ResponseError for ApiError {
             ApiError::StaleLevel(stale) => {
                 response.insert_header((header::ETAG, stale.current.etag()));
             }
+            ApiError::StaleHold(stale) => {
+                response.insert_header((header::ETAG, stale.current.etag()));
+            }
             ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
@@ -337,6 +373,24 @@ impl ResponseError for ApiError {
         let mut response = response.finish();
         response.extensions_mut().insert(self.document(status));
         response
+    }
+}
+
+/// Why a hold can no longer be changed, in words.
+fn hold_not_active(hold: &Hold) -> String {
+    match hold.status {
+        HoldStatus::Expired => format!(
+            "Hold {} expired at {}; its stock is available again. Hold anew if it is still \
+             wanted.",
+            hold.id,
+            hold.expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ),
+        status => format!(
+            "Hold {} is already {}, so it can no longer be changed, committed or released.",
+            hold.id,
+            status.as_str()
+        ),
     }
 }
 
@@ -385,6 +439,15 @@ impl From<StoreError> for ApiError {
                 level,
             },
             StoreError::LocationNotFound(code) => ApiError::location_not_found(&code),
+            StoreError::SkuNotFound(sku) => {
+                ApiError::NotFound(format!("No live product has SKU {sku}."))
+            }
+            StoreError::HoldNotFound(id) => ApiError::hold_not_found(&id),
+            StoreError::InsufficientAvailable(shortfall) => {
+                ApiError::InsufficientAvailable(shortfall)
+            }
+            StoreError::StaleHold(stale) => ApiError::StaleHold(stale),
+            StoreError::HoldNotActive(hold) => ApiError::HoldNotActive(hold),
             StoreError::DuplicateLocation(code) => ApiError::DuplicateLocation(code),
             StoreError::StaleLocation(stale) => ApiError::StaleLocation(stale),
             StoreError::StaleLevel(stale) => ApiError::StaleLevel(stale),

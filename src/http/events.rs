@@ -16,7 +16,7 @@ use super::actor::{roles, Authorized, Recheck};
 use super::known_tokens::{KnownTokens, REMEMBER_FOR};
 use super::query::reject_parameters;
 use crate::db::Database;
-use crate::domain::events::ProductEvent;
+use crate::domain::events::FeedEvent;
 use crate::http::error::{ApiError, FieldError};
 use crate::live_feed::{self, FeedEntry, LiveFeed, Render, StreamRefused, StreamSlot};
 use crate::stopping::Stopping;
@@ -259,11 +259,12 @@ impl Changes {
 
 /// One change as an event of the stream; the feed calls it once per
 /// change, for every stream.
-pub fn written(event: &ProductEvent) -> Bytes {
+pub fn written(event: &FeedEvent) -> Bytes {
     // serde_json escapes line breaks, so the JSON fits one `data:` line.
-    let data = serde_json::to_string(&event.change).unwrap_or_default();
+    let data = event.change.data();
     Bytes::from(format!(
-        "event: product\nid: {}\ndata: {data}\n\n",
+        "event: {}\nid: {}\ndata: {data}\n\n",
+        event.change.name(),
         event.number
     ))
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod history;
+pub mod holds;
 pub mod idempotency;
 pub mod json_body;
 pub mod known_tokens;
@@ -87,6 +88,28 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/transfers")
                 .route(web::post().to(transfers::transfer_stock))
+                .default_service(method_not_allowed("POST")),
+        )
+        .service(
+            web::resource("/v1/holds")
+                .route(read().to(holds::list_holds))
+                .route(web::post().to(holds::create::create_holds))
+                .default_service(method_not_allowed("GET, HEAD, POST")),
+        )
+        .service(
+            web::resource("/v1/holds/{id}")
+                .route(read().to(holds::read_hold))
+                .route(web::patch().to(holds::change::update_hold))
+                .default_service(method_not_allowed("GET, HEAD, PATCH")),
+        )
+        .service(
+            web::resource("/v1/holds/{id}/commit")
+                .route(web::post().to(holds::change::commit_hold))
+                .default_service(method_not_allowed("POST")),
+        )
+        .service(
+            web::resource("/v1/holds/{id}/release")
+                .route(web::post().to(holds::change::release_hold))
                 .default_service(method_not_allowed("POST")),
         )
         .service(

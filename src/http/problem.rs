@@ -120,6 +120,26 @@ pub const INSUFFICIENT_STOCK: ProblemType = ProblemType {
         total and the product.",
 };
 
+pub const INSUFFICIENT_AVAILABLE: ProblemType = ProblemType {
+    slug: "insufficient-available",
+    title: "Not enough stock available to hold",
+    status: StatusCode::CONFLICT,
+    explanation: "The hold would take more than the level has available (`on_hand` less what \
+        active holds reserve), so nothing was held; for several lines, none was. `requested` is \
+        what the request's lines on this product and location asked in all, `level` the level as \
+        it is now, with `on_hand`, `reserved` and `available`.",
+};
+
+pub const HOLD_NOT_ACTIVE: ProblemType = ProblemType {
+    slug: "hold-not-active",
+    title: "The hold has ended",
+    status: StatusCode::CONFLICT,
+    explanation: "The hold was committed, released, or has expired, so it can no longer be \
+        changed, committed or released. `hold` is the hold as it is now; for an expired one, \
+        `expired_at` says when. An expired hold's stock is available again: hold anew if it is \
+        still wanted.",
+};
+
 pub const DUPLICATE_LOCATION: ProblemType = ProblemType {
     slug: "duplicate-location",
     title: "Another location has this code",
@@ -284,6 +304,8 @@ pub const ALL: &[&ProblemType] = &[
     &STALE_VERSION,
     &DUPLICATE_SKU,
     &INSUFFICIENT_STOCK,
+    &INSUFFICIENT_AVAILABLE,
+    &HOLD_NOT_ACTIVE,
     &DUPLICATE_LOCATION,
     &LOCATION_NOT_EMPTY,
     &DEFAULT_LOCATION,

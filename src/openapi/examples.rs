@@ -18,6 +18,8 @@ fn product(version: i64, price_minor: i64, stock: i64, updated_at: &str) -> Valu
     let mut product = Map::new();
     product.insert("id".into(), PRODUCT_ID.into());
     product.extend(as_json(&fields));
+    product.insert("reserved".into(), 0.into());
+    product.insert("available".into(), stock.into());
     product.insert("version".into(), version.into());
     product.insert("created_at".into(), "2026-11-02T09:15:00.000Z".into());
     product.insert("updated_at".into(), updated_at.into());
@@ -75,9 +77,15 @@ pub fn sync_stock_request() -> Value {
 
 /// A level as responses show it.
 fn level(location: &str, on_hand: i64, version: i64) -> Value {
+    held_level(location, on_hand, 0, version)
+}
+
+fn held_level(location: &str, on_hand: i64, reserved: i64, version: i64) -> Value {
     json!({
         "location": location,
         "on_hand": on_hand,
+        "reserved": reserved,
+        "available": on_hand - reserved,
         "version": version,
         "updated_at": "2026-11-02T10:41:07.512Z",
         "last_counted_at": null,
@@ -262,6 +270,76 @@ pub fn stock_sync_conflict() -> Value {
                 { "sku": "MUG-RED-01", "status": "not_found" },
             ],
             "summary": { "updated": 0, "rebased": 0, "unchanged": 0, "superseded": 0, "conflict": 1, "not_found": 1 },
+        }),
+    )
+}
+
+/// A hold of the example product, as a response shows it.
+fn hold(version: i64, status: &str, expires_at: &str) -> Value {
+    json!({
+        "id": "0193a1f4-2b3c-7d4e-8f5a-6b7c8d9e0f1a",
+        "version": version,
+        "product_id": PRODUCT_ID,
+        "sku": ProductFields::example().sku,
+        "location": "MAIN",
+        "quantity": 2,
+        "status": status,
+        "expires_at": expires_at,
+        "reference": "cart-8841",
+        "actor": "shop",
+        "created_at": "2026-11-02T10:30:00.000Z",
+        "updated_at": "2026-11-02T10:30:00.000Z",
+    })
+}
+
+/// Two more asked for while 40 are on hand and 39 held.
+pub fn insufficient_available() -> Value {
+    merged(
+        problem(
+            "insufficient-available",
+            "Not enough stock available to hold",
+            "2 of MUG-BLUE-01 at MAIN cannot be held: 1 are available (40 on hand, 39 held). Nothing was held.",
+            "/v1/holds",
+        ),
+        json!({
+            "product_id": PRODUCT_ID,
+            "sku": ProductFields::example().sku,
+            "location": "MAIN",
+            "requested": 2,
+            "level": held_level("MAIN", 40, 39, 6),
+        }),
+    )
+}
+
+/// The checkout extended the hold (version 2) while you changed version 1.
+pub fn stale_hold() -> Value {
+    merged(
+        problem(
+            "stale-version",
+            "The product was changed by someone else",
+            "You sent version 1 of hold 0193a1f4-2b3c-7d4e-8f5a-6b7c8d9e0f1a, but it is at version 2. Read it again and decide whether your change still applies.",
+            "/v1/holds/0193a1f4-2b3c-7d4e-8f5a-6b7c8d9e0f1a",
+        ),
+        json!({
+            "your_version": 1,
+            "current_version": 2,
+            "current": hold(2, "active", "2026-11-02T11:00:00.000Z"),
+        }),
+    )
+}
+
+/// The customer paid after the hold ran out.
+pub fn hold_expired() -> Value {
+    merged(
+        problem(
+            "hold-not-active",
+            "The hold has ended",
+            "Hold 0193a1f4-2b3c-7d4e-8f5a-6b7c8d9e0f1a expired at 2026-11-02T10:45:00.000Z; its stock is available again. Hold anew if it is still wanted.",
+            "/v1/holds/0193a1f4-2b3c-7d4e-8f5a-6b7c8d9e0f1a/commit",
+        ),
+        json!({
+            "hold": hold(1, "expired", "2026-11-02T10:45:00.000Z"),
+            "expired_at": "2026-11-02T10:45:00.000Z",
         }),
     )
 }

@@ -51,6 +51,12 @@ pub use schemas::*;
         http::levels::location_levels,
         http::levels::update_level,
         http::transfers::transfer_stock,
+        http::holds::create::create_holds,
+        http::holds::list_holds,
+        http::holds::read_hold,
+        http::holds::change::update_hold,
+        http::holds::change::commit_hold,
+        http::holds::change::release_hold,
         http::health::healthz,
         http::health::readyz,
         http::metrics::metrics,
@@ -81,6 +87,7 @@ pub use schemas::*;
         (name = "products", description = "Products and their versions"),
         (name = "stock", description = "Stock changes for the sync job: adjustments and batch counts"),
         (name = "locations", description = "Locations, each product's stock level at each, and transfers between them"),
+        (name = "holds", description = "Stock held for carts and orders until committed, released or expired"),
         (name = "operations", description = "Health, the API's own description, and problem types"),
     )
 )]

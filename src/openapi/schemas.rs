@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::conflict::StaleVersion;
 use crate::domain::currency::ISO_4217;
+use crate::domain::hold::{Hold, StaleHold};
 use crate::domain::level::{Level, StaleLevel};
 use crate::domain::location::StaleLocation;
 use crate::domain::product::Product;
@@ -200,6 +201,65 @@ pub enum AdjustmentStaleProblem {
     StaleLevel(Box<StaleLevelProblem>),
 }
 
+/// 409 `insufficient-available`: a hold would take more than is available.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct InsufficientAvailableProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = insufficient_available_type)]
+    problem_type: String,
+    product_id: Uuid,
+    sku: String,
+    /// The location's code.
+    location: String,
+    /// What the request's lines on this product and location asked in all.
+    requested: i64,
+    /// The level as it is now.
+    level: Level,
+}
+
+/// 409 or 412 `stale-version` on a hold: the write named an old version.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StaleHoldProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = stale_version_type)]
+    problem_type: String,
+    #[serde(flatten)]
+    conflict: StaleHold,
+}
+
+/// 409 `hold-not-active`: the hold was committed, released or expired.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct HoldNotActiveProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = hold_not_active_type)]
+    problem_type: String,
+    /// The hold as it is now.
+    hold: Hold,
+    /// When it expired; only for an expired hold.
+    #[schema(nullable = false, value_type = Option<String>, format = DateTime)]
+    expired_at: Option<String>,
+}
+
+/// 409 on a change, commit or release of a hold.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum HoldConflictProblem {
+    HoldNotActive(Box<HoldNotActiveProblem>),
+    StaleVersion(Box<StaleHoldProblem>),
+    InsufficientAvailable(Box<InsufficientAvailableProblem>),
+    InsufficientStock(Box<InsufficientStockProblem>),
+}
+
 /// 409 `stock-sync-conflict`: an item of an atomic batch failed; nothing was applied.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -281,6 +341,14 @@ fn duplicate_sku_type() -> Object {
 
 fn insufficient_stock_type() -> Object {
     type_of(&[&problem::INSUFFICIENT_STOCK])
+}
+
+fn insufficient_available_type() -> Object {
+    type_of(&[&problem::INSUFFICIENT_AVAILABLE])
+}
+
+fn hold_not_active_type() -> Object {
+    type_of(&[&problem::HOLD_NOT_ACTIVE])
 }
 
 fn stock_sync_conflict_type() -> Object {

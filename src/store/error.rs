@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::db::{DbError, RetryReason, Unavailable, WorkError};
 use crate::domain::conflict::StaleVersion;
+use crate::domain::hold::{Hold, Shortfall, StaleHold};
 use crate::domain::level::{Level, StaleLevel};
 use crate::domain::location::StaleLocation;
 use crate::domain::product::Product;
@@ -30,8 +31,20 @@ pub enum StoreError {
         current: Box<Product>,
         level: Level,
     },
+    #[error("no live product has SKU {0}")]
+    SkuNotFound(String),
     #[error("no live location has code {0}")]
     LocationNotFound(String),
+    #[error("no hold has id {0}")]
+    HoldNotFound(Uuid),
+    /// A hold would take more than the level has available.
+    #[error("{} available at {}, {} asked", .0.level.available, .0.level.location, .0.requested)]
+    InsufficientAvailable(Box<Shortfall>),
+    #[error("{}", .0.detail())]
+    StaleHold(Box<StaleHold>),
+    /// The hold was committed, released or has expired.
+    #[error("hold {} is {}", .0.id, .0.status.as_str())]
+    HoldNotActive(Box<Hold>),
     #[error("location code {0} is already taken")]
     DuplicateLocation(String),
     #[error("{}", .0.detail())]

@@ -8,7 +8,8 @@ use super::error::StoreError;
 use super::rows::{HistoryRow, ProductRow};
 use crate::db::schema::{product_events, product_history, products};
 use crate::db::DbConnection;
-use crate::domain::events::{ProductChange, ProductEvent};
+use crate::domain::events::{FeedChange, FeedEvent, Notice, ProductChange};
+use crate::domain::timestamp::{self, to_micros};
 
 /// Any fixed number: the advisory lock that readers of the feed take to
 /// number committed events. Writers never take it.
@@ -49,7 +50,33 @@ pub fn record(conn: &mut DbConnection, versions: &[(String, i64)]) -> Result<(),
             }
         };
     }
-    // SQLite's one writer at a time already commits in id order.
+    number_on_sqlite(conn)
+}
+
+/// Records notices in the feed, inside the transaction of the change they
+/// tell of, in their order.
+pub fn record_notices(conn: &mut DbConnection, notices: &[Notice]) -> Result<(), StoreError> {
+    if notices.is_empty() {
+        return Ok(());
+    }
+    let at = to_micros(timestamp::now());
+    let ids: Vec<String> = notices.iter().map(|n| n.product_id.to_string()).collect();
+    for (notice, product_id) in notices.iter().zip(&ids) {
+        diesel::insert_into(product_events::table)
+            .values((
+                feed_row(product_id, &notice.version),
+                product_events::kind.eq(notice.name),
+                product_events::payload.eq(&notice.data),
+                product_events::at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    number_on_sqlite(conn)
+}
+
+/// Numbers new events at once on SQLite, whose one writer at a time
+/// already commits in id order (PostgreSQL numbers them once committed).
+fn number_on_sqlite(conn: &mut DbConnection) -> Result<(), StoreError> {
     if let DbConnection::Sqlite(sqlite) = conn {
         diesel::update(product_events::table.filter(product_events::number.is_null()))
             .set(product_events::number.eq(product_events::id.nullable()))
@@ -106,17 +133,26 @@ fn number_committed(pg: &mut PgConnection) -> Result<usize, StoreError> {
     })
 }
 
-/// Up to `limit` changes numbered after `after`, oldest first.
+/// Up to `limit` events numbered after `after`, oldest first.
 pub fn after(
     conn: &mut DbConnection,
     after: i64,
     limit: i64,
-) -> Result<Vec<ProductEvent>, StoreError> {
-    let rows: Vec<(i64, HistoryRow, ProductRow)> = product_events::table
-        .inner_join(
+) -> Result<Vec<FeedEvent>, StoreError> {
+    type EventRow = (
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<HistoryRow>,
+        ProductRow,
+    );
+    let rows: Vec<EventRow> = product_events::table
+        // A notice has no version of its own in the history.
+        .left_join(
             product_history::table.on(product_history::product_id
                 .eq(product_events::product_id)
-                .and(product_history::version.eq(product_events::version))),
+                .and(product_history::version.eq(product_events::version))
+                .and(product_events::kind.is_null())),
         )
         .inner_join(products::table)
         .filter(product_events::number.gt(after))
@@ -124,21 +160,31 @@ pub fn after(
         .limit(limit)
         .select((
             product_events::number.assume_not_null(),
-            HistoryRow::as_select(),
+            product_events::kind,
+            product_events::payload,
+            Option::<HistoryRow>::as_select(),
             ProductRow::as_select(),
         ))
         .load(conn)?;
     rows.into_iter()
-        .map(|(number, history, product)| {
-            let product = product.into_product()?;
-            Ok(ProductEvent {
-                number,
-                change: ProductChange {
-                    id: product.id,
-                    entry: history.into_entry()?,
-                    product,
-                },
-            })
+        .map(|(number, kind, payload, history, product)| {
+            let change = match (kind, payload, history) {
+                (Some(name), Some(data), _) => FeedChange::Notice { name, data },
+                (None, _, Some(history)) => {
+                    let product = product.into_product()?;
+                    FeedChange::Product(ProductChange {
+                        id: product.id,
+                        entry: history.into_entry()?,
+                        product,
+                    })
+                }
+                _ => {
+                    return Err(StoreError::internal(format!(
+                        "feed event {number} has neither a version nor a notice"
+                    )))
+                }
+            };
+            Ok(FeedEvent { number, change })
         })
         .collect()
 }
@@ -169,8 +215,9 @@ fn purge_sql(cutoff: &str) -> String {
     format!(
         "DELETE FROM product_events WHERE id IN ( \
              SELECT e.id FROM product_events e \
-             JOIN product_history h ON h.product_id = e.product_id AND h.version = e.version \
-             WHERE h.at < {cutoff} AND e.number IS NOT NULL \
+             LEFT JOIN product_history h \
+                 ON h.product_id = e.product_id AND h.version = e.version AND e.kind IS NULL \
+             WHERE coalesce(h.at, e.at) < {cutoff} AND e.number IS NOT NULL \
              AND e.number < (SELECT max(number) FROM product_events) \
              ORDER BY e.id LIMIT {PURGE_BATCH})"
     )

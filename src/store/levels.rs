@@ -13,9 +13,10 @@ use super::current_since;
 use super::error::StoreError;
 use super::live_product::live;
 use super::locations;
+use super::reserved::{OfLevel, Reserved};
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::{contains_pattern, lower};
-use super::stock_plan::{LevelRow, ProductTotal, StockPlan};
+use super::stock_plan::{LevelRow, OversoldLevel, ProductTotal, StockPlan};
 use crate::db::schema::{locations as location_table, product_history, products, stock_levels};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::changes;
@@ -56,12 +57,16 @@ pub fn of_product(conn: &mut DbConnection, product_id: &Uuid) -> Result<Vec<Leve
     if live(id.clone()).count().get_result::<i64>(conn)? == 0 {
         return Err(StoreError::ProductNotFound(*product_id));
     }
-    let rows: Vec<(String, Option<LevelRow>)> = every_location_level(id)
-        .select((location_table::code, Option::<LevelRow>::as_select()))
+    let rows: Vec<(String, Option<LevelRow>, i64)> = every_location_level(id)
+        .select((
+            location_table::code,
+            Option::<LevelRow>::as_select(),
+            Reserved::<OfLevel>::now(),
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(code, row)| level_of(&code, row))
+        .map(|(code, row, reserved)| level_of(&code, row, reserved))
         .collect())
 }
 
@@ -101,7 +106,11 @@ pub fn at_location(
         .filter(products::deleted_at.is_null())
         .order(products::id.asc())
         .limit(limit)
-        .select((ProductRow::as_select(), Option::<LevelRow>::as_select()))
+        .select((
+            ProductRow::as_select(),
+            Option::<LevelRow>::as_select(),
+            Reserved::<OfLevel>::now(),
+        ))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(products::id.gt(after.to_string()));
@@ -118,12 +127,12 @@ pub fn at_location(
                 .or(lower(products::sku).like(lower(pattern)).escape('\\')),
         );
     }
-    let rows: Vec<(ProductRow, Option<LevelRow>)> = query.load(conn)?;
+    let rows: Vec<(ProductRow, Option<LevelRow>, i64)> = query.load(conn)?;
     rows.into_iter()
-        .map(|(product, level)| {
+        .map(|(product, level, reserved)| {
             Ok(ProductLevel {
                 product: product.into_product()?,
-                level: level_of(&location.code, level),
+                level: level_of(&location.code, level, reserved),
             })
         })
         .collect()
@@ -137,72 +146,90 @@ pub fn write(
     actor: &str,
 ) -> Result<Written, StoreError> {
     write_transaction(conn, |conn| {
-        let mut product = lock_product(conn, product_id)?;
-        let now = timestamp::now();
-        let mut plan = StockPlan::default();
-        let mut written = Vec::new();
-        for change in &write.changes {
-            let location = location_for_stock(conn, &change.location)?;
-            let level = match planned_level(&plan, &location) {
-                Some(level) => level,
-                None => find_level(conn, product_id, &location)?,
-            };
-            check_guard(conn, &product, &level, change)?;
-            let on_hand = match change.amount {
-                Amount::Add(delta) => level.on_hand + delta,
-                Amount::SetTo(on_hand) => on_hand,
-            };
-            if on_hand == level.on_hand {
-                written.push(level);
-                continue;
-            }
-            let delta = on_hand - level.on_hand;
-            let stock_before = product.fields.stock;
-            let changed = next_version(&mut product, level, on_hand, now)?;
-            let ledger = LedgerEntry {
-                location: location.code.clone(),
-                level_version: Some(changed.version),
-                delta,
-                on_hand,
-                kind: change.kind,
-                reference: write.reference.clone(),
-            };
-            let entry = HistoryEntry::new(
-                product.version,
-                now,
-                actor,
-                write.operation,
-                changes::stock(stock_before, product.fields.stock),
-            )
-            .with_reason(write.reason.clone())
-            .with_ledger(ledger);
-            plan.history
-                .push(HistoryRow::from_entry(product_id, &entry)?);
-            upsert(&mut plan.levels, level_row(product_id, &location, &changed));
-            written.push(changed);
+        let product = lock_product(conn, product_id)?;
+        apply(conn, product, write, actor)
+    })
+}
+
+/// Applies the write inside the caller's transaction, to the product the
+/// caller locked (see `lock_product`).
+pub(super) fn apply(
+    conn: &mut DbConnection,
+    mut product: Product,
+    write: &LevelWrite,
+    actor: &str,
+) -> Result<Written, StoreError> {
+    let product_id = product.id;
+    let now = timestamp::now();
+    let mut plan = StockPlan::default();
+    let mut written: Vec<Level> = Vec::new();
+    for change in &write.changes {
+        let location = location_for_stock(conn, &change.location)?;
+        let mut level = find_level(conn, &product_id, &location)?;
+        if let Some(earlier) = planned_level(&plan, &location, level.reserved) {
+            level = earlier;
         }
-        if !plan.history.is_empty() {
-            plan.totals.push(ProductTotal {
-                id: product_id.to_string(),
-                stock: product.fields.stock,
-                version: product.version,
-            });
-            plan.write(conn, to_micros(now))?;
+        check_guard(conn, &product, &level, change)?;
+        let on_hand = match change.amount {
+            Amount::Add(delta) => level.on_hand + delta,
+            Amount::SetTo(on_hand) => on_hand,
+        };
+        if on_hand == level.on_hand {
+            written.push(level);
+            continue;
         }
-        Ok(Written {
-            product,
-            levels: written,
-        })
+        let delta = on_hand - level.on_hand;
+        let stock_before = product.fields.stock;
+        let changed = next_version(&mut product, level.clone(), on_hand, now)?;
+        let ledger = LedgerEntry {
+            location: location.code.clone(),
+            level_version: Some(changed.version),
+            delta,
+            on_hand,
+            kind: change.kind,
+            reference: write.reference.clone(),
+        };
+        let entry = HistoryEntry::new(
+            product.version,
+            now,
+            actor,
+            write.operation,
+            changes::stock(stock_before, product.fields.stock),
+        )
+        .with_reason(write.reason.clone())
+        .with_ledger(ledger);
+        plan.history
+            .push(HistoryRow::from_entry(&product_id, &entry)?);
+        upsert(
+            &mut plan.levels,
+            level_row(&product_id, &location, &changed),
+        );
+        if let Some(oversold) = OversoldLevel::after(&product, &location, &level, &changed) {
+            plan.oversold.push(oversold);
+        }
+        written.push(changed);
+    }
+    if !plan.history.is_empty() {
+        plan.totals.push(ProductTotal {
+            id: product_id.to_string(),
+            stock: product.fields.stock,
+            version: product.version,
+        });
+        plan.write(conn, to_micros(now))?;
+    }
+    Ok(Written {
+        product,
+        levels: written,
     })
 }
 
 /// The level as an earlier change of the same write left it, if one did.
-fn planned_level(plan: &StockPlan, location: &Place) -> Option<Level> {
+fn planned_level(plan: &StockPlan, location: &Place, reserved: i64) -> Option<Level> {
     let id = location.id.to_string();
     plan.levels
         .iter()
         .find(|row| row.location_id == id)
-        .map(|row| level_of(&location.code, Some(row.clone())))
+        .map(|row| level_of(&location.code, Some(row.clone()), reserved))
 }
 
 /// The level set to `on_hand` as its next version, and the product moved
@@ -229,11 +256,12 @@ fn next_version(
             wanted: stock,
         });
     }
-    product.fields.stock = stock;
+    product.set_stock(stock);
     product.version += 1;
     product.updated_at = now;
     Ok(Level {
         on_hand,
+        available: on_hand - level.reserved,
         version: level.version + 1,
         updated_at: Some(now),
         ..level
@@ -254,7 +282,8 @@ fn upsert(levels: &mut Vec<LevelRow>, row: LevelRow) {
 
 /// The live product, locked until the transaction ends on PostgreSQL
 /// (SQLite's write transaction already excludes every other writer).
-fn lock_product(conn: &mut DbConnection, id: &Uuid) -> Result<Product, StoreError> {
+/// Every writer of a product's levels or holds takes this lock first.
+pub(super) fn lock_product(conn: &mut DbConnection, id: &Uuid) -> Result<Product, StoreError> {
     let query = || live(id.to_string());
     let row = match conn {
         DbConnection::Pg(pg) => query()
@@ -301,32 +330,40 @@ pub(super) fn location_for_stock(conn: &mut DbConnection, code: &str) -> Result<
     })
 }
 
-/// The product's level at the location, empty if never written.
-fn find_level(
+/// The product's level at the location, empty if never written, with
+/// what its holds reserve now.
+pub(super) fn find_level(
     conn: &mut DbConnection,
     product_id: &Uuid,
     location: &Place,
 ) -> Result<Level, StoreError> {
-    let row = stock_levels::table
+    let row: Option<(LevelRow, i64)> = stock_levels::table
         .find((product_id.to_string(), location.id.to_string()))
-        .select(LevelRow::as_select())
+        .select((LevelRow::as_select(), Reserved::<OfLevel>::now()))
         .first(conn)
         .optional()?;
-    Ok(level_of(&location.code, row))
+    Ok(match row {
+        Some((row, reserved)) => level_of(&location.code, Some(row), reserved),
+        None => Level::empty(&location.code),
+    })
 }
 
-/// Every level of these products, by product id and location id.
+/// Every level of these products, with what its holds reserve now, by
+/// product id and location id.
 pub(super) fn levels_of(
     conn: &mut DbConnection,
     product_ids: Vec<String>,
-) -> Result<HashMap<(String, String), LevelRow>, StoreError> {
-    let rows: Vec<LevelRow> = stock_levels::table
+) -> Result<HashMap<(String, String), (LevelRow, i64)>, StoreError> {
+    let rows: Vec<(LevelRow, i64)> = stock_levels::table
         .filter(stock_levels::product_id.eq_any(product_ids))
-        .select(LevelRow::as_select())
+        .select((LevelRow::as_select(), Reserved::<OfLevel>::now()))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|row| ((row.product_id.clone(), row.location_id.clone()), row))
+        .map(|(row, reserved)| {
+            let key = (row.product_id.clone(), row.location_id.clone());
+            (key, (row, reserved))
+        })
         .collect())
 }
 
@@ -383,12 +420,15 @@ fn changes_since(
         .collect()
 }
 
-/// A level as clients see it, from its row (or none: never written).
-pub(super) fn level_of(code: &str, row: Option<LevelRow>) -> Level {
+/// A level as clients see it, from its row (or none: never written) and
+/// what its holds reserve.
+pub(super) fn level_of(code: &str, row: Option<LevelRow>, reserved: i64) -> Level {
     match row {
         Some(row) => Level {
             location: code.to_owned(),
             on_hand: row.on_hand,
+            reserved,
+            available: row.on_hand - reserved,
             version: row.version,
             updated_at: Some(from_micros(row.updated_at)),
             last_counted_at: row.last_counted_at.map(from_micros),

@@ -50,6 +50,8 @@ pub fn create(
     let now = timestamp::now();
     let product = Product {
         id: Uuid::now_v7(),
+        reserved: 0,
+        available: fields.stock,
         fields,
         version: 1,
         created_at: now,
@@ -58,6 +60,7 @@ pub fn create(
     // Its stock starts at MAIN, as the first version of that level.
     let main = Level {
         on_hand: product.fields.stock,
+        available: product.fields.stock,
         version: 1,
         updated_at: Some(now),
         ..Level::empty(MAIN_CODE)
@@ -274,6 +277,8 @@ impl PlannedUpdate {
     /// The product once it is made.
     pub fn into_product(self, current: Product) -> Product {
         Product {
+            // Holds are not versions of the product: they stay as read.
+            available: self.wanted.stock - current.reserved,
             fields: self.wanted,
             version: self.entry.version,
             updated_at: self.entry.at,

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::error::StoreError;
+use super::reserved::{OfProduct, Reserved};
 use crate::db::schema::{product_history, products};
 use crate::domain::changes::Changes;
 use crate::domain::history::{HistoryEntry, Operation};
@@ -25,6 +26,11 @@ pub struct ProductRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    /// Summed from the product's holds when read (see `reserved`).
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = Reserved::<OfProduct>::now())]
+    #[diesel(select_expression_type = Reserved<OfProduct>)]
+    pub reserved: i64,
 }
 
 impl ProductRow {
@@ -42,6 +48,7 @@ impl ProductRow {
             created_at: to_micros(product.created_at),
             updated_at: to_micros(product.updated_at),
             deleted_at: None,
+            reserved: product.reserved,
         }
     }
 
@@ -56,6 +63,8 @@ impl ProductRow {
                 currency: self.currency,
                 stock: self.stock,
             },
+            reserved: self.reserved,
+            available: self.stock - self.reserved,
             version: self.version,
             created_at: from_micros(self.created_at),
             updated_at: from_micros(self.updated_at),

@@ -9,9 +9,14 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 use super::error::StoreError;
+use super::levels::Place;
 use super::rows::HistoryRow;
 use crate::db::schema::{product_history, stock_levels};
 use crate::db::DbConnection;
+use crate::domain::events::Notice;
+use crate::domain::hold::Oversold;
+use crate::domain::level::Level;
+use crate::domain::product::Product;
 
 /// A level as it is stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -35,6 +40,36 @@ pub(super) struct ProductTotal {
     pub version: i64,
 }
 
+/// A level a change of stock took further below its holds: on hand is a
+/// physical fact, so the change applies, and the feed says which holds
+/// are at risk.
+#[derive(Debug, Clone)]
+pub(super) struct OversoldLevel {
+    product_id: uuid::Uuid,
+    sku: String,
+    location_id: String,
+    level: Level,
+}
+
+impl OversoldLevel {
+    /// The level `after` a change from `before`, if it left less available
+    /// than 0 and less than before (a commit, which takes a hold and its
+    /// stock together, leaves it as it was).
+    pub fn after(
+        product: &Product,
+        location: &Place,
+        before: &Level,
+        after: &Level,
+    ) -> Option<OversoldLevel> {
+        (after.is_oversold() && after.available < before.available).then(|| OversoldLevel {
+            product_id: product.id,
+            sku: product.fields.sku.clone(),
+            location_id: location.id.to_string(),
+            level: after.clone(),
+        })
+    }
+}
+
 /// Everything one write of stock changes: each level and product once, in
 /// its final state, and one history row for every version made.
 #[derive(Default)]
@@ -42,6 +77,7 @@ pub(super) struct StockPlan {
     pub levels: Vec<LevelRow>,
     pub totals: Vec<ProductTotal>,
     pub history: Vec<HistoryRow>,
+    pub oversold: Vec<OversoldLevel>,
 }
 
 impl StockPlan {
@@ -53,23 +89,40 @@ impl StockPlan {
         if self.history.is_empty() {
             return Ok(());
         }
-        if let DbConnection::Pg(pg) = conn {
-            return self.write_at_once(pg, updated_at);
+        match conn {
+            DbConnection::Pg(pg) => self.write_at_once(pg, updated_at)?,
+            DbConnection::Sqlite(sqlite) => {
+                write_levels(sqlite, &self.levels)?;
+                write_totals(sqlite, &self.totals, updated_at)?;
+                // Batch INSERT is backend-specific in diesel.
+                diesel::insert_into(product_history::table)
+                    .values(&self.history)
+                    .execute(sqlite)?;
+                let versions: Vec<(String, i64)> = self
+                    .history
+                    .iter()
+                    .map(|row| (row.product_id.clone(), row.version))
+                    .collect();
+                super::events::record(conn, &versions)?;
+            }
         }
-        if let DbConnection::Sqlite(sqlite) = conn {
-            write_levels(sqlite, &self.levels)?;
-            write_totals(sqlite, &self.totals, updated_at)?;
-            // Batch INSERT is backend-specific in diesel.
-            diesel::insert_into(product_history::table)
-                .values(&self.history)
-                .execute(sqlite)?;
+        self.tell_oversold(conn)
+    }
+
+    /// Records an `oversold` notice for each level the plan left further
+    /// below its holds, naming the holds at risk, oldest first.
+    fn tell_oversold(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        let mut notices = Vec::new();
+        for oversold in &self.oversold {
+            let holds = super::holds::active_at(conn, &oversold.product_id, &oversold.location_id)?;
+            notices.push(Notice::oversold(&Oversold {
+                product_id: oversold.product_id,
+                sku: oversold.sku.clone(),
+                level: oversold.level.clone(),
+                holds,
+            }));
         }
-        let versions: Vec<(String, i64)> = self
-            .history
-            .iter()
-            .map(|row| (row.product_id.clone(), row.version))
-            .collect();
-        super::events::record(conn, &versions)
+        super::events::record_notices(conn, &notices)
     }
 
     /// The four writes as data-modifying CTEs of one statement, each fed

@@ -12,7 +12,7 @@ use super::error::StoreError;
 use super::levels::{level_of, level_row, levels_of, location_for_stock, Place};
 use super::rows::{HistoryRow, ProductRow};
 use super::sql::lower;
-use super::stock_plan::{LevelRow, ProductTotal, StockPlan};
+use super::stock_plan::{LevelRow, OversoldLevel, ProductTotal, StockPlan};
 use crate::db::schema::{product_history, products::dsl};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::changes;
@@ -41,12 +41,17 @@ pub fn sync(
         let products = lock_products(conn, &batch.items)?;
         let locations = lock_locations(conn, &batch.items)?;
         let ids: Vec<String> = products.values().map(|p| p.id.to_string()).collect();
-        let levels = levels_of(conn, ids.clone())?;
+        let (levels, reserved) = levels_of(conn, ids.clone())?
+            .into_iter()
+            .map(|(key, (row, reserved))| ((key.clone(), row), (key, reserved)))
+            .unzip();
         let moves = moves_since(conn, ids, &batch.items)?;
         let mut counting = Counting {
             products,
             locations,
             levels,
+            reserved,
+            oversold: Vec::new(),
             moves,
             now: timestamp::now(),
             actor,
@@ -82,6 +87,10 @@ struct Counting<'a> {
     locations: HashMap<String, Place>,
     /// By product id and location id.
     levels: HashMap<(String, String), LevelRow>,
+    /// What the holds of each level reserve, by product id and location id.
+    reserved: HashMap<(String, String), i64>,
+    /// Levels the batch left below their holds.
+    oversold: Vec<OversoldLevel>,
     moves: Vec<Move>,
     now: DateTime<Utc>,
     actor: &'a str,
@@ -104,7 +113,8 @@ impl Counting<'_> {
             return Ok(result);
         };
         let key = (product.id.to_string(), location.id.to_string());
-        let level = level_of(&location.code, self.levels.get(&key).cloned());
+        let reserved = self.reserved.get(&key).copied().unwrap_or(0);
+        let level = level_of(&location.code, self.levels.get(&key).cloned(), reserved);
         let mut replayed = None;
         let on_hand = match item.precondition {
             SyncPrecondition::Version(version) if item.location.is_none() => {
@@ -193,12 +203,14 @@ impl Counting<'_> {
                 wanted: stock,
             });
         }
+        let before = level;
         let level = Level {
             on_hand,
-            version: level.version + 1,
+            available: on_hand - before.reserved,
+            version: before.version + 1,
             updated_at: Some(self.now),
             last_counted_at: counted_at,
-            ..level
+            ..before.clone()
         };
         let entry = HistoryEntry::new(
             product.version + 1,
@@ -218,9 +230,12 @@ impl Counting<'_> {
         });
         self.history
             .push(HistoryRow::from_entry(&product.id, &entry)?);
-        product.fields.stock = stock;
+        product.set_stock(stock);
         product.version += 1;
         product.updated_at = self.now;
+        if let Some(oversold) = OversoldLevel::after(product, &location, &before, &level) {
+            self.oversold.push(oversold);
+        }
         let row = level_row(&product.id, &location, &level);
         let key = (row.product_id.clone(), row.location_id.clone());
         self.counted.insert(key.clone());
@@ -273,6 +288,7 @@ impl Counting<'_> {
             levels,
             totals,
             history: self.history,
+            oversold: self.oversold,
         }
     }
 }
@@ -359,10 +375,11 @@ struct Move {
 
 /// The kinds of ledger entry that move goods. Sets and counts only correct
 /// the books, so a count taken earlier is not rebased on them.
-const MOVEMENTS: [StockKind; 3] = [
+const MOVEMENTS: [StockKind; 4] = [
     StockKind::Adjust,
     StockKind::TransferOut,
     StockKind::TransferIn,
+    StockKind::Commit,
 ];
 
 /// The movements of these products recorded after the earliest

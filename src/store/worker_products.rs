@@ -16,6 +16,7 @@ use super::levels::{every_location_level, level_of};
 use super::live_product::live;
 use super::pg_swap::SwapAndRecord;
 use super::products::{duplicate_sku, sku_holder, PlannedUpdate};
+use super::reserved::{OfLevel, Reserved};
 use super::rows::{HistoryRow, ProductRow};
 use super::stock_plan::LevelRow;
 use crate::db::schema::locations;
@@ -148,13 +149,17 @@ async fn levels_of_product(
     mut conn: &AsyncPgConnection,
     id: &Uuid,
 ) -> Result<Vec<Level>, StoreError> {
-    let rows: Vec<(String, Option<LevelRow>)> = every_location_level(id.to_string())
-        .select((locations::code, Option::<LevelRow>::as_select()))
+    let rows: Vec<(String, Option<LevelRow>, i64)> = every_location_level(id.to_string())
+        .select((
+            locations::code,
+            Option::<LevelRow>::as_select(),
+            Reserved::<OfLevel>::now(),
+        ))
         .load(&mut conn)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(code, row)| level_of(&code, row))
+        .map(|(code, row, reserved)| level_of(&code, row, reserved))
         .collect())
 }
 

@@ -60,6 +60,8 @@ async fn a_database_from_before_locations_has_all_its_stock_at_main(app: TestApp
             json!([{
                 "location": "MAIN",
                 "on_hand": stock,
+                "reserved": 0,
+                "available": stock,
                 "version": 1,
                 "updated_at": levels["items"][0]["updated_at"],
                 "last_counted_at": null,

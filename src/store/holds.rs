@@ -1,0 +1,465 @@
+//! Holds: made, changed, committed and released under the product's row
+//! lock, the lock every writer of the product's levels takes first. So the
+//! check of `available` and the write of the hold see the same stock and
+//! the same holds, however many checkouts race for the last units: no
+//! counter to keep in step, and no hold that slips in between.
+//!
+//! A hold never writes its level or product; only a commit does, as a sale.
+//! Expiry needs no lock of the product: an expired hold already stopped
+//! counting at its `expires_at` (see `reserved`); the sweep only says so.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::error::StoreError;
+use super::levels::{self, find_level, location_for_stock, lock_product, Written};
+use crate::db::schema::{holds, locations, products};
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::events::Notice;
+use crate::domain::history::Operation;
+use crate::domain::hold::{
+    Hold, HoldChange, HoldEnd, HoldLine, HoldStatus, NewHolds, ProductRef, Shortfall, StaleHold,
+};
+use crate::domain::ledger::StockKind;
+use crate::domain::level::{Amount, Guard, LevelChange, LevelWrite};
+use crate::domain::precondition::Precondition;
+use crate::domain::product::Product;
+use crate::domain::timestamp::{self, from_micros, to_micros};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = holds)]
+#[diesel(treat_none_as_default_value = false)]
+struct HoldRow {
+    id: String,
+    version: i64,
+    product_id: String,
+    location_id: String,
+    quantity: i64,
+    status: String,
+    expires_at: i64,
+    reference: Option<String>,
+    actor: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A hold's row with its product's SKU and its location's code.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = holds)]
+struct HoldView {
+    #[diesel(embed)]
+    row: HoldRow,
+    #[diesel(select_expression = products::sku)]
+    sku: String,
+    #[diesel(select_expression = locations::code)]
+    code: String,
+}
+
+impl HoldView {
+    fn into_hold(self) -> Result<Hold, StoreError> {
+        hold_of(self.row, &self.sku, &self.code)
+    }
+}
+
+/// Narrows a list of holds; every field given must match.
+#[derive(Debug, Default, Clone)]
+pub struct HoldFilter {
+    pub product: Option<Uuid>,
+    pub location: Option<String>,
+    /// As holds read now: `active` leaves out the expired, `expired`
+    /// takes in the active ones past their time.
+    pub status: Option<HoldStatus>,
+    pub reference: Option<String>,
+}
+
+/// A hold that ended by request, and the sale a commit made.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    pub hold: Hold,
+    pub sale: Option<Written>,
+}
+
+/// Holds every line, or none: each product and location's lines summed
+/// must fit in its `available`. Answers the holds in the lines' order.
+pub fn create(
+    conn: &mut DbConnection,
+    new: &NewHolds,
+    actor: &str,
+) -> Result<Vec<Hold>, StoreError> {
+    write_transaction(conn, |conn| {
+        let products = lock_products(conn, &new.lines)?;
+        let now = timestamp::now();
+        let mut places = BTreeMap::new();
+        for line in &new.lines {
+            let code = line.location.to_ascii_lowercase();
+            if !places.contains_key(&code) {
+                places.insert(code.clone(), location_for_stock(conn, &line.location)?);
+            }
+        }
+        let mut wanted: BTreeMap<(Uuid, String), i64> = BTreeMap::new();
+        for line in &new.lines {
+            let product = product_of(&products, &line.product)?;
+            *wanted
+                .entry((product.id, line.location.to_ascii_lowercase()))
+                .or_default() += line.quantity;
+        }
+        for ((product_id, code), requested) in &wanted {
+            let place = &places[code];
+            let level = find_level(conn, product_id, place)?;
+            if level.available < *requested {
+                let product = products.iter().find(|p| p.id == *product_id);
+                return Err(StoreError::InsufficientAvailable(Box::new(Shortfall {
+                    product_id: *product_id,
+                    sku: product.map(|p| p.fields.sku.clone()).unwrap_or_default(),
+                    requested: *requested,
+                    level,
+                })));
+            }
+        }
+        let mut made = Vec::with_capacity(new.lines.len());
+        for line in &new.lines {
+            let product = product_of(&products, &line.product)?;
+            let place = &places[&line.location.to_ascii_lowercase()];
+            let row = HoldRow {
+                id: Uuid::now_v7().to_string(),
+                version: 1,
+                product_id: product.id.to_string(),
+                location_id: place.id.to_string(),
+                quantity: line.quantity,
+                status: HoldStatus::Active.as_str().to_owned(),
+                expires_at: to_micros(new.expires_at),
+                reference: new.reference.clone(),
+                actor: actor.to_owned(),
+                created_at: to_micros(now),
+                updated_at: to_micros(now),
+            };
+            diesel::insert_into(holds::table)
+                .values(&row)
+                .execute(conn)?;
+            made.push(hold_of(row, &product.fields.sku, &place.code)?);
+        }
+        let notices: Vec<Notice> = made.iter().map(Notice::hold).collect();
+        super::events::record_notices(conn, &notices)?;
+        Ok(made)
+    })
+}
+
+/// The hold as it reads now, if it exists.
+pub fn find(conn: &mut DbConnection, id: &Uuid) -> Result<Option<Hold>, StoreError> {
+    let view: Option<HoldView> = joined()
+        .filter(holds::id.eq(id.to_string()))
+        .select(HoldView::as_select())
+        .first(conn)
+        .optional()?;
+    let now = timestamp::now();
+    view.map(|view| Ok(view.into_hold()?.as_of(now)))
+        .transpose()
+}
+
+/// Up to `limit` holds matching the filter, oldest first, after `after`
+/// when given, as they read now.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &HoldFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Hold>, StoreError> {
+    let now = to_micros(timestamp::now());
+    let mut query = joined()
+        .order(holds::id.asc())
+        .limit(limit)
+        .select(HoldView::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(holds::id.gt(after.to_string()));
+    }
+    if let Some(product) = filter.product {
+        query = query.filter(holds::product_id.eq(product.to_string()));
+    }
+    if let Some(code) = &filter.location {
+        let code = code.to_ascii_lowercase();
+        query = query.filter(super::sql::lower(locations::code).eq(code));
+    }
+    if let Some(reference) = &filter.reference {
+        query = query.filter(holds::reference.eq(reference.clone()));
+    }
+    let active = HoldStatus::Active.as_str();
+    query = match filter.status {
+        None => query,
+        Some(HoldStatus::Active) => query
+            .filter(holds::status.eq(active))
+            .filter(holds::expires_at.gt(now)),
+        Some(HoldStatus::Expired) => query.filter(
+            holds::status
+                .eq(HoldStatus::Expired.as_str())
+                .or(holds::status.eq(active).and(holds::expires_at.le(now))),
+        ),
+        Some(status) => query.filter(holds::status.eq(status.as_str())),
+    };
+    let views: Vec<HoldView> = query.load(conn)?;
+    let now = from_micros(now);
+    views
+        .into_iter()
+        .map(|view| Ok(view.into_hold()?.as_of(now)))
+        .collect()
+}
+
+/// The active holds of one level that have not expired, oldest first.
+pub(super) fn active_at(
+    conn: &mut DbConnection,
+    product_id: &Uuid,
+    location_id: &str,
+) -> Result<Vec<Hold>, StoreError> {
+    let now = to_micros(timestamp::now());
+    let views: Vec<HoldView> = joined()
+        .filter(holds::product_id.eq(product_id.to_string()))
+        .filter(holds::location_id.eq(location_id))
+        .filter(holds::status.eq(HoldStatus::Active.as_str()))
+        .filter(holds::expires_at.gt(now))
+        .order(holds::id.asc())
+        .select(HoldView::as_select())
+        .load(conn)?;
+    views.into_iter().map(HoldView::into_hold).collect()
+}
+
+/// Changes an active hold's quantity or end at its version. A larger
+/// quantity must fit in `available`, as a new hold must.
+pub fn change(conn: &mut DbConnection, id: &Uuid, change: &HoldChange) -> Result<Hold, StoreError> {
+    write_transaction(conn, |conn| {
+        let (_product, mut hold) = lock_active(conn, id, change.expected)?;
+        let now = timestamp::now();
+        if let Some(quantity) = change.quantity {
+            let more = quantity - hold.quantity;
+            if more > 0 {
+                let place = location_for_stock(conn, &hold.location)?;
+                let level = find_level(conn, &hold.product_id, &place)?;
+                if level.available < more {
+                    return Err(StoreError::InsufficientAvailable(Box::new(Shortfall {
+                        product_id: hold.product_id,
+                        sku: hold.sku.clone(),
+                        requested: more,
+                        level,
+                    })));
+                }
+            }
+            hold.quantity = quantity;
+        }
+        if let Some(expires_at) = change.expires_at {
+            hold.expires_at = expires_at;
+        }
+        hold.version += 1;
+        hold.updated_at = now;
+        diesel::update(holds::table.find(id.to_string()))
+            .set((
+                holds::quantity.eq(hold.quantity),
+                holds::expires_at.eq(to_micros(hold.expires_at)),
+                holds::version.eq(hold.version),
+                holds::updated_at.eq(to_micros(now)),
+            ))
+            .execute(conn)?;
+        super::events::record_notices(conn, &[Notice::hold(&hold)])?;
+        Ok(hold)
+    })
+}
+
+/// Ends an active hold at its version. A release gives its stock back to
+/// `available`; a commit sells it: `on_hand` and `reserved` drop by the
+/// quantity together, with a `commit` entry in the ledger.
+pub fn end(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    expected: Precondition,
+    how: HoldEnd,
+    actor: &str,
+) -> Result<Ended, StoreError> {
+    write_transaction(conn, |conn| {
+        let (product, mut hold) = lock_active(conn, id, expected)?;
+        let now = timestamp::now();
+        hold.status = match how {
+            HoldEnd::Commit => HoldStatus::Committed,
+            HoldEnd::Release => HoldStatus::Released,
+        };
+        hold.version += 1;
+        hold.updated_at = now;
+        diesel::update(holds::table.find(id.to_string()))
+            .set((
+                holds::status.eq(hold.status.as_str()),
+                holds::version.eq(hold.version),
+                holds::updated_at.eq(to_micros(now)),
+            ))
+            .execute(conn)?;
+        // The hold is no longer active, so the sale below reads the
+        // level's `reserved` without it.
+        super::events::record_notices(conn, &[Notice::hold(&hold)])?;
+        let sale = match how {
+            HoldEnd::Release => None,
+            HoldEnd::Commit => {
+                let sale = LevelWrite {
+                    changes: vec![LevelChange {
+                        location: hold.location.clone(),
+                        amount: Amount::Add(-hold.quantity),
+                        kind: StockKind::Commit,
+                        guard: Guard::None,
+                    }],
+                    operation: Operation::HoldCommit,
+                    reason: None,
+                    reference: hold.reference.clone(),
+                };
+                Some(levels::apply(conn, product, &sale, actor)?)
+            }
+        };
+        Ok(Ended { hold, sale })
+    })
+}
+
+/// At most this many holds are marked expired by one sweep, so that a
+/// sweep never holds its locks (or SQLite's writer) for long.
+pub const EXPIRY_BATCH: i64 = 100;
+
+/// Marks up to `EXPIRY_BATCH` active holds past their time `expired`,
+/// longest expired first, each a new version with a `hold` event, and says
+/// how many. Holds a request is ending right now are left for the next
+/// sweep (PostgreSQL skips their locked rows).
+pub fn expire_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    write_transaction(conn, |conn| {
+        let now = to_micros(timestamp::now());
+        let due = || {
+            holds::table
+                .filter(holds::status.eq(HoldStatus::Active.as_str()))
+                .filter(holds::expires_at.le(now))
+                .order(holds::expires_at.asc())
+                .limit(EXPIRY_BATCH)
+                .select(holds::id)
+        };
+        let ids: Vec<String> = match conn {
+            DbConnection::Pg(pg) => due().for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(sqlite) => due().load(sqlite)?,
+        };
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        diesel::update(holds::table.filter(holds::id.eq_any(&ids)))
+            .set((
+                holds::status.eq(HoldStatus::Expired.as_str()),
+                holds::version.eq(holds::version + 1),
+                holds::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let views: Vec<HoldView> = joined()
+            .filter(holds::id.eq_any(&ids))
+            .order(holds::expires_at.asc())
+            .select(HoldView::as_select())
+            .load(conn)?;
+        let notices = views
+            .into_iter()
+            .map(|view| Ok(Notice::hold(&view.into_hold()?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        super::events::record_notices(conn, &notices)?;
+        Ok(ids.len())
+    })
+}
+
+/// Holds with their product's SKU and their location's code.
+#[diesel::dsl::auto_type]
+fn joined() -> _ {
+    holds::table
+        .inner_join(products::table)
+        .inner_join(locations::table)
+}
+
+/// The hold's product locked (as every writer of its levels and holds
+/// locks it first), then the hold, which must be at `expected` and
+/// active now.
+fn lock_active(
+    conn: &mut DbConnection,
+    id: &Uuid,
+    expected: Precondition,
+) -> Result<(Product, Hold), StoreError> {
+    let found = find(conn, id)?.ok_or(StoreError::HoldNotFound(*id))?;
+    let product = lock_product(conn, &found.product_id)?;
+    // Read again under the lock: a request may have ended it meanwhile;
+    // the sweep, which takes no product lock, is waited for here.
+    let locked = match conn {
+        DbConnection::Pg(pg) => holds::table
+            .find(id.to_string())
+            .select(holds::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()?,
+        DbConnection::Sqlite(_) => Some(id.to_string()),
+    };
+    let hold = match locked {
+        Some(_) => find(conn, id)?.ok_or(StoreError::HoldNotFound(*id))?,
+        None => return Err(StoreError::HoldNotFound(*id)),
+    };
+    // An ended hold says so whatever version was sent: no version of it
+    // could be changed now.
+    if hold.status != HoldStatus::Active {
+        return Err(StoreError::HoldNotActive(Box::new(hold)));
+    }
+    if hold.version != expected.version {
+        return Err(StoreError::StaleHold(Box::new(StaleHold::new(
+            expected, hold,
+        ))));
+    }
+    Ok((product, hold))
+}
+
+/// The live products the lines name, each locked, in id order so that
+/// concurrent requests lock them in one order and never deadlock.
+fn lock_products(conn: &mut DbConnection, lines: &[HoldLine]) -> Result<Vec<Product>, StoreError> {
+    let mut ids = Vec::new();
+    for line in lines {
+        let id = match &line.product {
+            ProductRef::Id(id) => *id,
+            ProductRef::Sku(sku) => {
+                super::products::find_by_sku(conn, sku)?
+                    .ok_or_else(|| StoreError::SkuNotFound(sku.clone()))?
+                    .id
+            }
+        };
+        ids.push(id);
+    }
+    ids.sort();
+    ids.dedup();
+    ids.iter().map(|id| lock_product(conn, id)).collect()
+}
+
+/// The locked product a line names.
+fn product_of<'a>(products: &'a [Product], named: &ProductRef) -> Result<&'a Product, StoreError> {
+    products
+        .iter()
+        .find(|product| match named {
+            ProductRef::Id(id) => product.id == *id,
+            ProductRef::Sku(sku) => product.fields.sku.eq_ignore_ascii_case(sku),
+        })
+        .ok_or_else(|| match named {
+            ProductRef::Id(id) => StoreError::ProductNotFound(*id),
+            ProductRef::Sku(sku) => StoreError::SkuNotFound(sku.clone()),
+        })
+}
+
+fn hold_of(row: HoldRow, sku: &str, code: &str) -> Result<Hold, StoreError> {
+    let parse = |id: &str| {
+        Uuid::parse_str(id)
+            .map_err(|error| StoreError::internal(format!("stored hold id {id:?}: {error}")))
+    };
+    let status = HoldStatus::parse(&row.status)
+        .ok_or_else(|| StoreError::internal(format!("unknown hold status {:?}", row.status)))?;
+    Ok(Hold {
+        id: parse(&row.id)?,
+        version: row.version,
+        product_id: parse(&row.product_id)?,
+        sku: sku.to_owned(),
+        location: code.to_owned(),
+        quantity: row.quantity,
+        status,
+        expires_at: from_micros(row.expires_at),
+        reference: row.reference,
+        actor: row.actor,
+        created_at: from_micros(row.created_at),
+        updated_at: from_micros(row.updated_at),
+    })
+}
