@@ -22,7 +22,7 @@ pub struct FeedEvent {
 #[derive(Debug, Clone)]
 pub enum FeedChange {
     /// A new version of a product.
-    Product(ProductChange),
+    Product(Box<ProductChange>),
     /// A notice, as it was written when it happened.
     Notice { name: String, data: String },
 }

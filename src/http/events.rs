@@ -44,14 +44,16 @@ const RECONNECT_MILLIS: u32 = 2000;
 #[allow(dead_code)]
 pub struct ServerSentEvent {
     /// `ready` first (its `id` is where the stream starts), then one
-    /// `product` per change.
+    /// `product` per change, a `hold` per change of a hold, and an
+    /// `oversold` per level left with less on hand than its holds.
     #[schema(schema_with = event_names)]
     event: String,
     /// The change's number in the feed: send the last one you saw as
     /// `Last-Event-ID` to resume after it.
     #[schema(pattern = "^[0-9]+$")]
     id: String,
-    /// JSON: `{"last_event_id": N}` for `ready`, a `ProductChange` for `product`.
+    /// JSON: `{"last_event_id": N}` for `ready`, a `ProductChange` for
+    /// `product`, a `Hold` for `hold`, an `Oversold` for `oversold`.
     #[schema(schema_with = json_text)]
     data: String,
     /// Milliseconds to wait before reconnecting.
@@ -61,7 +63,7 @@ pub struct ServerSentEvent {
 fn event_names() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(["ready", "product"]))
+        .enum_values(Some(["ready", "product", "hold", "oversold"]))
         .build()
 }
 
@@ -83,7 +85,9 @@ struct Ready {
 /// server: first a `ready` event whose `id` is the newest change number,
 /// then a `product` event per change (its `data` a `ProductChange`: the
 /// product's id, version, operation, actor, time, changed fields and the
-/// product). Send `Last-Event-ID` (what `EventSource` sends by itself when
+/// product), a `hold` event per change of a hold (its `data` a `Hold`),
+/// and an `oversold` event when a count or a sale leaves a level with less
+/// on hand than its holds (its `data` an `Oversold`). Send `Last-Event-ID` (what `EventSource` sends by itself when
 /// it reconnects) to get every change after that number first. Comment
 /// lines keep an idle stream open. The stream ends when the server stops,
 /// or within about a second of its token being revoked or losing the

@@ -79,6 +79,7 @@ pub use schemas::*;
         ProblemSlug,
         crate::domain::changes::FieldChange,
         crate::domain::events::ProductChange,
+        crate::domain::hold::Oversold,
         // Named by its array's schema (built from `MAX_ITEMS`), not derived.
         http::stock_sync::StockSyncItemRequest,
     )),

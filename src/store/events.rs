@@ -172,11 +172,11 @@ pub fn after(
                 (Some(name), Some(data), _) => FeedChange::Notice { name, data },
                 (None, _, Some(history)) => {
                     let product = product.into_product()?;
-                    FeedChange::Product(ProductChange {
+                    FeedChange::Product(Box::new(ProductChange {
                         id: product.id,
                         entry: history.into_entry()?,
                         product,
-                    })
+                    }))
                 }
                 _ => {
                     return Err(StoreError::internal(format!(

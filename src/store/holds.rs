@@ -307,6 +307,8 @@ pub fn end(
                     reason: None,
                     reference: hold.reference.clone(),
                 };
+                // Read again (still locked) for its `reserved` without the hold.
+                let product = lock_product(conn, &product.id)?;
                 Some(levels::apply(conn, product, &sale, actor)?)
             }
         };

@@ -348,12 +348,15 @@ pub(super) fn find_level(
     })
 }
 
+/// A level's product id and location id, as stored.
+pub(super) type LevelKey = (String, String);
+
 /// Every level of these products, with what its holds reserve now, by
 /// product id and location id.
 pub(super) fn levels_of(
     conn: &mut DbConnection,
     product_ids: Vec<String>,
-) -> Result<HashMap<(String, String), (LevelRow, i64)>, StoreError> {
+) -> Result<HashMap<LevelKey, (LevelRow, i64)>, StoreError> {
     let rows: Vec<(LevelRow, i64)> = stock_levels::table
         .filter(stock_levels::product_id.eq_any(product_ids))
         .select((LevelRow::as_select(), Reserved::<OfLevel>::now()))

@@ -79,6 +79,10 @@ fn request_schemas_forbid_unknown_properties() {
         "UpdateLocationRequest",
         "UpdateLevelRequest",
         "TransferRequest",
+        "CreateHoldRequest",
+        "HoldItemRequest",
+        "UpdateHoldRequest",
+        "EndHoldRequest",
     ];
     let more = [
         "StockSyncRequest",

@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Database;
-use crate::domain::fields;
 use crate::domain::hold::{Hold, HoldStatus};
 use crate::http::actor::{roles, Authorized};
 use crate::http::cursor;
@@ -111,15 +110,8 @@ pub async fn list_holds(
                 None
             }
         });
-    let location = query
-        .text("location")
-        .and_then(|text| match fields::location_code(&text) {
-            Ok(code) => Some(code),
-            Err(detail) => {
-                query.error("location", &detail);
-                None
-            }
-        });
+    // A code or reference that no hold has simply matches none.
+    let location = query.text("location");
     let status = query.text("status").and_then(|text| {
         let status = HoldStatus::parse(&text);
         if status.is_none() {
@@ -127,15 +119,7 @@ pub async fn list_holds(
         }
         status
     });
-    let reference = query
-        .text("reference")
-        .and_then(|text| match fields::reference(&text) {
-            Ok(reference) => Some(reference),
-            Err(detail) => {
-                query.error("reference", &detail);
-                None
-            }
-        });
+    let reference = query.text("reference");
     query.finish()?;
     let filter = HoldFilter {
         product,
