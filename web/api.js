@@ -50,6 +50,7 @@ async function request(method, path, { body, headers = {} } = {}) {
 
 const productPath = (id) => `/v1/products/${encodeURIComponent(id)}`;
 const levelPath = (id, code) => `${productPath(id)}/levels/${encodeURIComponent(code)}`;
+const holdPath = (id) => `/v1/holds/${encodeURIComponent(id)}`;
 
 /** A query string of the parameters that have a value. */
 function query(parameters) {
@@ -86,4 +87,9 @@ export const api = {
       body: batch,
       headers: batch.dry_run ? {} : { "Idempotency-Key": idempotencyKey() },
     }),
+
+  /** One page of holds, oldest first; `filter`: { product?, location?, status?, reference? }. */
+  holds: (filter, cursor) => request("GET", `/v1/holds?${query({ ...filter, limit: "100", cursor })}`),
+  /** Sends the hold's version: one changed or ended since it was read is refused with a 409. */
+  releaseHold: (id, version) => request("POST", `${holdPath(id)}/release`, { body: { version } }),
 };

@@ -1,15 +1,16 @@
 // The store-manager page: products with search and pages (all of them, or
 // one location's stock), create, edit, stock adjustments, transfers,
-// delete and history. Every edit sends the version it was loaded with; a
-// stale-version 409 opens a dialog built from the 409 alone. Live changes
-// from others update the table as they are committed.
+// delete and history, and what holds reserve. Every edit sends the version
+// it was loaded with; a stale-version 409 opens a dialog built from the 409
+// alone. Live changes from others update the table as they are committed.
 
 import { api, ProblemError, session } from "./api.js";
 import { openConflict, wireConflict, writersOf } from "./conflict.js";
 import { wireCounts } from "./counts.js";
 import { $, button, cell, optional } from "./dom.js";
 import { clearErrors, FIELD_LABELS, showErrors } from "./forms.js";
-import { hideLevels, openTransfer, showLevels, wireLevels } from "./levels.js";
+import { count, hideHolds, refreshHolds, reservedCells, showAvailable, showHolds, showOversold, wireHolds } from "./holds.js";
+import { hideLevels, openTransfer, refreshLevels, showLevels, wireLevels } from "./levels.js";
 import { followChanges } from "./live.js";
 import { fillLocations, loadLocations, MAIN, sameCode } from "./locations.js";
 import { formatPrice, parsePrice, priceInput } from "./money.js";
@@ -23,6 +24,7 @@ const state = {
   nextCursor: null,
   products: new Map(), // id -> product, the page shown
   editing: null, // { product, change } while the editor is open
+  rereads: new Map(), // product id -> the number of its latest read after a hold, so an older answer is dropped
   stopLive: null,
 };
 
@@ -45,6 +47,8 @@ async function signIn(token) {
   $("signed-in").hidden = false;
   state.stopLive = followChanges({
     onChange: applyChange,
+    onHold: holdChanged,
+    onOversold: (event) => showOversold(event, productName(event)),
     onStatus: (text) => ($("live-status").textContent = text),
     onResync: () => loadPage(null),
   });
@@ -83,10 +87,11 @@ function actionButton(label, product, action) {
   return button(label, `${label} ${product.name} (${product.sku})`, () => action(state.products.get(product.id) ?? product));
 }
 
-/** The Stock column: the product's total, or its level at the location shown. */
-function stockText(product) {
-  if (!state.location) return String(product.stock);
-  return String(state.levels.get(product.id)?.on_hand ?? "—");
+/** The Stock, Reserved and Available columns: the product's totals, or its level at the location shown. */
+function stockCells(product) {
+  const stock = state.location ? state.levels.get(product.id) : product;
+  const onHand = state.location ? stock?.on_hand : product.stock;
+  return [cell(String(onHand ?? "—"), "number"), ...reservedCells(stock)];
 }
 
 function row(product) {
@@ -96,7 +101,7 @@ function row(product) {
     cell(product.sku),
     cell(product.name),
     cell(formatPrice(product.price_minor, product.currency), "number"),
-    cell(stockText(product), "number"),
+    ...stockCells(product),
     cell(String(product.version), "number"),
   );
   const actions = cell("", "actions");
@@ -117,7 +122,7 @@ function renderTable() {
   if (state.products.size === 0) {
     const empty = document.createElement("tr");
     const td = cell(state.text ? "No product matches." : "No products yet.");
-    td.colSpan = 6;
+    td.colSpan = 8;
     empty.append(td);
     body.append(empty);
   }
@@ -144,9 +149,17 @@ function noteLevel(id, level) {
 }
 
 /** The level a change left, from its ledger line (none before levels existed). */
-function ledgerLevel(ledger) {
+function ledgerLevel(id, ledger) {
   if (ledger?.level_version == null) return null;
-  return { location: ledger.location, on_hand: ledger.on_hand, version: ledger.level_version };
+  // The ledger says nothing of holds: the level keeps the reserved last read.
+  const reserved = state.levels.get(id)?.reserved ?? 0;
+  return {
+    location: ledger.location,
+    on_hand: ledger.on_hand,
+    reserved,
+    available: ledger.on_hand - reserved,
+    version: ledger.level_version,
+  };
 }
 
 /** A change from the live feed: someone (maybe this page) committed it. */
@@ -161,7 +174,7 @@ function applyChange(change) {
     // A transfer is two changes; the product the first carries may already
     // be the second's, so its level is followed by the level's own version.
     const newer = change.product.version > shown.version;
-    const moved = noteLevel(change.id, ledgerLevel(change.ledger));
+    const moved = noteLevel(change.id, ledgerLevel(change.id, change.ledger));
     if (newer || moved) replaceRow(newer ? change.product : shown);
   } else if (change.operation === "create" && state.cursors.length === 1 && !state.text && !state.location) {
     // Not in a location's view: its page reads each product listed, too
@@ -169,6 +182,7 @@ function applyChange(change) {
     loadPage(null).catch(showFailure);
   }
   const editing = state.editing;
+  if (editing?.product.id === change.id && change.operation !== "delete") showReserved(change.product);
   if (editing?.product.id === change.id && change.version > editing.product.version) {
     const what = change.operation === "delete" ? "deleted" : "changed";
     $("editor-notice-text").textContent = `${what === "deleted" ? "Deleted" : "Changed"} by ${change.actor} (now version ${change.version}). Reload to see their change, or save to compare yours with it.`;
@@ -184,6 +198,7 @@ function stockWritten(product, levels) {
   const shown = state.products.get(product.id);
   if (shown) replaceRow(product.version >= shown.version ? product : shown);
   const editing = state.editing;
+  if (editing?.product.id === product.id) showReserved(product);
   if (editing?.product.id === product.id && product.version === editing.product.version + 1) {
     // Only this write moved the product since the editor loaded it: edit on
     // top of it, or saving would meet this page's own write as a conflict.
@@ -191,6 +206,56 @@ function stockWritten(product, levels) {
     $("edit-stock").value = String(product.stock);
     if (!editing.latest || editing.latest.version <= product.version) $("editor-notice").hidden = true;
   }
+}
+
+/** The product an event names, as the page names it: by name when it is on the page. */
+function productName({ product_id: id, sku }) {
+  const product = state.products.get(id) ?? (state.editing?.product.id === id ? state.editing.product : null);
+  return product ? `${product.name} (${product.sku})` : sku;
+}
+
+// ---- Holds --------------------------------------------------------------
+
+/** A hold was made, changed, committed, released or expired, here or elsewhere. */
+function holdChanged(hold) {
+  holdCounted(hold);
+  refreshHolds(hold.product_id).catch(showFailure);
+}
+
+/**
+ * Reads the hold's product again, where the page shows it: holds move its
+ * reserved and available but not its version, so no event carries them.
+ */
+function holdCounted(hold) {
+  const id = hold.product_id;
+  const editing = state.editing?.product.id === id;
+  // A location's view shows that location's counts only.
+  const listed = state.products.has(id) && (!state.location || sameCode(hold.location, state.location));
+  if (editing) refreshLevels(id).catch(showFailure);
+  if (listed || editing) rereadProduct(id, hold.location).catch(showFailure);
+}
+
+async function rereadProduct(id, code) {
+  const asked = (state.rereads.get(id) ?? 0) + 1;
+  state.rereads.set(id, asked);
+  let product, level;
+  try {
+    product = await api.read(id);
+    // A location's view shows the level's counts, not the product's.
+    if (state.location && sameCode(code, state.location)) {
+      const { items } = await api.productLevels(id);
+      level = items.find((item) => sameCode(item.location, state.location));
+    }
+  } catch (error) {
+    if (error instanceof ProblemError && error.status === 404) return; // deleted meanwhile: its own event says so
+    throw error;
+  }
+  if (state.rereads.get(id) !== asked) return; // a later read answers for it
+  const known = state.levels.get(id);
+  if (level && (!known || level.version >= known.version)) state.levels.set(id, level);
+  const shown = state.products.get(id);
+  if (shown && product.version >= shown.version) replaceRow(product);
+  if (state.editing?.product.id === id) showReserved(product);
 }
 
 function showFailure(error) {
@@ -211,9 +276,21 @@ function openEditor(product) {
   $("edit-currency").value = product?.currency ?? "EUR";
   $("edit-price").value = product ? priceInput(product.price_minor, product.currency) : "";
   $("edit-stock").value = String(product?.stock ?? 0);
+  showReserved(product);
   $("editor").showModal();
-  if (product) showLevels(product).catch(showFailure);
-  else hideLevels();
+  if (product) {
+    showLevels(product).catch(showFailure);
+    showHolds(product).catch(showFailure);
+  } else {
+    hideLevels();
+    hideHolds();
+  }
+}
+
+/** The editor's Reserved and Available, as last read: holds move them whatever version the form edits. */
+function showReserved(product) {
+  $("edit-reserved").value = product ? count(product.reserved) : "—";
+  showAvailable($("edit-available"), product?.available);
 }
 
 /** The form's values as API fields, or null after marking what is unreadable. */
@@ -267,6 +344,7 @@ async function saveEditor(event) {
 function closeEditor() {
   state.editing = null;
   hideLevels();
+  hideHolds();
   $("editor").close();
 }
 
@@ -450,9 +528,11 @@ function wire() {
   $("editor").addEventListener("cancel", () => {
     state.editing = null;
     hideLevels();
+    hideHolds();
   });
   wireConflict();
   wireLevels({ stockWritten });
+  wireHolds({ holdCounted });
   wireCounts();
   $("location-filter").addEventListener("change", () => {
     state.location = $("location-filter").value;

@@ -1,36 +1,54 @@
-// Stock by location. In the product editor: each location's level with its
-// version, set one at a time with the level version it was loaded with; a
-// stale one opens the conflict dialog, filled from the level's 409. And the
-// Transfer dialog, which moves stock from one location to another.
+// Stock by location. In the product editor: each location's level with what
+// holds reserve there and its version, set one at a time with the level
+// version it was loaded with; a stale one opens the conflict dialog, filled
+// from the level's 409. And the Transfer dialog, which moves stock from one
+// location to another.
 
 import { api, ProblemError } from "./api.js";
 import { openConflict, writersOf } from "./conflict.js";
 import { $, button, cell, optional, signed } from "./dom.js";
 import { clearErrors, showErrors } from "./forms.js";
+import { reservedCells } from "./holds.js";
 import { fillLocations, loadLocations, MAIN } from "./locations.js";
 
 let onStock = () => {}; // told (product, levels) after each write, to show them
-let shown = null; // { id, levels: Map code -> level } in the open editor
+let shown = null; // { id, levels: Map code -> level, reads } in the open editor
 let setting = null; // the level the form sets, as loaded
 
 // ---- The editor's levels ----------------------------------------------
 
 /** Reads and lists the product's level at every location. */
 export async function showLevels(product) {
-  shown = { id: product.id, levels: new Map() };
+  shown = { id: product.id, levels: new Map(), reads: 0 };
   closeLevelForm();
   $("levels").tBodies[0].replaceChildren();
   $("levels-status").textContent = "Loading the stock at each location…";
   $("editor-levels").hidden = false;
+  await refreshLevels(product.id);
+}
+
+/**
+ * Reads the levels again, if the editor lists them: holds move what is
+ * reserved but not the levels' versions, so the form stays open.
+ */
+export async function refreshLevels(id) {
+  if (shown?.id !== id) return;
+  const listing = shown;
+  const asked = ++listing.reads;
   try {
-    const { items } = await api.productLevels(product.id);
-    if (shown?.id !== product.id) return; // the editor moved on meanwhile
-    shown.levels = new Map(items.map((level) => [level.location, level]));
+    const { items } = await api.productLevels(id);
+    // The editor moved on, or a later read was asked for: this one is stale.
+    if (shown !== listing || listing.reads !== asked) return;
+    for (const level of items) {
+      // A write this page saw may be newer than this read.
+      const known = listing.levels.get(level.location);
+      if (!known || level.version >= known.version) listing.levels.set(level.location, level);
+    }
     renderLevels();
     $("levels-status").textContent = "";
   } catch (error) {
     if (!(error instanceof ProblemError)) throw error;
-    $("levels-status").textContent = error.message;
+    if (shown === listing) $("levels-status").textContent = error.message;
   }
 }
 
@@ -46,7 +64,13 @@ function renderLevels() {
     tr.dataset.location = level.location;
     const actions = cell("", "actions");
     actions.append(button("Set", `Set on hand at ${level.location}`, () => openLevelForm(level)));
-    tr.append(cell(level.location), cell(String(level.on_hand), "number"), cell(String(level.version), "number"), actions);
+    tr.append(
+      cell(level.location),
+      cell(String(level.on_hand), "number"),
+      ...reservedCells(level),
+      cell(String(level.version), "number"),
+      actions,
+    );
     return tr;
   });
   $("levels").tBodies[0].replaceChildren(...rows);

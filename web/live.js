@@ -22,12 +22,15 @@ function parse(block) {
 }
 
 /**
- * Calls `onChange(change)` for every product change and `onStatus(text)`
- * when the connection comes or goes. When the server no longer keeps the
+ * Calls `onChange(change)` for every product change, `onHold(hold)` for
+ * every hold made or changed, `onOversold(level)` when a change of stock
+ * leaves less on hand than is held, and `onStatus(text)` when the
+ * connection comes or goes. When the server no longer keeps the
  * changes since the last one seen (410), awaits `onResync()`, which reads
  * the products again, and follows from now. Returns a function that stops it.
  */
-export function followChanges({ onChange, onStatus, onResync }) {
+export function followChanges({ onChange, onHold, onOversold, onStatus, onResync }) {
+  const handlers = new Map([["product", onChange], ["hold", onHold], ["oversold", onOversold]]);
   let lastEventId = null;
   let stopped = false;
   let controller = null;
@@ -58,7 +61,7 @@ export function followChanges({ onChange, onStatus, onResync }) {
         const event = parse(block);
         if (!event) continue;
         if (event.id !== null) lastEventId = event.id;
-        if (event.name === "product") onChange(JSON.parse(event.data));
+        handlers.get(event.name)?.(JSON.parse(event.data));
       }
     }
   }

@@ -64,6 +64,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../web/levels.js"),
     ),
     (
+        "holds.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/holds.js"),
+    ),
+    (
         "csv.js",
         "text/javascript; charset=utf-8",
         include_str!("../../web/csv.js"),

@@ -44,6 +44,7 @@ async fn the_page_and_its_modules_are_served_with_security_headers(app: TestApp)
         ("conflict.js", "text/javascript"),
         ("locations.js", "text/javascript"),
         ("levels.js", "text/javascript"),
+        ("holds.js", "text/javascript"),
         ("csv.js", "text/javascript"),
         ("counts.js", "text/javascript"),
         ("app.css", "text/css"),

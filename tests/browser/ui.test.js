@@ -96,6 +96,12 @@ async function rowOf(page, sku) {
 
 const cells = async (row) => (await row.locator("td").allTextContents()).map((text) => text.trim());
 
+/** The table's columns, counted from 1 as td:nth-child counts them. */
+const COLUMN = { stock: 4, reserved: 5, available: 6, version: 7 };
+
+/** One cell of a product's row, to wait for its value. */
+const column = (row, name) => row.locator(`td:nth-child(${COLUMN[name]})`);
+
 test("sign in, create a product, edit it, see its history", async () => {
   const page = await signedIn("alice");
   const sku = unique("UI-MUG");
@@ -110,7 +116,7 @@ test("sign in, create a product, edit it, see its history", async () => {
   await editor.waitFor({ state: "hidden" });
 
   let row = await rowOf(page, sku);
-  assert.deepEqual((await cells(row)).slice(0, 5), [sku, "Blue mug", "€12.50", "40", "1"]);
+  assert.deepEqual((await cells(row)).slice(0, 7), [sku, "Blue mug", "€12.50", "40", "0", "40", "1"]);
 
   await row.getByRole("button", { name: `Edit Blue mug (${sku})` }).click();
   const edit = page.getByRole("dialog", { name: "Edit Blue mug" });
@@ -120,7 +126,7 @@ test("sign in, create a product, edit it, see its history", async () => {
   await edit.waitFor({ state: "hidden" });
   row = page.locator("#products tbody tr", { hasText: "Blue mug, large" });
   await row.waitFor();
-  assert.deepEqual((await cells(row)).slice(0, 5), [sku, "Blue mug, large", "€13.00", "40", "2"]);
+  assert.deepEqual((await cells(row)).slice(0, 7), [sku, "Blue mug, large", "€13.00", "40", "0", "40", "2"]);
 
   await row.getByRole("button", { name: /^History/ }).click();
   const history = page.getByRole("dialog", { name: "History of Blue mug, large" });
@@ -186,11 +192,11 @@ test("a stale save meets the conflict dialog and applies on top", async () => {
   await bobEditor.waitFor({ state: "hidden" });
   const bobRow = bob.locator(`#products tr[data-id="${product.id}"]`);
   await bobRow.locator("td", { hasText: "€25.00" }).waitFor();
-  assert.deepEqual((await cells(bobRow)).slice(2, 5), ["€25.00", "5", "3"]);
+  assert.deepEqual((await cells(bobRow)).slice(2, 7), ["€25.00", "5", "0", "5", "3"]);
   // Alice's table follows live, with no reload.
   const aliceRow = alice.locator(`#products tr[data-id="${product.id}"]`);
   await aliceRow.locator("td", { hasText: "€25.00" }).waitFor();
-  assert.deepEqual((await cells(aliceRow)).slice(2, 5), ["€25.00", "5", "3"]);
+  assert.deepEqual((await cells(aliceRow)).slice(2, 7), ["€25.00", "5", "0", "5", "3"]);
 
   await alice.getByLabel("Search").fill("");
   await alice.getByRole("button", { name: "Search", exact: true }).click();
@@ -213,15 +219,15 @@ test("a stock adjustment below zero shows the server's message", async () => {
   const message = adjuster.getByRole("alert");
   await message.filter({ hasText: "below 0" }).waitFor();
   assert.equal(await message.textContent(), "The product has 2 in stock at MAIN; adding -5 would take it below 0. Nothing was applied.");
-  assert.deepEqual((await cells(row)).slice(3, 5), ["2", "1"]);
+  assert.deepEqual((await cells(row)).slice(3, 7), ["2", "0", "2", "1"]);
   await page.context().close();
 });
 
-/** Each row of the editor's levels: [location, on hand, version], for the locations asked. */
+/** Each row of the editor's levels: [location, on hand, reserved, available, version], for the locations asked. */
 async function editorLevels(editor, codes) {
   const rows = editor.locator("#levels tbody tr");
   await rows.first().waitFor();
-  const all = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.cells].slice(0, 3).map((td) => td.textContent)));
+  const all = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.cells].slice(0, 5).map((td) => td.textContent)));
   return all.filter(([code]) => codes.includes(code));
 }
 
@@ -249,16 +255,16 @@ test("a transfer moves stock between locations: the editor and the table by loca
   await transfer.waitFor({ state: "hidden" });
 
   // The total is unchanged; the product moved two versions, one per level.
-  await row.locator("td", { hasText: /^3$/ }).waitFor();
-  assert.deepEqual((await cells(row)).slice(3, 5), ["10", "3"]);
+  await column(row, "version").filter({ hasText: /^3$/ }).waitFor();
+  assert.deepEqual((await cells(row)).slice(3, 7), ["10", "0", "10", "3"]);
   const levels = await levelsOf(product);
   assert.deepEqual([levels.MAIN.on_hand, levels[shop.code].on_hand], [6, 4]);
 
   await row.getByRole("button", { name: `Edit Yellow mug (${sku})` }).click();
   const editor = page.getByRole("dialog", { name: "Edit Yellow mug" });
   assert.deepEqual(await editorLevels(editor, ["MAIN", shop.code]), [
-    ["MAIN", "6", String(levels.MAIN.version)],
-    [shop.code, "4", "1"],
+    ["MAIN", "6", "0", "6", String(levels.MAIN.version)],
+    [shop.code, "4", "0", "4", "1"],
   ]);
   await page.screenshot({ path: `${docs}ui-levels.png` });
   await editor.getByRole("button", { name: "Cancel" }).click();
@@ -268,7 +274,7 @@ test("a transfer moves stock between locations: the editor and the table by loca
   await page.locator("#stock-heading", { hasText: `Stock at ${shop.code}` }).waitFor();
   const shopRow = page.locator(`#products tr[data-id="${product.id}"]`);
   await shopRow.waitFor();
-  assert.deepEqual((await cells(shopRow)).slice(0, 5), [sku, "Yellow mug", "€12.50", "4", "3"]);
+  assert.deepEqual((await cells(shopRow)).slice(0, 7), [sku, "Yellow mug", "€12.50", "4", "0", "4", "3"]);
 
   // An adjustment at the shop, with a reference, shows in that column.
   await shopRow.getByRole("button", { name: `Adjust stock Yellow mug (${sku})` }).click();
@@ -279,8 +285,8 @@ test("a transfer moves stock between locations: the editor and the table by loca
   await adjuster.getByLabel("Reference (optional)").fill("R-12");
   await adjuster.getByRole("button", { name: "Apply" }).click();
   await adjuster.waitFor({ state: "hidden" });
-  await shopRow.locator("td", { hasText: /^4$/ }).waitFor();
-  assert.deepEqual((await cells(shopRow)).slice(3, 5), ["3", "4"]);
+  await column(shopRow, "version").filter({ hasText: /^4$/ }).waitFor();
+  assert.deepEqual((await cells(shopRow)).slice(3, 7), ["3", "0", "3", "4"]);
   const history = await call("GET", `/v1/products/${product.id}/history?limit=1`);
   assert.deepEqual(history.body.items[0].ledger, {
     location: shop.code, level_version: 2, delta: -1, on_hand: 3, kind: "adjust", reference: "R-12",
@@ -288,8 +294,8 @@ test("a transfer moves stock between locations: the editor and the table by loca
 
   await page.getByLabel("Stock at").selectOption("");
   await page.locator("#stock-heading", { hasText: /^Stock$/ }).waitFor();
-  await shopRow.locator("td", { hasText: /^9$/ }).waitFor();
-  assert.deepEqual((await cells(shopRow)).slice(3, 5), ["9", "4"]);
+  await column(shopRow, "stock").filter({ hasText: /^9$/ }).waitFor();
+  assert.deepEqual((await cells(shopRow)).slice(3, 7), ["9", "0", "9", "4"]);
   await page.context().close();
 });
 
@@ -304,7 +310,7 @@ test("a stale level write meets the conflict dialog with the other change, and a
   const row = await rowOf(page, sku);
   await row.getByRole("button", { name: `Edit Grey mug (${sku})` }).click();
   const editor = page.getByRole("dialog", { name: "Edit Grey mug" });
-  assert.deepEqual(await editorLevels(editor, [shop.code]), [[shop.code, "3", "1"]]);
+  assert.deepEqual(await editorLevels(editor, [shop.code]), [[shop.code, "3", "0", "3", "1"]]);
 
   // Bob sells one at the kiosk after Alice's editor read its level.
   const sale = await call("POST", `/v1/products/${product.id}/stock-adjustments`, {
@@ -330,13 +336,13 @@ test("a stale level write meets the conflict dialog with the other change, and a
 
   await conflict.getByRole("button", { name: "Apply mine on top" }).click();
   await conflict.waitFor({ state: "hidden" });
-  await editor.locator(`#levels tr[data-location="${shop.code}"] td`, { hasText: /^8$/ }).waitFor();
-  assert.deepEqual(await editorLevels(editor, [shop.code]), [[shop.code, "8", "3"]]);
+  await editor.locator(`#levels tr[data-location="${shop.code}"] td:nth-child(2)`, { hasText: /^8$/ }).waitFor();
+  assert.deepEqual(await editorLevels(editor, [shop.code]), [[shop.code, "8", "0", "8", "3"]]);
   const levels = await levelsOf(product);
   assert.deepEqual([levels[shop.code].on_hand, levels[shop.code].version], [8, 3]);
   assert.equal(levels.MAIN.on_hand, 5);
   // The table shows the new total: 5 at MAIN and 8 at the kiosk.
-  await row.locator("td", { hasText: /^13$/ }).waitFor();
+  await column(row, "stock").filter({ hasText: /^13$/ }).waitFor();
   await page.context().close();
 });
 
@@ -446,5 +452,108 @@ test("counts from CSV: a dry run shows every row, nothing changes until they are
   assert.deepEqual([levelsB.MAIN.on_hand, levelsB.MAIN.last_counted_at !== null], [4, true]);
   const history = await call("GET", `/v1/products/${b.id}/history?limit=1`);
   assert.equal(history.body.items[0].reason, "CSV import");
+  await page.context().close();
+});
+
+/** A hold made through the API, as a till or a web shop would make it. */
+async function createHold(fields, who = "bob") {
+  const { status, body } = await call("POST", "/v1/holds", { body: { expires_in: 3600, ...fields }, who });
+  assert.equal(status, 201);
+  return body;
+}
+
+/** Each row of the editor's holds: [location, quantity, reference]. */
+const editorHolds = (editor) => editor.locator("#holds tbody tr").evaluateAll((trs) =>
+  trs.map((tr) => [...tr.cells].slice(0, 3).map((td) => td.textContent)));
+
+test("holds show as reserved; one released from the editor frees its stock, one released meanwhile is refused", async () => {
+  const sku = unique("UI-HOLD");
+  const product = await createProduct({ sku, name: "Teal mug", stock: 5 });
+  const first = await createHold({ sku, quantity: 2, reference: "ORDER-1" });
+  const second = await createHold({ product_id: product.id, quantity: 1, reference: "ORDER-2" });
+  const main = (await levelsOf(product)).MAIN;
+
+  const page = await signedIn("alice");
+  const row = await rowOf(page, sku);
+  // Holds set stock aside; they are not changes of the product, so its version stays 1.
+  assert.deepEqual((await cells(row)).slice(3, 7), ["5", "3", "2", "1"]);
+
+  await row.getByRole("button", { name: `Edit Teal mug (${sku})` }).click();
+  const editor = page.getByRole("dialog", { name: "Edit Teal mug" });
+  assert.equal(await editor.getByLabel("Reserved", { exact: true }).textContent(), "3");
+  assert.equal(await editor.getByLabel("Available", { exact: true }).textContent(), "2");
+  assert.deepEqual(await editorLevels(editor, ["MAIN"]), [["MAIN", "5", "3", "2", String(main.version)]]);
+  await editor.locator("#holds tbody tr").nth(1).waitFor();
+  assert.deepEqual(await editorHolds(editor), [["MAIN", "2", "ORDER-1"], ["MAIN", "1", "ORDER-2"]]);
+  const expires = await page.evaluate((at) => new Date(at).toLocaleString(), first.expires_at);
+  assert.equal(await editor.locator("#holds tbody tr").first().locator("td").nth(3).textContent(), expires);
+
+  await editor.getByRole("button", { name: "Release ORDER-1 (2 at MAIN)" }).click();
+  await editor.locator("#holds tbody tr", { hasText: "ORDER-1" }).waitFor({ state: "detached" });
+  assert.deepEqual(await editorHolds(editor), [["MAIN", "1", "ORDER-2"]]);
+  await editor.locator('#levels tr[data-location="MAIN"] td:nth-child(3)', { hasText: /^1$/ }).waitFor();
+  assert.deepEqual(await editorLevels(editor, ["MAIN"]), [["MAIN", "5", "1", "4", String(main.version)]]);
+  await editor.locator("#edit-available", { hasText: /^4$/ }).waitFor();
+  await column(row, "reserved").filter({ hasText: /^1$/ }).waitFor();
+  assert.deepEqual((await cells(row)).slice(3, 7), ["5", "1", "4", "1"]);
+  assert.equal((await call("GET", `/v1/holds/${first.id}`)).body.status, "released");
+
+  // Bob releases ORDER-2 as Alice's release of it is on its way: hers is
+  // refused with the server's reason, and the list shows it gone.
+  let bobs = null;
+  await page.route(`**/v1/holds/${second.id}/release`, async (route) => {
+    bobs = await call("POST", `/v1/holds/${second.id}/release`, { body: { version: second.version }, who: "bob" });
+    await route.continue();
+  });
+  await editor.getByRole("button", { name: "Release ORDER-2 (1 at MAIN)" }).click();
+  const refusal = editor.locator("#holds-error");
+  await refusal.filter({ hasText: /\S/ }).waitFor();
+  assert.equal(bobs.status, 200);
+  const again = await call("POST", `/v1/holds/${second.id}/release`, { body: { version: second.version } });
+  assert.equal(again.status, 409);
+  assert.equal(await refusal.textContent(), again.body.detail);
+  await editor.locator("#holds-status", { hasText: "No active holds." }).waitFor();
+  await column(row, "available").filter({ hasText: /^5$/ }).waitFor();
+  assert.deepEqual((await cells(row)).slice(3, 7), ["5", "0", "5", "1"]);
+  await editor.getByRole("button", { name: "Cancel" }).click();
+  await page.context().close();
+});
+
+test("a hold made by another client shows live; a sale below what is held is marked oversold", async () => {
+  const sku = unique("UI-LIVE-HOLD");
+  const product = await createProduct({ sku, name: "Pink mug", stock: 3 });
+  const page = await signedIn("alice");
+  const row = await rowOf(page, sku);
+  assert.deepEqual((await cells(row)).slice(3, 7), ["3", "0", "3", "1"]);
+  await row.getByRole("button", { name: `Edit Pink mug (${sku})` }).click();
+  const editor = page.getByRole("dialog", { name: "Edit Pink mug" });
+  await editor.locator("#holds-status", { hasText: "No active holds." }).waitFor();
+
+  // Bob's web shop holds 2: Alice's table and editor follow, with no reload.
+  await createHold({ sku, quantity: 2, reference: "WEB-7" });
+  await editor.locator("#holds tbody tr", { hasText: "WEB-7" }).waitFor();
+  assert.deepEqual(await editorHolds(editor), [["MAIN", "2", "WEB-7"]]);
+  await column(row, "reserved").filter({ hasText: /^2$/ }).waitFor();
+  assert.deepEqual((await cells(row)).slice(3, 7), ["3", "2", "1", "1"]);
+  await editor.locator("#edit-available", { hasText: /^1$/ }).waitFor();
+  await editor.locator('#levels tr[data-location="MAIN"] td:nth-child(3)', { hasText: /^2$/ }).waitFor();
+
+  // Bob sells 2 over the counter: 1 on hand for 2 held.
+  const sale = await call("POST", `/v1/products/${product.id}/stock-adjustments`, {
+    body: { delta: -2, reason: "sale #8" },
+    who: "bob",
+  });
+  assert.equal(sale.status, 200);
+  const notice = page.locator("#oversold li");
+  await notice.waitFor();
+  assert.equal(await notice.textContent(),
+    `Pink mug (${sku}) is oversold at MAIN: 1 on hand, 2 reserved (available −1); 1 hold is at risk.`);
+  await column(row, "available").filter({ hasText: "oversold" }).waitFor();
+  assert.deepEqual((await cells(row)).slice(3, 7), ["1", "2", "−1 oversold", "2"]);
+  assert.equal(await column(row, "available").getAttribute("class"), "number oversold");
+  assert.equal(await editor.getByLabel("Available", { exact: true }).textContent(), "−1 oversold");
+  await editor.getByRole("button", { name: "Cancel" }).click();
+  await page.getByRole("button", { name: "Dismiss" }).click();
+  await page.locator("#oversold").waitFor({ state: "hidden" });
   await page.context().close();
 });
