@@ -155,6 +155,10 @@ impl Rule {
                 | ("POST", "/v1/stock-sync")
                 | ("PATCH", "/v1/products/{id}/levels/{code}")
                 | ("POST", "/v1/transfers")
+                | ("POST", "/v1/holds")
+                | ("PATCH", "/v1/holds/{id}")
+                | ("POST", "/v1/holds/{id}/commit")
+                | ("POST", "/v1/holds/{id}/release")
         )
     }
 }
@@ -202,6 +206,12 @@ fn rules() -> Vec<Rule> {
             200,
         ),
         rule(Method::POST, "/v1/transfers", Role::Sync, 200),
+        rule(Method::GET, "/v1/holds", Role::Viewer, 200),
+        rule(Method::POST, "/v1/holds", Role::Sync, 201),
+        rule(Method::GET, "/v1/holds/{id}", Role::Viewer, 200),
+        rule(Method::PATCH, "/v1/holds/{id}", Role::Sync, 200),
+        rule(Method::POST, "/v1/holds/{id}/commit", Role::Sync, 200),
+        rule(Method::POST, "/v1/holds/{id}/release", Role::Sync, 200),
     ]
 }
 
@@ -209,9 +219,18 @@ fn rules() -> Vec<Rule> {
 async fn send(app: &TestApp, rule: &Rule, client: &reqwest::Client, n: usize) -> reqwest::Response {
     let product = app.create_product(&format!("MATRIX-{n}"), 10).await;
     let location = app.create_location(&format!("LOC-{n}")).await;
+    // A hold's routes name a hold of the product, made by the admin.
+    let id = if rule.path.starts_with("/v1/holds/") {
+        let hold = json!({"product_id": product["id"], "quantity": 1, "expires_in": 600});
+        let response = app.post_json("/v1/holds", &hold).await;
+        assert_eq!(response.status(), 201, "holding for the matrix");
+        response.json::<Value>().await.unwrap()["id"].clone()
+    } else {
+        product["id"].clone()
+    };
     let path = rule
         .path
-        .replace("{id}", product["id"].as_str().unwrap())
+        .replace("{id}", id.as_str().unwrap())
         .replace("{code}", location["code"].as_str().unwrap());
     let url = format!("{}{path}", app.address);
     let request = client.request(rule.method.clone(), url);
@@ -230,6 +249,13 @@ async fn send(app: &TestApp, rule: &Rule, client: &reqwest::Client, n: usize) ->
             "product_id": product["id"], "from": "MAIN", "to": location["code"],
             "quantity": 1, "reason": "matrix",
         })),
+        ("POST", "/v1/holds") => request.json(&json!({
+            "product_id": product["id"], "quantity": 1, "expires_in": 600,
+        })),
+        ("PATCH", "/v1/holds/{id}") => request.json(&json!({"version": 1, "expires_in": 1200})),
+        ("POST", "/v1/holds/{id}/commit" | "/v1/holds/{id}/release") => {
+            request.json(&json!({"version": 1}))
+        }
         ("PATCH", _) => request.json(&json!({"version": 1, "stock": 11})),
         ("DELETE", _) => request.query(&[("version", "1")]),
         ("POST", "/v1/products/{id}/stock-adjustments") => {

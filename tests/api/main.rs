@@ -18,6 +18,7 @@ mod failover;
 mod failures;
 mod hardening;
 mod history;
+mod holds;
 mod idempotency;
 mod input_errors;
 mod levels;
