@@ -3,7 +3,7 @@
 //! moves only its own version, and counts in the level's `reserved` while
 //! it is active and its `expires_at` is ahead.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -115,12 +115,15 @@ pub enum Expiry {
 }
 
 impl Expiry {
-    /// The time it names, if it lies in the next `HOLD_MAX_LIFETIME`.
+    /// The time it names, if it lies in the next `HOLD_MAX_LIFETIME`; to
+    /// the millisecond, as times are shown, so that a hold expires at
+    /// exactly the `expires_at` a client reads.
     pub fn resolve(self, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
         let at = match self {
             Expiry::In(seconds) => now + TimeDelta::seconds(seconds),
             Expiry::At(at) => at,
-        };
+        }
+        .trunc_subsecs(3);
         if at <= now {
             return Err("must be in the future".to_owned());
         }
