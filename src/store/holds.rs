@@ -5,8 +5,10 @@
 //! counter to keep in step, and no hold that slips in between.
 //!
 //! A hold never writes its level or product; only a commit does, as a sale.
-//! Expiry needs no lock of the product: an expired hold already stopped
-//! counting at its `expires_at` (see `reserved`); the sweep only says so.
+//! What only gives stock back (a release, an expiry) or keeps it (an
+//! extension) needs no lock of the product: an expired hold already
+//! stopped counting at its `expires_at` (see `reserved`); the sweep only
+//! says so.
 
 use std::collections::BTreeMap;
 
@@ -88,8 +90,11 @@ pub fn create(
     new: &NewHolds,
     actor: &str,
 ) -> Result<Vec<Hold>, StoreError> {
+    // Named before the transaction, so that its first statement takes the
+    // first lock (see `lock_active`).
+    let named = named_products(conn, &new.lines)?;
     write_transaction(conn, |conn| {
-        let products = lock_products(conn, &new.lines)?;
+        let products = lock_products(conn, &named)?;
         let now = timestamp::now();
         let mut places = BTreeMap::new();
         for line in &new.lines {
@@ -227,8 +232,13 @@ pub(super) fn active_at(
 /// Changes an active hold's quantity or end at its version. A larger
 /// quantity must fit in `available`, as a new hold must.
 pub fn change(conn: &mut DbConnection, id: &Uuid, change: &HoldChange) -> Result<Hold, StoreError> {
+    let product_id = product_of_hold(conn, id)?;
     write_transaction(conn, |conn| {
-        let (_product, mut hold) = lock_active(conn, id, change.expected)?;
+        let locking = match change.quantity {
+            Some(_) => Locking::ProductFirst(product_id),
+            None => Locking::HoldOnly,
+        };
+        let (_product, mut hold) = lock_active(conn, id, change.expected, locking)?;
         let now = timestamp::now();
         if let Some(quantity) = change.quantity {
             let more = quantity - hold.quantity;
@@ -274,8 +284,13 @@ pub fn end(
     how: HoldEnd,
     actor: &str,
 ) -> Result<Ended, StoreError> {
+    let product_id = product_of_hold(conn, id)?;
     write_transaction(conn, |conn| {
-        let (product, mut hold) = lock_active(conn, id, expected)?;
+        let locking = match how {
+            HoldEnd::Commit => Locking::ProductFirst(product_id),
+            HoldEnd::Release => Locking::HoldOnly,
+        };
+        let (product, mut hold) = lock_active(conn, id, expected, locking)?;
         let now = timestamp::now();
         hold.status = match how {
             HoldEnd::Commit => HoldStatus::Committed,
@@ -308,7 +323,9 @@ pub fn end(
                     reference: hold.reference.clone(),
                 };
                 // Read again (still locked) for its `reserved` without the hold.
-                let product = lock_product(conn, &product.id)?;
+                let locked =
+                    product.ok_or_else(|| StoreError::internal("a commit locked no product"))?;
+                let product = lock_product(conn, &locked.id)?;
                 Some(levels::apply(conn, product, &sale, actor)?)
             }
         };
@@ -371,18 +388,45 @@ fn joined() -> _ {
         .inner_join(locations::table)
 }
 
-/// The hold's product locked (as every writer of its levels and holds
-/// locks it first), then the hold, which must be at `expected` and
-/// active now.
+/// What a write of a hold locks besides the hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Locking {
+    /// The hold alone: a release or an extension only gives stock back or
+    /// keeps it, so it needs no check of `available`, and does not queue
+    /// behind the product's sales.
+    HoldOnly,
+    /// This product first (as every writer of its stock locks it), then
+    /// the hold: a new quantity is checked against `available`, and a
+    /// commit is a sale.
+    ProductFirst(Uuid),
+}
+
+/// The product a hold is of (which never changes), read before the
+/// transaction that writes the hold.
+fn product_of_hold(conn: &mut DbConnection, id: &Uuid) -> Result<Uuid, StoreError> {
+    let found = find(conn, id)?.ok_or(StoreError::HoldNotFound(*id))?;
+    Ok(found.product_id)
+}
+
+/// The hold locked, which must be at `expected` and active now, and its
+/// product when `locking` says so.
+///
+/// The first lock is the transaction's first statement. At `serializable`
+/// a transaction sees the database as of its first statement, and one that
+/// then waits for a lock on a row another commits a change to is refused;
+/// a read before the lock would widen that window for every hold of a
+/// busy product.
 fn lock_active(
     conn: &mut DbConnection,
     id: &Uuid,
     expected: Precondition,
-) -> Result<(Product, Hold), StoreError> {
-    let found = find(conn, id)?.ok_or(StoreError::HoldNotFound(*id))?;
-    let product = lock_product(conn, &found.product_id)?;
-    // Read again under the lock: a request may have ended it meanwhile;
-    // the sweep, which takes no product lock, is waited for here.
+    locking: Locking,
+) -> Result<(Option<Product>, Hold), StoreError> {
+    let product = match locking {
+        Locking::ProductFirst(product_id) => Some(lock_product(conn, &product_id)?),
+        Locking::HoldOnly => None,
+    };
+    // A request or the sweep may have ended it since it was read.
     let locked = match conn {
         DbConnection::Pg(pg) => holds::table
             .find(id.to_string())
@@ -409,21 +453,23 @@ fn lock_active(
     Ok((product, hold))
 }
 
-/// The live products the lines name, each locked, in id order so that
-/// concurrent requests lock them in one order and never deadlock.
-fn lock_products(conn: &mut DbConnection, lines: &[HoldLine]) -> Result<Vec<Product>, StoreError> {
-    let mut ids = Vec::new();
-    for line in lines {
-        let id = match &line.product {
-            ProductRef::Id(id) => *id,
-            ProductRef::Sku(sku) => {
-                super::products::find_by_sku(conn, sku)?
-                    .ok_or_else(|| StoreError::SkuNotFound(sku.clone()))?
-                    .id
-            }
-        };
-        ids.push(id);
-    }
+/// The id of the product each line names, by id or by SKU.
+fn named_products(conn: &mut DbConnection, lines: &[HoldLine]) -> Result<Vec<Uuid>, StoreError> {
+    lines
+        .iter()
+        .map(|line| match &line.product {
+            ProductRef::Id(id) => Ok(*id),
+            ProductRef::Sku(sku) => Ok(super::products::find_by_sku(conn, sku)?
+                .ok_or_else(|| StoreError::SkuNotFound(sku.clone()))?
+                .id),
+        })
+        .collect()
+}
+
+/// The live products, each locked, in id order so that concurrent
+/// requests lock them in one order and never deadlock.
+fn lock_products(conn: &mut DbConnection, ids: &[Uuid]) -> Result<Vec<Product>, StoreError> {
+    let mut ids = ids.to_vec();
     ids.sort();
     ids.dedup();
     ids.iter().map(|id| lock_product(conn, id)).collect()
