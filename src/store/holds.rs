@@ -16,8 +16,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::error::StoreError;
+use super::hold_rows::{find, hold_of, joined, HoldRow, HoldView};
 use super::levels::{self, find_level, location_for_stock, lock_product, Written};
-use crate::db::schema::{holds, locations, products};
+use crate::db::schema::holds;
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::events::Notice;
 use crate::domain::history::Operation;
@@ -28,53 +29,7 @@ use crate::domain::ledger::StockKind;
 use crate::domain::level::{Amount, Guard, LevelChange, LevelWrite};
 use crate::domain::precondition::Precondition;
 use crate::domain::product::Product;
-use crate::domain::timestamp::{self, from_micros, to_micros};
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = holds)]
-#[diesel(treat_none_as_default_value = false)]
-struct HoldRow {
-    id: String,
-    version: i64,
-    product_id: String,
-    location_id: String,
-    quantity: i64,
-    status: String,
-    expires_at: i64,
-    reference: Option<String>,
-    actor: String,
-    created_at: i64,
-    updated_at: i64,
-}
-
-/// A hold's row with its product's SKU and its location's code.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = holds)]
-struct HoldView {
-    #[diesel(embed)]
-    row: HoldRow,
-    #[diesel(select_expression = products::sku)]
-    sku: String,
-    #[diesel(select_expression = locations::code)]
-    code: String,
-}
-
-impl HoldView {
-    fn into_hold(self) -> Result<Hold, StoreError> {
-        hold_of(self.row, &self.sku, &self.code)
-    }
-}
-
-/// Narrows a list of holds; every field given must match.
-#[derive(Debug, Default, Clone)]
-pub struct HoldFilter {
-    pub product: Option<Uuid>,
-    pub location: Option<String>,
-    /// As holds read now: `active` leaves out the expired, `expired`
-    /// takes in the active ones past their time.
-    pub status: Option<HoldStatus>,
-    pub reference: Option<String>,
-}
+use crate::domain::timestamp::{self, to_micros};
 
 /// A hold that ended by request, and the sale a commit made.
 #[derive(Debug, Clone)]
@@ -149,84 +104,6 @@ pub fn create(
         super::events::record_notices(conn, &notices)?;
         Ok(made)
     })
-}
-
-/// The hold as it reads now, if it exists.
-pub fn find(conn: &mut DbConnection, id: &Uuid) -> Result<Option<Hold>, StoreError> {
-    let view: Option<HoldView> = joined()
-        .filter(holds::id.eq(id.to_string()))
-        .select(HoldView::as_select())
-        .first(conn)
-        .optional()?;
-    let now = timestamp::now();
-    view.map(|view| Ok(view.into_hold()?.as_of(now)))
-        .transpose()
-}
-
-/// Up to `limit` holds matching the filter, oldest first, after `after`
-/// when given, as they read now.
-pub fn list(
-    conn: &mut DbConnection,
-    filter: &HoldFilter,
-    after: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<Hold>, StoreError> {
-    let now = to_micros(timestamp::now());
-    let mut query = joined()
-        .order(holds::id.asc())
-        .limit(limit)
-        .select(HoldView::as_select())
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(holds::id.gt(after.to_string()));
-    }
-    if let Some(product) = filter.product {
-        query = query.filter(holds::product_id.eq(product.to_string()));
-    }
-    if let Some(code) = &filter.location {
-        let code = code.to_ascii_lowercase();
-        query = query.filter(super::sql::lower(locations::code).eq(code));
-    }
-    if let Some(reference) = &filter.reference {
-        query = query.filter(holds::reference.eq(reference.clone()));
-    }
-    let active = HoldStatus::Active.as_str();
-    query = match filter.status {
-        None => query,
-        Some(HoldStatus::Active) => query
-            .filter(holds::status.eq(active))
-            .filter(holds::expires_at.gt(now)),
-        Some(HoldStatus::Expired) => query.filter(
-            holds::status
-                .eq(HoldStatus::Expired.as_str())
-                .or(holds::status.eq(active).and(holds::expires_at.le(now))),
-        ),
-        Some(status) => query.filter(holds::status.eq(status.as_str())),
-    };
-    let views: Vec<HoldView> = query.load(conn)?;
-    let now = from_micros(now);
-    views
-        .into_iter()
-        .map(|view| Ok(view.into_hold()?.as_of(now)))
-        .collect()
-}
-
-/// The active holds of one level that have not expired, oldest first.
-pub(super) fn active_at(
-    conn: &mut DbConnection,
-    product_id: &Uuid,
-    location_id: &str,
-) -> Result<Vec<Hold>, StoreError> {
-    let now = to_micros(timestamp::now());
-    let views: Vec<HoldView> = joined()
-        .filter(holds::product_id.eq(product_id.to_string()))
-        .filter(holds::location_id.eq(location_id))
-        .filter(holds::status.eq(HoldStatus::Active.as_str()))
-        .filter(holds::expires_at.gt(now))
-        .order(holds::id.asc())
-        .select(HoldView::as_select())
-        .load(conn)?;
-    views.into_iter().map(HoldView::into_hold).collect()
 }
 
 /// Changes an active hold's quantity or end at its version. A larger
@@ -380,14 +257,6 @@ pub fn expire_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
     })
 }
 
-/// Holds with their product's SKU and their location's code.
-#[diesel::dsl::auto_type]
-fn joined() -> _ {
-    holds::table
-        .inner_join(products::table)
-        .inner_join(locations::table)
-}
-
 /// What a write of a hold locks besides the hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Locking {
@@ -487,27 +356,4 @@ fn product_of<'a>(products: &'a [Product], named: &ProductRef) -> Result<&'a Pro
             ProductRef::Id(id) => StoreError::ProductNotFound(*id),
             ProductRef::Sku(sku) => StoreError::SkuNotFound(sku.clone()),
         })
-}
-
-fn hold_of(row: HoldRow, sku: &str, code: &str) -> Result<Hold, StoreError> {
-    let parse = |id: &str| {
-        Uuid::parse_str(id)
-            .map_err(|error| StoreError::internal(format!("stored hold id {id:?}: {error}")))
-    };
-    let status = HoldStatus::parse(&row.status)
-        .ok_or_else(|| StoreError::internal(format!("unknown hold status {:?}", row.status)))?;
-    Ok(Hold {
-        id: parse(&row.id)?,
-        version: row.version,
-        product_id: parse(&row.product_id)?,
-        sku: sku.to_owned(),
-        location: code.to_owned(),
-        quantity: row.quantity,
-        status,
-        expires_at: from_micros(row.expires_at),
-        reference: row.reference,
-        actor: row.actor,
-        created_at: from_micros(row.created_at),
-        updated_at: from_micros(row.updated_at),
-    })
 }

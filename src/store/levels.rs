@@ -204,7 +204,7 @@ pub(super) fn apply(
             &mut plan.levels,
             level_row(&product_id, &location, &changed),
         );
-        if let Some(oversold) = OversoldLevel::after(&product, &location, &level, &changed) {
+        if let Some(oversold) = OversoldLevel::after(&product, &location.id, &level, &changed) {
             plan.oversold.push(oversold);
         }
         written.push(changed);

@@ -7,6 +7,7 @@ mod current_since;
 mod error;
 pub mod events;
 pub mod history;
+pub mod hold_rows;
 pub mod holds;
 pub mod idempotency;
 pub mod levels;

@@ -9,7 +9,6 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 use super::error::StoreError;
-use super::levels::Place;
 use super::rows::HistoryRow;
 use crate::db::schema::{product_history, stock_levels};
 use crate::db::DbConnection;
@@ -57,14 +56,14 @@ impl OversoldLevel {
     /// stock together, leaves it as it was).
     pub fn after(
         product: &Product,
-        location: &Place,
+        location_id: &uuid::Uuid,
         before: &Level,
         after: &Level,
     ) -> Option<OversoldLevel> {
         (after.is_oversold() && after.available < before.available).then(|| OversoldLevel {
             product_id: product.id,
             sku: product.fields.sku.clone(),
-            location_id: location.id.to_string(),
+            location_id: location_id.to_string(),
             level: after.clone(),
         })
     }
@@ -114,7 +113,8 @@ impl StockPlan {
     fn tell_oversold(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
         let mut notices = Vec::new();
         for oversold in &self.oversold {
-            let holds = super::holds::active_at(conn, &oversold.product_id, &oversold.location_id)?;
+            let holds =
+                super::hold_rows::active_at(conn, &oversold.product_id, &oversold.location_id)?;
             notices.push(Notice::oversold(&Oversold {
                 product_id: oversold.product_id,
                 sku: oversold.sku.clone(),

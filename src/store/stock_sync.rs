@@ -233,7 +233,7 @@ impl Counting<'_> {
         product.set_stock(stock);
         product.version += 1;
         product.updated_at = self.now;
-        if let Some(oversold) = OversoldLevel::after(product, &location, &before, &level) {
+        if let Some(oversold) = OversoldLevel::after(product, &location.id, &before, &level) {
             self.oversold.push(oversold);
         }
         let row = level_row(&product.id, &location, &level);

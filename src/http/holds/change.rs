@@ -239,7 +239,7 @@ async fn end_hold(
 /// Refuses a change of a hold at a location the caller's token is not
 /// limited to; a hold that does not exist is the store's 404.
 fn may_change(conn: &mut DbConnection, caller: &Caller, id: &Uuid) -> Result<(), ApiError> {
-    if let Some(hold) = store::holds::find(conn, id)? {
+    if let Some(hold) = store::hold_rows::find(conn, id)? {
         may_write_stock_at(caller, Some(&hold.location))?;
     }
     Ok(())

@@ -17,7 +17,7 @@ use crate::http::cursor;
 use crate::http::error::ApiError;
 use crate::http::query::{reject_parameters, QueryReader};
 use crate::store;
-use crate::store::holds::HoldFilter;
+use crate::store::hold_rows::HoldFilter;
 
 /// One page of holds, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
@@ -65,7 +65,7 @@ pub async fn read_hold(
     reject_parameters(&request)?;
     let id = hold_in_path(&id)?;
     let hold = db
-        .read(move |conn| store::holds::find(conn, &id))
+        .read(move |conn| store::hold_rows::find(conn, &id))
         .await?
         .ok_or_else(|| ApiError::hold_not_found(&id))?;
     Ok(hold_response(StatusCode::OK, &hold))
@@ -128,7 +128,7 @@ pub async fn list_holds(
         reference,
     };
     let rows = db
-        .read(move |conn| store::holds::list(conn, &filter, after, limit + 1))
+        .read(move |conn| store::hold_rows::list(conn, &filter, after, limit + 1))
         .await?;
     let (items, next_cursor) = cursor::page(rows, limit, |hold| hold.id);
     Ok(HttpResponse::Ok().json(HoldPage { items, next_cursor }))
