@@ -83,15 +83,19 @@ impl WorkError for DbError {
 const DEADLOCK_MESSAGE: &str = "deadlock detected";
 
 /// What the databases say when they gave up waiting for a lock or a
-/// statement: PostgreSQL's lock_not_available (55P03: lock_timeout, or a
-/// NOWAIT lock) and statement_timeout (57014), SQLite's SQLITE_BUSY and
-/// SQLITE_LOCKED. diesel gives these no error kind and exposes no
-/// SQLSTATE, so their fixed primary messages are the only mark they carry;
-/// this is the one place that reads them.
-const BUSY_MESSAGES: [&str; 5] = [
+/// statement, or ran out of room for locks for a while: PostgreSQL's
+/// lock_not_available (55P03: lock_timeout, or a NOWAIT lock),
+/// statement_timeout (57014) and out_of_memory for its lock tables (53200:
+/// at serializable, the read locks of many concurrent transactions can fill
+/// them until those end), SQLite's SQLITE_BUSY and SQLITE_LOCKED. diesel
+/// gives these no error kind and exposes no SQLSTATE, so their fixed
+/// primary messages are the only mark they carry; this is the one place
+/// that reads them.
+const BUSY_MESSAGES: [&str; 6] = [
     "canceling statement due to lock timeout",
     "could not obtain lock on row",
     "canceling statement due to statement timeout",
+    "out of shared memory",
     "database is locked",
     "database table is locked",
 ];

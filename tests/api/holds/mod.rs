@@ -10,6 +10,8 @@ mod lifecycle;
 mod oversold;
 mod storm;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
@@ -66,12 +68,25 @@ async fn level_at(app: &TestApp, product: &Value, location: &str) -> Value {
         .unwrap_or_else(|| panic!("no level at {location}"))
 }
 
+/// The levels, read as a client that honours `Retry-After` reads them:
+/// at serializable, a read racing a storm of writes may be refused 503
+/// `unavailable` when the database keeps aborting it, and is sent again.
 async fn read_levels(client: &reqwest::Client, url: &str) -> Vec<Value> {
-    let response = client.get(url).send().await.unwrap();
-    assert_eq!(response.status(), 200, "GET {url}");
-    let levels: Value = response.json().await.unwrap();
-    levels["items"].as_array().expect("level items").clone()
+    for _ in 0..READ_ATTEMPTS {
+        let response = client.get(url).send().await.unwrap();
+        if response.status() == 503 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        assert_eq!(response.status(), 200, "GET {url}");
+        let levels: Value = response.json().await.unwrap();
+        return levels["items"].as_array().expect("level items").clone();
+    }
+    panic!("GET {url}: 503 {READ_ATTEMPTS} times");
 }
+
+/// How many times a read refused 503 is sent before the test gives up.
+const READ_ATTEMPTS: usize = 20;
 
 /// A level's (on_hand, reserved, available).
 fn stock_of(level: &Value) -> (i64, i64, i64) {
