@@ -68,10 +68,15 @@ async fn level_at(app: &TestApp, product: &Value, location: &str) -> Value {
         .unwrap_or_else(|| panic!("no level at {location}"))
 }
 
-/// The levels, read as a client that honours `Retry-After` reads them:
-/// at serializable, a read racing a storm of writes may be refused 503
-/// `unavailable` when the database keeps aborting it, and is sent again.
 async fn read_levels(client: &reqwest::Client, url: &str) -> Vec<Value> {
+    let levels = read_json(client, url).await;
+    levels["items"].as_array().expect("level items").clone()
+}
+
+/// A 200's JSON, read as a client that honours `Retry-After` reads it: at
+/// serializable, a read racing a storm of writes may be refused 503
+/// `unavailable` when the database keeps aborting it, and is sent again.
+async fn read_json(client: &reqwest::Client, url: &str) -> Value {
     for _ in 0..READ_ATTEMPTS {
         let response = client.get(url).send().await.unwrap();
         if response.status() == 503 {
@@ -79,8 +84,7 @@ async fn read_levels(client: &reqwest::Client, url: &str) -> Vec<Value> {
             continue;
         }
         assert_eq!(response.status(), 200, "GET {url}");
-        let levels: Value = response.json().await.unwrap();
-        return levels["items"].as_array().expect("level items").clone();
+        return response.json().await.unwrap();
     }
     panic!("GET {url}: 503 {READ_ATTEMPTS} times");
 }
@@ -111,9 +115,7 @@ async fn listed_with(client: &reqwest::Client, address: &str, query: &str) -> Ve
     let mut holds = Vec::new();
     let mut url = format!("{address}{HOLDS}?{query}");
     for _ in 0..100 {
-        let response = client.get(&url).send().await.unwrap();
-        assert_eq!(response.status(), 200, "GET {url}");
-        let page: Value = response.json().await.unwrap();
+        let page = read_json(client, &url).await;
         holds.extend(
             page["items"]
                 .as_array()
