@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Database;
+use crate::domain::fields;
 use crate::domain::hold::{Hold, HoldStatus};
 use crate::http::actor::{roles, Authorized};
 use crate::http::cursor;
@@ -110,7 +111,6 @@ pub async fn list_holds(
                 None
             }
         });
-    // A code or reference that no hold has simply matches none.
     let location = query.text("location");
     let status = query.text("status").and_then(|text| {
         let status = HoldStatus::parse(&text);
@@ -121,6 +121,21 @@ pub async fn list_holds(
     });
     let reference = query.text("reference");
     query.finish()?;
+    // A code or reference that breaks its rules (a NUL byte, say) names no
+    // hold: an empty page, without asking the database.
+    let unnamed = location
+        .as_deref()
+        .is_some_and(|code| fields::location_code(code).is_err())
+        || reference
+            .as_deref()
+            .is_some_and(|text| fields::reference(text).is_err());
+    if unnamed {
+        let empty = HoldPage {
+            items: Vec::new(),
+            next_cursor: None,
+        };
+        return Ok(HttpResponse::Ok().json(empty));
+    }
     let filter = HoldFilter {
         product,
         location,

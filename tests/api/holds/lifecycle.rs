@@ -187,6 +187,14 @@ async fn holds_list_by_product_location_status_and_reference_in_pages(app: TestA
         .await;
         assert_eq!(pointers(&body), [pointer], "{query}");
     }
+
+    // A filter no code or reference could be (a NUL byte) names no hold.
+    for query in ["location=%00", "reference=a%00b"] {
+        let response = app.get(&format!("{HOLDS}?{query}")).await;
+        assert_eq!(response.status(), 200, "{query}");
+        let page: Value = response.json().await.unwrap();
+        assert_eq!(page["items"], json!([]), "{query}");
+    }
 }
 
 async fn a_patch_extends_or_resizes_a_hold_by_its_version(app: TestApp) {
