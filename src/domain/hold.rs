@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::level::Level;
 use super::precondition::{Precondition, VersionSource};
+use super::product::ProductRef;
 
 /// The longest a hold may last from when it is made or extended.
 pub const HOLD_MAX_LIFETIME: TimeDelta = TimeDelta::days(7);
@@ -132,13 +133,6 @@ impl Expiry {
         }
         Ok(at)
     }
-}
-
-/// The product a hold line names.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ProductRef {
-    Id(Uuid),
-    Sku(String),
 }
 
 /// One line of a request to hold stock.

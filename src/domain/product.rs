@@ -82,6 +82,13 @@ product_fields! {
     },
 }
 
+/// The product a request names: by id, or by SKU (ignoring case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProductRef {
+    Id(Uuid),
+    Sku(String),
+}
+
 /// A product as clients see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Product {

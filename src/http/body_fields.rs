@@ -2,9 +2,11 @@
 //! than stopping at the first, so one 422 tells the client all it must fix.
 
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use crate::domain::field_source::FieldSource;
 pub use crate::domain::field_source::Presence;
+use crate::domain::product::ProductRef;
 use crate::http::error::{ApiError, FieldError};
 
 /// Fields only the server writes; a client that sends one is told so.
@@ -143,6 +145,23 @@ impl FieldReader {
             other => Err(format!("must be an integer, not {}", kind(other))),
         };
         self.keep(key, checked)
+    }
+
+    /// The product a body names by `sku` or by `product_id` (read by the
+    /// caller), one of the two.
+    pub fn one_product(&mut self, sku: Option<String>, id: Option<Uuid>) -> Option<ProductRef> {
+        match (sku, id) {
+            (Some(sku), None) => Some(ProductRef::Sku(sku)),
+            (None, Some(id)) => Some(ProductRef::Id(id)),
+            (Some(_), Some(_)) => {
+                self.error("", "send sku or product_id, not both");
+                None
+            }
+            (None, None) => {
+                self.error("", "needs sku or product_id");
+                None
+            }
+        }
     }
 
     /// Fails with every error found, including one for each field that no

@@ -16,7 +16,7 @@ use crate::domain::fields;
 use crate::domain::history::Operation;
 use crate::domain::ledger::StockKind;
 use crate::domain::level::{Amount, Guard, Level, LevelChange, LevelWrite};
-use crate::domain::product::Product;
+use crate::domain::product::{Product, ProductRef};
 use crate::http::error::{ApiError, FieldError};
 use crate::store;
 
@@ -51,13 +51,6 @@ pub struct Transfer {
     pub product: Product,
     pub from: Level,
     pub to: Level,
-}
-
-/// The product a transfer names.
-#[derive(Debug, Clone)]
-enum ProductRef {
-    Id(Uuid),
-    Sku(String),
 }
 
 /// Move stock between locations
@@ -132,18 +125,7 @@ fn read_transfer(JsonObject(object): JsonObject) -> Result<(ProductRef, LevelWri
     let quantity = reader.integer("quantity", Presence::Required, fields::quantity);
     let reason = reader.string("reason", Presence::Required, fields::reason);
     let reference = reader.string("reference", Presence::Optional, fields::reference);
-    let product = match (sku, product_id) {
-        (Some(sku), None) => Some(ProductRef::Sku(sku)),
-        (None, Some(id)) => Some(ProductRef::Id(id)),
-        (Some(_), Some(_)) => {
-            reader.error("", "send sku or product_id, not both");
-            None
-        }
-        (None, None) => {
-            reader.error("", "needs sku or product_id");
-            None
-        }
-    };
+    let product = reader.one_product(sku, product_id);
     if let (Some(from), Some(to)) = (&from, &to) {
         if from.eq_ignore_ascii_case(to) {
             reader.error("/to", "must differ from `from`");

@@ -23,12 +23,12 @@ use crate::db::{write_transaction, DbConnection};
 use crate::domain::events::Notice;
 use crate::domain::history::Operation;
 use crate::domain::hold::{
-    Hold, HoldChange, HoldEnd, HoldLine, HoldStatus, NewHolds, ProductRef, Shortfall, StaleHold,
+    Hold, HoldChange, HoldEnd, HoldLine, HoldStatus, NewHolds, Shortfall, StaleHold,
 };
 use crate::domain::ledger::StockKind;
 use crate::domain::level::{Amount, Guard, LevelChange, LevelWrite};
 use crate::domain::precondition::Precondition;
-use crate::domain::product::Product;
+use crate::domain::product::{Product, ProductRef};
 use crate::domain::timestamp::{self, to_micros};
 
 /// A hold that ended by request, and the sale a commit made.

@@ -10,9 +10,7 @@ use uuid::Uuid;
 
 use crate::db::Database;
 use crate::domain::fields;
-use crate::domain::hold::{
-    Expiry, Hold, HoldLine, NewHolds, ProductRef, HOLD_MAX_LINES, HOLD_MAX_SECONDS,
-};
+use crate::domain::hold::{Expiry, Hold, HoldLine, NewHolds, HOLD_MAX_LINES, HOLD_MAX_SECONDS};
 use crate::domain::location::MAIN_CODE;
 use crate::domain::timestamp;
 use crate::http::actor::{may_write_stock_at, roles, Authorized};
@@ -206,18 +204,7 @@ fn read_line(reader: &mut FieldReader) -> Option<HoldLine> {
     });
     let location = reader.string("location", Presence::Optional, fields::location_code);
     let quantity = reader.integer("quantity", Presence::Required, fields::quantity);
-    let product = match (sku, product_id) {
-        (Some(sku), None) => Some(ProductRef::Sku(sku)),
-        (None, Some(id)) => Some(ProductRef::Id(id)),
-        (Some(_), Some(_)) => {
-            reader.error("", "send sku or product_id, not both");
-            None
-        }
-        (None, None) => {
-            reader.error("", "needs sku or product_id");
-            None
-        }
-    };
+    let product = reader.one_product(sku, product_id);
     Some(HoldLine {
         product: product?,
         location: location.unwrap_or_else(|| MAIN_CODE.to_owned()),
