@@ -8,6 +8,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://inventory.db";
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 pub const DEFAULT_PURGE_INTERVAL_SECONDS: u64 = 3600;
 pub const DEFAULT_FEED_RETENTION_DAYS: u32 = 30;
+pub const DEFAULT_WEBHOOK_RETRY_BASE_MS: u64 = 1000;
+/// A day: a receiver down for a night is caught up, not dropped.
+pub const DEFAULT_WEBHOOK_GIVE_UP_AFTER_SECONDS: u64 = 24 * 60 * 60;
 pub const DEFAULT_RATE_LIMIT: u32 = 50;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 100;
 pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 20;
@@ -171,6 +174,33 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "INVENTORY_WORKERS", global = true)]
     pub workers: Option<usize>,
+    /// Let webhooks reach loopback, private and link-local addresses
+    /// (refused by default: a URL could otherwise lead inside).
+    #[arg(long, env = "INVENTORY_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: bool,
+    /// Let webhooks use plain `http://` URLs, not only `https://`.
+    #[arg(long, env = "INVENTORY_WEBHOOK_ALLOW_HTTP", global = true)]
+    pub webhook_allow_http: bool,
+    /// Milliseconds before retrying a failed webhook delivery the first
+    /// time; the wait doubles after each failure, up to an hour.
+    #[arg(
+        long,
+        env = "INVENTORY_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = DEFAULT_WEBHOOK_RETRY_BASE_MS,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub webhook_retry_base_ms: u64,
+    /// Seconds a webhook's deliveries may keep failing before it is
+    /// disabled.
+    #[arg(
+        long,
+        env = "INVENTORY_WEBHOOK_GIVE_UP_AFTER",
+        default_value_t = DEFAULT_WEBHOOK_GIVE_UP_AFTER_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub webhook_give_up_after: u64,
 }
 
 impl Settings {
@@ -195,6 +225,10 @@ impl Settings {
             cors_origins: Vec::new(),
             log_format: LogFormat::Text,
             workers: None,
+            webhook_allow_private: false,
+            webhook_allow_http: false,
+            webhook_retry_base_ms: DEFAULT_WEBHOOK_RETRY_BASE_MS,
+            webhook_give_up_after: DEFAULT_WEBHOOK_GIVE_UP_AFTER_SECONDS,
         }
     }
 }

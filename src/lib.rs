@@ -22,3 +22,4 @@ pub mod store;
 pub mod telemetry;
 pub mod token_commands;
 pub mod upkeep;
+pub mod webhooks;

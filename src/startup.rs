@@ -22,7 +22,9 @@ use crate::http::openapi_documents::OpenApiDocuments;
 use crate::http::request_context::{request_context, REQUEST_ID};
 use crate::live_feed::{LiveFeed, StreamLimits};
 use crate::metrics::Metrics;
-use crate::{http, openapi, stopping, upkeep};
+use crate::webhooks::delivery::Retries;
+use crate::webhooks::outbound::Reach;
+use crate::{http, openapi, stopping, upkeep, webhooks};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -63,6 +65,19 @@ impl Application {
             feed_retention,
         )?;
         upkeep::expire_holds(&mut background, database.clone())?;
+        let reach = Reach {
+            private: settings.webhook_allow_private,
+            http: settings.webhook_allow_http,
+        };
+        webhooks::delivery::start(
+            &mut background,
+            database.clone(),
+            reach,
+            Retries {
+                base: Duration::from_millis(settings.webhook_retry_base_ms),
+                give_up_after: Duration::from_secs(settings.webhook_give_up_after),
+            },
+        )?;
         let sqlite_log_limit_bytes = settings.sqlite_log_limit.saturating_mul(1024 * 1024);
         upkeep::checkpoint_sqlite_log(&mut background, database.clone(), sqlite_log_limit_bytes)?;
         let stream_limits = StreamLimits {
@@ -94,6 +109,7 @@ impl Application {
         let key_quota = web::Data::new(KeyQuota(settings.idempotency_keys_per_token));
         let body_timeout = web::Data::new(BodyTimeout(Duration::from_secs(settings.body_timeout)));
         let metrics = web::Data::new(Metrics::default());
+        let reach = web::Data::new(reach);
         let cors_origins = settings.cors_origins.clone();
         let workers = settings
             .workers
@@ -124,6 +140,7 @@ impl Application {
                 .app_data(body_timeout.clone())
                 .app_data(key_quota.clone())
                 .app_data(metrics.clone())
+                .app_data(reach.clone())
                 .app_data(documents.clone())
                 .app_data(live_feed.clone())
                 .app_data(stopping.clone())

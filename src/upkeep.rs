@@ -43,7 +43,12 @@ pub fn purge_feed(
         // Batch after batch, each its own write, so that requests' writes
         // go between them; a stopping server does not wait for the rest.
         let outcome = loop {
-            match database.write_now(|conn| store::events::purge_batch(conn, cutoff)) {
+            let purged_batch = database.write_now(|conn| {
+                // The delivery log goes with the events it tells of.
+                store::webhook_delivery::purge_log_batch(conn, cutoff)?;
+                store::events::purge_batch(conn, cutoff)
+            });
+            match purged_batch {
                 Ok(batch) => {
                     purged += batch;
                     if batch < store::events::PURGE_BATCH || !pause.wait(Duration::ZERO) {

@@ -55,6 +55,8 @@ diesel::table! {
         version -> BigInt,
         updated_at -> BigInt,
         last_counted_at -> Nullable<BigInt>,
+        reorder_point -> Nullable<BigInt>,
+        low -> Bool,
     }
 }
 
@@ -86,12 +88,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        version -> BigInt,
+        url -> Text,
+        events -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
+        delivered_through -> BigInt,
+        attempts -> Integer,
+        failing_since -> Nullable<BigInt>,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> Text,
+        event_number -> BigInt,
+        event_type -> Text,
+        attempt -> Integer,
+        at -> BigInt,
+        succeeded -> Bool,
+        status -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        response -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(product_history -> products (product_id));
 diesel::joinable!(product_events -> products (product_id));
 diesel::joinable!(stock_levels -> products (product_id));
 diesel::joinable!(stock_levels -> locations (location_id));
 diesel::joinable!(holds -> products (product_id));
 diesel::joinable!(holds -> locations (location_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(
     products,
     locations,
@@ -99,6 +140,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_history,
     product_events,
     holds,
+    webhooks,
+    webhook_deliveries,
     idempotency_keys,
     tokens
 );

@@ -1,5 +1,5 @@
-//! What the live feed carries: product versions, and notices about holds
-//! and levels that are not product versions.
+//! What the live feed carries: product versions, and notices about holds,
+//! levels and locations that are not product versions.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -7,6 +7,8 @@ use uuid::Uuid;
 
 use super::history::HistoryEntry;
 use super::hold::{Hold, Oversold};
+use super::level::StockAlert;
+use super::location::LocationChange;
 use super::product::Product;
 
 /// One event of the feed, numbered in the order it became visible.
@@ -15,7 +17,50 @@ pub struct FeedEvent {
     /// The feed's number for this event: the `id:` of the SSE event, and
     /// what a client sends back as `Last-Event-ID` to resume after it.
     pub number: i64,
+    /// The resource it concerns: a product's id, or a location's.
+    pub subject: Uuid,
+    /// That resource's version it concerns (see `FeedItem::version`).
+    pub version: i64,
     pub change: FeedChange,
+}
+
+impl FeedEvent {
+    /// The event as the change list and webhooks carry it.
+    pub fn item(&self) -> FeedItem {
+        FeedItem {
+            number: self.number,
+            kind: self.change.name().to_owned(),
+            id: self.subject,
+            version: self.version,
+            data: serde_json::from_str(&self.change.data()).unwrap_or_default(),
+        }
+    }
+}
+
+/// One event of the feed as JSON: what `GET /v1/changes` lists and what a
+/// webhook delivers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FeedItem {
+    /// The feed's number: the same as the event stream's `id`. Numbers
+    /// grow in the order changes became visible; drop one you have seen.
+    #[schema(minimum = 1, example = 1234)]
+    pub number: i64,
+    /// `product`, `hold`, `oversold`, `location`, `stock.low` or `stock.ok`.
+    #[serde(rename = "type")]
+    #[schema(example = "product")]
+    pub kind: String,
+    /// The product's id; the location's for a `location` event.
+    pub id: Uuid,
+    /// The version the event concerns: the product's for `product`, the
+    /// hold's for `hold`, the location's for `location`, the level's for
+    /// `oversold`, `stock.low` and `stock.ok`.
+    #[schema(minimum = 0, example = 7)]
+    pub version: i64,
+    /// What the event stream carries as this event's `data`: a
+    /// `ProductChange`, a `Hold`, an `Oversold`, a `LocationChange` or a
+    /// `StockAlert`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
 }
 
 /// What an event says happened.
@@ -63,8 +108,9 @@ pub struct ProductChange {
 /// one product that streams carry in order with its versions.
 #[derive(Debug, Clone)]
 pub struct Notice {
-    pub product_id: Uuid,
-    /// The version it concerns (a hold's), or 0.
+    /// The product it concerns; a location's id for a location's notice.
+    pub subject: Uuid,
+    /// The version it concerns (a hold's, a level's or a location's).
     pub version: i64,
     /// The SSE event's name.
     pub name: &'static str,
@@ -76,7 +122,7 @@ impl Notice {
     /// A `hold` event: the hold as a write left it.
     pub fn hold(hold: &Hold) -> Notice {
         Notice {
-            product_id: hold.product_id,
+            subject: hold.product_id,
             version: hold.version,
             name: "hold",
             data: serde_json::to_string(hold).unwrap_or_default(),
@@ -86,10 +132,31 @@ impl Notice {
     /// An `oversold` event: the level and the holds it puts at risk.
     pub fn oversold(oversold: &Oversold) -> Notice {
         Notice {
-            product_id: oversold.product_id,
-            version: 0,
+            subject: oversold.product_id,
+            version: oversold.level.version,
             name: "oversold",
             data: serde_json::to_string(oversold).unwrap_or_default(),
+        }
+    }
+
+    /// A `stock.low` or `stock.ok` event: a level crossed its reorder
+    /// point, down or back up.
+    pub fn stock_alert(alert: &StockAlert) -> Notice {
+        Notice {
+            subject: alert.product_id,
+            version: alert.level.version,
+            name: if alert.low { "stock.low" } else { "stock.ok" },
+            data: serde_json::to_string(alert).unwrap_or_default(),
+        }
+    }
+
+    /// A `location` event: a location made, renamed or deleted.
+    pub fn location(change: &LocationChange) -> Notice {
+        Notice {
+            subject: change.location.id,
+            version: change.location.version,
+            name: "location",
+            data: serde_json::to_string(change).unwrap_or_default(),
         }
     }
 }

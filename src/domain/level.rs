@@ -37,6 +37,11 @@ pub struct Level {
     #[serde(serialize_with = "super::timestamp::serialize_optional")]
     #[schema(required = true, value_type = Option<String>, format = DateTime)]
     pub last_counted_at: Option<DateTime<Utc>>,
+    /// Below this `available`, the level is low: the feed says
+    /// `stock.low` when it crosses down, `stock.ok` when back. Null: none.
+    /// A setting, not stock: it never moves the version.
+    #[schema(required = true, minimum = 0, maximum = 1_000_000_000, example = 5)]
+    pub reorder_point: Option<i64>,
 }
 
 impl Level {
@@ -50,6 +55,7 @@ impl Level {
             version: 0,
             updated_at: None,
             last_counted_at: None,
+            reorder_point: None,
         }
     }
 
@@ -61,6 +67,19 @@ impl Level {
     pub fn is_oversold(&self) -> bool {
         self.available < 0
     }
+}
+
+/// The `data` of a `stock.low` or `stock.ok` event: a level whose
+/// `available` crossed its reorder point, down (`low`) or back up.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StockAlert {
+    pub product_id: uuid::Uuid,
+    #[schema(example = "MUG-BLUE-01")]
+    pub sku: String,
+    /// Whether it is now below its reorder point.
+    pub low: bool,
+    /// The level as the crossing left it, with its `reorder_point`.
+    pub level: Level,
 }
 
 /// What a change does to a level's `on_hand`.

@@ -86,3 +86,20 @@ impl StaleLocation {
         )
     }
 }
+
+/// What happened to a location, for the feed's `location` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationOperation {
+    Create,
+    Rename,
+    Delete,
+}
+
+/// The `data` of a `location` event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LocationChange {
+    /// The location as the change left it (for a delete, as it was).
+    pub location: Location,
+    pub operation: LocationOperation,
+}

@@ -22,3 +22,4 @@ pub mod product;
 pub mod stock;
 pub mod text_schemas;
 pub mod timestamp;
+pub mod webhook;

@@ -33,6 +33,7 @@ pub mod roles {
     pub struct Viewer;
     pub struct Sync;
     pub struct Manager;
+    pub struct Admin;
 
     impl MinimumRole for Viewer {
         const ROLE: Role = Role::Viewer;
@@ -42,6 +43,9 @@ pub mod roles {
     }
     impl MinimumRole for Manager {
         const ROLE: Role = Role::Manager;
+    }
+    impl MinimumRole for Admin {
+        const ROLE: Role = Role::Admin;
     }
 }
 

@@ -20,6 +20,7 @@ use crate::domain::location::StaleLocation;
 use crate::domain::precondition::VersionSource;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
+use crate::domain::webhook::StaleWebhook;
 use crate::http::problem::{self, ProblemType};
 use crate::http::problem_body::Problem;
 use crate::store::StoreError;
@@ -90,6 +91,8 @@ pub enum ApiError {
     StaleLevel(Box<StaleLevel>),
     #[error("{}", .0.detail())]
     StaleHold(Box<StaleHold>),
+    #[error("{}", .0.detail())]
+    StaleWebhook(Box<StaleWebhook>),
     #[error(
         "{} of {} at {} cannot be held: {} are available ({} on hand, {} held). Nothing was held.",
         .0.requested, .0.sku, .0.level.location, .0.level.available, .0.level.on_hand,
@@ -194,7 +197,8 @@ impl ApiError {
             ApiError::StaleVersion(_)
             | ApiError::StaleLocation(_)
             | ApiError::StaleLevel(_)
-            | ApiError::StaleHold(_) => &problem::STALE_VERSION,
+            | ApiError::StaleHold(_)
+            | ApiError::StaleWebhook(_) => &problem::STALE_VERSION,
             ApiError::DuplicateLocation(_) => &problem::DUPLICATE_LOCATION,
             ApiError::LocationNotEmpty { .. } => &problem::LOCATION_NOT_EMPTY,
             ApiError::DefaultLocation => &problem::DEFAULT_LOCATION,
@@ -286,6 +290,7 @@ impl ApiError {
             ApiError::StaleLocation(stale) => serde_json::to_value(stale).unwrap_or_default(),
             ApiError::StaleLevel(stale) => serde_json::to_value(stale).unwrap_or_default(),
             ApiError::StaleHold(stale) => serde_json::to_value(stale).unwrap_or_default(),
+            ApiError::StaleWebhook(stale) => serde_json::to_value(stale).unwrap_or_default(),
             ApiError::InsufficientAvailable(shortfall) => serde_json::json!({
                 "product_id": shortfall.product_id,
                 "sku": shortfall.sku,
@@ -328,6 +333,9 @@ impl ResponseError for ApiError {
             ApiError::StaleHold(stale) if stale.source == VersionSource::IfMatch => {
                 StatusCode::PRECONDITION_FAILED
             }
+            ApiError::StaleWebhook(stale) if stale.source == VersionSource::IfMatch => {
+                StatusCode::PRECONDITION_FAILED
+            }
             other => other.problem_type().status,
         }
     }
@@ -352,6 +360,9 @@ impl ResponseError for ApiError {
                 response.insert_header((header::ETAG, stale.current.etag()));
             }
             ApiError::StaleHold(stale) => {
+                response.insert_header((header::ETAG, stale.current.etag()));
+            }
+            ApiError::StaleWebhook(stale) => {
                 response.insert_header((header::ETAG, stale.current.etag()));
             }
             ApiError::Unauthorized(_) => {
@@ -443,6 +454,27 @@ impl From<StoreError> for ApiError {
                 ApiError::NotFound(format!("No live product has SKU {sku}."))
             }
             StoreError::HoldNotFound(id) => ApiError::hold_not_found(&id),
+            StoreError::LevelNeverStocked { sku, location } => ApiError::NotFound(format!(
+                "{sku} has no level at {location} yet: its first write of stock there makes \
+                 it. Set the reorder point after that."
+            )),
+            StoreError::WebhookNotFound(id) => {
+                ApiError::NotFound(format!("No webhook has id {id}."))
+            }
+            StoreError::StaleWebhook(stale) => ApiError::StaleWebhook(stale),
+            StoreError::RedeliverAhead { delivered_through } => {
+                ApiError::Validation(vec![FieldError::new(
+                    "/from",
+                    format!(
+                        "must be at most {}: events up to {delivered_through} are delivered, and \
+                         a redelivery cannot skip the ones after",
+                        delivered_through + 1
+                    ),
+                )])
+            }
+            StoreError::EventsPurged { after, oldest_kept } => {
+                ApiError::EventsPurged { after, oldest_kept }
+            }
             StoreError::InsufficientAvailable(shortfall) => {
                 ApiError::InsufficientAvailable(shortfall)
             }

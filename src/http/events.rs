@@ -44,8 +44,10 @@ const RECONNECT_MILLIS: u32 = 2000;
 #[allow(dead_code)]
 pub struct ServerSentEvent {
     /// `ready` first (its `id` is where the stream starts), then one
-    /// `product` per change, a `hold` per change of a hold, and an
-    /// `oversold` per level left with less on hand than its holds.
+    /// `product` per change, a `hold` per change of a hold, an `oversold`
+    /// per level left with less on hand than its holds, a `location` per
+    /// change of a location, and `stock.low` or `stock.ok` when a level's
+    /// `available` crosses its reorder point.
     #[schema(schema_with = event_names)]
     event: String,
     /// The change's number in the feed: send the last one you saw as
@@ -53,7 +55,9 @@ pub struct ServerSentEvent {
     #[schema(pattern = "^[0-9]+$")]
     id: String,
     /// JSON: `{"last_event_id": N}` for `ready`, a `ProductChange` for
-    /// `product`, a `Hold` for `hold`, an `Oversold` for `oversold`.
+    /// `product`, a `Hold` for `hold`, an `Oversold` for `oversold`, a
+    /// `LocationChange` for `location`, a `StockAlert` for `stock.low` and
+    /// `stock.ok`.
     #[schema(schema_with = json_text)]
     data: String,
     /// Milliseconds to wait before reconnecting.
@@ -63,7 +67,15 @@ pub struct ServerSentEvent {
 fn event_names() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(["ready", "product", "hold", "oversold"]))
+        .enum_values(Some([
+            "ready",
+            "product",
+            "hold",
+            "oversold",
+            "location",
+            "stock.low",
+            "stock.ok",
+        ]))
         .build()
 }
 
@@ -86,8 +98,11 @@ struct Ready {
 /// then a `product` event per change (its `data` a `ProductChange`: the
 /// product's id, version, operation, actor, time, changed fields and the
 /// product), a `hold` event per change of a hold (its `data` a `Hold`),
-/// and an `oversold` event when a count or a sale leaves a level with less
-/// on hand than its holds (its `data` an `Oversold`). Send `Last-Event-ID` (what `EventSource` sends by itself when
+/// an `oversold` event when a count or a sale leaves a level with less
+/// on hand than its holds (its `data` an `Oversold`), a `location` event
+/// per location made, renamed or deleted, and `stock.low` / `stock.ok`
+/// when a level's `available` crosses its reorder point (a `StockAlert`).
+/// `GET /v1/changes` pages through the same events as JSON. Send `Last-Event-ID` (what `EventSource` sends by itself when
 /// it reconnects) to get every change after that number first. Comment
 /// lines keep an idle stream open. The stream ends when the server stops,
 /// or within about a second of its token being revoked or losing the

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod api_reference;
 pub mod body_deadline;
 pub mod body_fields;
+pub mod changes;
 pub mod connection_limits;
 pub mod cursor;
 pub mod error;
@@ -26,12 +27,14 @@ pub mod problem_body;
 pub mod problems;
 pub mod products;
 pub mod query;
+pub mod reorder_points;
 pub mod request_context;
 pub mod stock_adjustments;
 pub mod stock_sync;
 pub mod strict_json;
 pub mod transfers;
 pub mod web_ui;
+pub mod webhooks;
 
 use actix_web::{guard, web, HttpResponse, Route};
 
@@ -66,6 +69,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::resource("/v1/products/{id}/levels/{code}")
                 .route(web::patch().to(levels::update_level))
                 .default_service(method_not_allowed("PATCH")),
+        )
+        .service(
+            web::resource("/v1/products/{id}/levels/{code}/reorder-point")
+                .route(web::put().to(reorder_points::set_reorder_point))
+                .default_service(method_not_allowed("PUT")),
         )
         .service(
             web::resource("/v1/locations")
@@ -122,6 +130,35 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(read().to(history::product_history))
                 .default_service(method_not_allowed("GET, HEAD")),
         )
+        .service(
+            web::resource("/v1/webhooks")
+                .route(read().to(webhooks::list_webhooks))
+                .route(web::post().to(webhooks::subscriptions::create_webhook))
+                .default_service(method_not_allowed("GET, HEAD, POST")),
+        )
+        .service(
+            web::resource("/v1/webhooks/{id}")
+                .route(read().to(webhooks::read_webhook))
+                .route(web::patch().to(webhooks::subscriptions::update_webhook))
+                .route(web::delete().to(webhooks::subscriptions::delete_webhook))
+                .default_service(method_not_allowed("GET, HEAD, PATCH, DELETE")),
+        )
+        .service(
+            web::resource("/v1/webhooks/{id}/rotate-secret")
+                .route(web::post().to(webhooks::subscriptions::rotate_secret))
+                .default_service(method_not_allowed("POST")),
+        )
+        .service(
+            web::resource("/v1/webhooks/{id}/deliveries")
+                .route(read().to(webhooks::deliveries::list_deliveries))
+                .default_service(method_not_allowed("GET, HEAD")),
+        )
+        .service(
+            web::resource("/v1/webhooks/{id}/redeliver")
+                .route(web::post().to(webhooks::deliveries::redeliver))
+                .default_service(method_not_allowed("POST")),
+        )
+        .service(read_only("/v1/changes", read().to(changes::list_changes)))
         .service(read_only("/v1/events", read().to(events::product_events)))
         .service(read_only("/healthz", read().to(health::healthz)))
         .service(read_only("/readyz", read().to(health::readyz)))

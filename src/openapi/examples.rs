@@ -328,6 +328,36 @@ pub fn stale_hold() -> Value {
     )
 }
 
+/// An admin disabled the webhook since you read it.
+pub fn stale_webhook() -> Value {
+    merged(
+        problem(
+            "stale-version",
+            "The product was changed by someone else",
+            "You sent version 1 of webhook 0193a1f4-2b3c-7d4e-8f5a-6b7c8d9e0f2b, but it is at version 2. Read it again and decide whether your change still applies.",
+            "/v1/webhooks/0193a1f4-2b3c-7d4e-8f5a-6b7c8d9e0f2b",
+        ),
+        json!({
+            "your_version": 1,
+            "current_version": 2,
+            "current": {
+                "id": "0193a1f4-2b3c-7d4e-8f5a-6b7c8d9e0f2b",
+                "version": 2,
+                "url": "https://erp.example.com/hooks/inventory",
+                "events": ["product", "stock.low"],
+                "enabled": false,
+                "disabled_reason": null,
+                "delivered_through": 1234,
+                "failing_since": null,
+                "next_attempt_at": null,
+                "previous_secret_expires_at": null,
+                "created_at": "2026-11-02T10:00:00.000Z",
+                "updated_at": "2026-11-02T10:30:00.000Z",
+            },
+        }),
+    )
+}
+
 /// The customer paid after the hold ran out.
 pub fn hold_expired() -> Value {
     merged(

@@ -55,6 +55,11 @@ impl IntoParams for ProductFilters {
                 "Only products whose name or SKU contains this text, ignoring case",
                 text(),
             ),
+            optional_query(
+                "below_reorder_point",
+                "`true`: only products with a level whose `available` is below its reorder point",
+                ObjectBuilder::new().schema_type(Type::Boolean),
+            ),
         ]
     }
 }

@@ -233,6 +233,19 @@ pub struct StaleHoldProblem {
     conflict: StaleHold,
 }
 
+/// 409 or 412 `stale-version` on a webhook: the write named an old version.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StaleWebhookProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(rename = "type")]
+    #[schema(schema_with = stale_version_type)]
+    problem_type: String,
+    #[serde(flatten)]
+    conflict: crate::domain::webhook::StaleWebhook,
+}
+
 /// 409 `hold-not-active`: the hold was committed, released or expired.
 #[derive(ToSchema)]
 #[allow(dead_code)]

@@ -11,6 +11,7 @@ use crate::domain::level::{Level, StaleLevel};
 use crate::domain::location::StaleLocation;
 use crate::domain::product::Product;
 use crate::domain::stock::SyncOutcome;
+use crate::domain::webhook::StaleWebhook;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -45,6 +46,19 @@ pub enum StoreError {
     /// The hold was committed, released or has expired.
     #[error("hold {} is {}", .0.id, .0.status.as_str())]
     HoldNotActive(Box<Hold>),
+    /// A reorder point for a level no write of stock has made yet.
+    #[error("product {sku} was never stocked at {location}")]
+    LevelNeverStocked { sku: String, location: String },
+    /// A redelivery from after the first event not yet delivered.
+    #[error("redelivery may start at most after event {delivered_through}")]
+    RedeliverAhead { delivered_through: i64 },
+    /// The feed no longer holds the events after `after`.
+    #[error("the feed keeps events from {oldest_kept}")]
+    EventsPurged { after: i64, oldest_kept: i64 },
+    #[error("no webhook has id {0}")]
+    WebhookNotFound(Uuid),
+    #[error("{}", .0.detail())]
+    StaleWebhook(Box<StaleWebhook>),
     #[error("location code {0} is already taken")]
     DuplicateLocation(String),
     #[error("{}", .0.detail())]

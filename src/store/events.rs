@@ -60,7 +60,7 @@ pub fn record_notices(conn: &mut DbConnection, notices: &[Notice]) -> Result<(),
         return Ok(());
     }
     let at = to_micros(timestamp::now());
-    let ids: Vec<String> = notices.iter().map(|n| n.product_id.to_string()).collect();
+    let ids: Vec<String> = notices.iter().map(|n| n.subject.to_string()).collect();
     for (notice, product_id) in notices.iter().zip(&ids) {
         diesel::insert_into(product_events::table)
             .values((
@@ -141,10 +141,12 @@ pub fn after(
 ) -> Result<Vec<FeedEvent>, StoreError> {
     type EventRow = (
         i64,
+        String,
+        i64,
         Option<String>,
         Option<String>,
         Option<HistoryRow>,
-        ProductRow,
+        Option<ProductRow>,
     );
     let rows: Vec<EventRow> = product_events::table
         // A notice has no version of its own in the history.
@@ -154,38 +156,49 @@ pub fn after(
                 .and(product_history::version.eq(product_events::version))
                 .and(product_events::kind.is_null())),
         )
-        .inner_join(products::table)
+        // A location's notice names no product.
+        .left_join(products::table)
         .filter(product_events::number.gt(after))
         .order(product_events::number.asc())
         .limit(limit)
         .select((
             product_events::number.assume_not_null(),
+            product_events::product_id,
+            product_events::version,
             product_events::kind,
             product_events::payload,
             Option::<HistoryRow>::as_select(),
-            ProductRow::as_select(),
+            Option::<ProductRow>::as_select(),
         ))
         .load(conn)?;
     rows.into_iter()
-        .map(|(number, kind, payload, history, product)| {
-            let change = match (kind, payload, history) {
-                (Some(name), Some(data), _) => FeedChange::Notice { name, data },
-                (None, _, Some(history)) => {
-                    let product = product.into_product()?;
-                    FeedChange::Product(Box::new(ProductChange {
-                        id: product.id,
-                        entry: history.into_entry()?,
-                        product,
-                    }))
-                }
-                _ => {
-                    return Err(StoreError::internal(format!(
-                        "feed event {number} has neither a version nor a notice"
-                    )))
-                }
-            };
-            Ok(FeedEvent { number, change })
-        })
+        .map(
+            |(number, subject, version, kind, payload, history, product)| {
+                let subject = super::rows::parse_id(&subject)?;
+                let change = match (kind, payload, history, product) {
+                    (Some(name), Some(data), _, _) => FeedChange::Notice { name, data },
+                    (None, _, Some(history), Some(product)) => {
+                        let product = product.into_product()?;
+                        FeedChange::Product(Box::new(ProductChange {
+                            id: product.id,
+                            entry: history.into_entry()?,
+                            product,
+                        }))
+                    }
+                    _ => {
+                        return Err(StoreError::internal(format!(
+                            "feed event {number} has neither a version nor a notice"
+                        )))
+                    }
+                };
+                Ok(FeedEvent {
+                    number,
+                    subject,
+                    version,
+                    change,
+                })
+            },
+        )
         .collect()
 }
 
@@ -197,7 +210,8 @@ pub const PURGE_BATCH: usize = 1_000;
 /// before `cutoff` (microseconds since the epoch), oldest first, and says
 /// how many. The newest numbered event is kept whatever its age, so that a
 /// stream resumed from it is told apart from one resumed from a purged one
-/// (see `oldest_kept`). The history the events point at stays.
+/// (see `oldest_kept`), and so is every event an enabled webhook has yet
+/// to deliver. The history the events point at stays.
 pub fn purge_batch(conn: &mut DbConnection, cutoff: i64) -> Result<usize, StoreError> {
     let purged = match conn {
         DbConnection::Pg(pg) => diesel::sql_query(purge_sql("$1"))
@@ -219,6 +233,8 @@ fn purge_sql(cutoff: &str) -> String {
                  ON h.product_id = e.product_id AND h.version = e.version AND e.kind IS NULL \
              WHERE coalesce(h.at, e.at) < {cutoff} AND e.number IS NOT NULL \
              AND e.number < (SELECT max(number) FROM product_events) \
+             AND e.number <= coalesce( \
+                 (SELECT min(delivered_through) FROM webhooks WHERE enabled), e.number) \
              ORDER BY e.id LIMIT {PURGE_BATCH})"
     )
 }

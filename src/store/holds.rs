@@ -10,7 +10,7 @@
 //! stopped counting at its `expires_at` (see `reserved`); the sweep only
 //! says so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -102,6 +102,7 @@ pub fn create(
         }
         let notices: Vec<Notice> = made.iter().map(Notice::hold).collect();
         super::events::record_notices(conn, &notices)?;
+        super::reorder::note_crossings(conn, wanted.keys().map(|(product_id, _)| product_id))?;
         Ok(made)
     })
 }
@@ -147,6 +148,7 @@ pub fn change(conn: &mut DbConnection, id: &Uuid, change: &HoldChange) -> Result
             ))
             .execute(conn)?;
         super::events::record_notices(conn, &[Notice::hold(&hold)])?;
+        super::reorder::note_crossings(conn, [hold.product_id])?;
         Ok(hold)
     })
 }
@@ -186,7 +188,10 @@ pub fn end(
         // level's `reserved` without it.
         super::events::record_notices(conn, &[Notice::hold(&hold)])?;
         let sale = match how {
-            HoldEnd::Release => None,
+            HoldEnd::Release => {
+                super::reorder::note_crossings(conn, [product_id])?;
+                None
+            }
             HoldEnd::Commit => {
                 let sale = LevelWrite {
                     changes: vec![LevelChange {
@@ -248,11 +253,14 @@ pub fn expire_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
             .order(holds::expires_at.asc())
             .select(HoldView::as_select())
             .load(conn)?;
-        let notices = views
+        let expired = views
             .into_iter()
-            .map(|view| Ok(Notice::hold(&view.into_hold()?)))
+            .map(HoldView::into_hold)
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let notices: Vec<Notice> = expired.iter().map(Notice::hold).collect();
         super::events::record_notices(conn, &notices)?;
+        let products: BTreeSet<Uuid> = expired.iter().map(|hold| hold.product_id).collect();
+        super::reorder::note_crossings(conn, products)?;
         Ok(ids.len())
     })
 }

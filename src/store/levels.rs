@@ -435,6 +435,7 @@ pub(super) fn level_of(code: &str, row: Option<LevelRow>, reserved: i64) -> Leve
             version: row.version,
             updated_at: Some(from_micros(row.updated_at)),
             last_counted_at: row.last_counted_at.map(from_micros),
+            reorder_point: row.reorder_point,
         },
         None => Level::empty(code),
     }
@@ -448,5 +449,6 @@ pub(super) fn level_row(product_id: &Uuid, location: &Place, level: &Level) -> L
         version: level.version,
         updated_at: level.updated_at.map_or(0, to_micros),
         last_counted_at: level.last_counted_at.map(to_micros),
+        reorder_point: level.reorder_point,
     }
 }

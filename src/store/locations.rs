@@ -7,11 +7,14 @@ use super::error::StoreError;
 use super::sql::lower;
 use crate::db::schema::{locations, products, stock_levels};
 use crate::db::{write_transaction, DbConnection, DbError};
-use crate::domain::location::{Location, StaleLocation, MAIN_ID};
+use crate::domain::events::Notice;
+use crate::domain::location::{
+    Location, LocationChange, LocationOperation, StaleLocation, MAIN_ID,
+};
 use crate::domain::precondition::Precondition;
 use crate::domain::timestamp::{self, from_micros, to_micros};
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = locations)]
 struct LocationRow {
     id: String,
@@ -110,14 +113,15 @@ pub fn create(conn: &mut DbConnection, code: &str, name: &str) -> Result<Locatio
         updated_at: now,
         deleted_at: None,
     };
+    let location = row.clone().into_location()?;
     let inserted = write_transaction(conn, |conn| {
         diesel::insert_into(locations::table)
             .values(&row)
-            .execute(conn)
-            .map_err(StoreError::from)
+            .execute(conn)?;
+        tell(conn, &location, LocationOperation::Create)
     });
     match inserted {
-        Ok(_) => row.into_location(),
+        Ok(()) => Ok(location),
         Err(StoreError::Database(DbError::UniqueViolation { .. })) => {
             Err(StoreError::DuplicateLocation(code.to_owned()))
         }
@@ -146,13 +150,28 @@ pub fn rename(
                 locations::updated_at.eq(to_micros(now)),
             ))
             .execute(conn)?;
-        Ok(Location {
+        let renamed = Location {
             name: name.to_owned(),
             version: current.version + 1,
             updated_at: now,
             ..current
-        })
+        };
+        tell(conn, &renamed, LocationOperation::Rename)?;
+        Ok(renamed)
     })
+}
+
+/// Records the change of a location in the feed, inside its transaction.
+fn tell(
+    conn: &mut DbConnection,
+    location: &Location,
+    operation: LocationOperation,
+) -> Result<(), StoreError> {
+    let change = LocationChange {
+        location: location.clone(),
+        operation,
+    };
+    super::events::record_notices(conn, &[Notice::location(&change)])
 }
 
 /// Deletes the location if it is still at the expected version and holds
@@ -183,15 +202,20 @@ pub fn delete(
                 products_held,
             });
         }
-        let now = to_micros(timestamp::now());
+        let now = timestamp::now();
         diesel::update(locations::table.filter(locations::id.eq(current.id.to_string())))
             .set((
-                locations::deleted_at.eq(now),
+                locations::deleted_at.eq(to_micros(now)),
                 locations::version.eq(current.version + 1),
-                locations::updated_at.eq(now),
+                locations::updated_at.eq(to_micros(now)),
             ))
             .execute(conn)?;
-        Ok(())
+        let deleted = Location {
+            version: current.version + 1,
+            updated_at: now,
+            ..current
+        };
+        tell(conn, &deleted, LocationOperation::Delete)
     })
 }
 

@@ -39,6 +39,8 @@ pub struct ListFilter {
     pub sku: Option<String>,
     /// Substring of the name or SKU, ignoring case.
     pub text: Option<String>,
+    /// Only products with a level below its reorder point.
+    pub below_reorder_point: bool,
 }
 
 /// Creates a product at version 1 with its first history entry.
@@ -157,6 +159,14 @@ pub fn list(
                 .escape('\\')
                 .or(lower(dsl::sku).like(lower(pattern)).escape('\\')),
         );
+    }
+    if filter.below_reorder_point {
+        // `low` as the last change or expiry left it (see `reorder`).
+        query = query.filter(diesel::dsl::exists(
+            stock_levels::table
+                .filter(stock_levels::product_id.eq(dsl::id))
+                .filter(stock_levels::low),
+        ));
     }
     let rows = query.load(conn)?;
     rows.into_iter().map(ProductRow::into_product).collect()

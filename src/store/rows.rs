@@ -142,7 +142,7 @@ impl HistoryRow {
     }
 }
 
-fn parse_id(id: &str) -> Result<Uuid, StoreError> {
+pub(super) fn parse_id(id: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(id)
         .map_err(|error| StoreError::internal(format!("stored product id {id:?}: {error}")))
 }

@@ -29,6 +29,9 @@ pub(super) struct LevelRow {
     pub version: i64,
     pub updated_at: i64,
     pub last_counted_at: Option<i64>,
+    /// A setting of its own (see `reorder`): never written with the stock.
+    #[diesel(skip_insertion)]
+    pub reorder_point: Option<i64>,
 }
 
 /// A product's stock total and version after the plan.
@@ -105,7 +108,8 @@ impl StockPlan {
                 super::events::record(conn, &versions)?;
             }
         }
-        self.tell_oversold(conn)
+        self.tell_oversold(conn)?;
+        super::reorder::note_crossings(conn, self.totals.iter().map(|total| &total.id))
     }
 
     /// Records an `oversold` notice for each level the plan left further

@@ -50,6 +50,16 @@ pub async fn list_products(
     let filter = ListFilter {
         sku: filter_text(&mut query, "sku"),
         text: filter_text(&mut query, "q"),
+        below_reorder_point: query.text("below_reorder_point").is_some_and(|text| {
+            match text.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    query.error("below_reorder_point", "must be true or false");
+                    false
+                }
+            }
+        }),
     };
     query.finish()?;
     // One row more than the page tells whether another page follows.
