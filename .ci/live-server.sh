@@ -94,15 +94,17 @@ free_port() {
 
 # Serves database $1 with a new token of role $2; sets INVENTORY_URL and
 # INVENTORY_TOKEN. No rate limits: the checks' pace must not be refused.
+# Any further arguments are passed on to `serve`.
 start_server() {
   local database_url=$1 role=$2 port
+  shift 2
   INVENTORY_TOKEN=$("$server" token create --role "$role" --name "$check" \
     --database-url "$database_url" 2>>"$scratch/server.log")
   port=$(free_port)
   INVENTORY_URL="http://127.0.0.1:$port"
   export INVENTORY_URL INVENTORY_TOKEN
   NO_COLOR=1 "$server" serve --database-url "$database_url" --bind "127.0.0.1:$port" \
-    --rate-limit 0 --auth-failure-limit 0 >>"$scratch/server.log" 2>&1 &
+    --rate-limit 0 --auth-failure-limit 0 "$@" >>"$scratch/server.log" 2>&1 &
   server_pid=$!
   await_server "$INVENTORY_URL/readyz" 10
 }

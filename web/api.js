@@ -51,6 +51,7 @@ async function request(method, path, { body, headers = {} } = {}) {
 const productPath = (id) => `/v1/products/${encodeURIComponent(id)}`;
 const levelPath = (id, code) => `${productPath(id)}/levels/${encodeURIComponent(code)}`;
 const holdPath = (id) => `/v1/holds/${encodeURIComponent(id)}`;
+const webhookPath = (id) => `/v1/webhooks/${encodeURIComponent(id)}`;
 
 /** A query string of the parameters that have a value. */
 function query(parameters) {
@@ -92,4 +93,22 @@ export const api = {
   holds: (filter, cursor) => request("GET", `/v1/holds?${query({ ...filter, limit: "100", cursor })}`),
   /** Sends the hold's version: one changed or ended since it was read is refused with a 409. */
   releaseHold: (id, version) => request("POST", `${holdPath(id)}/release`, { body: { version } }),
+
+  // Webhook subscriptions: every route needs an admin token (403 otherwise).
+  webhooks: () => request("GET", "/v1/webhooks"),
+  /** `fields`: { url, events, enabled }. The answer carries the secret, this once. */
+  createWebhook: (fields) =>
+    request("POST", "/v1/webhooks", { body: fields, headers: { "Idempotency-Key": idempotencyKey() } }),
+  /** `change`: any of { url, events, enabled }; a stale `version` is refused with a 409. */
+  updateWebhook: (id, version, change) => request("PATCH", webhookPath(id), { body: { version, ...change } }),
+  /** If-Match: one changed since `version` was read is refused (412), not deleted. */
+  deleteWebhook: (id, version) => request("DELETE", webhookPath(id), { headers: { "If-Match": `"${version}"` } }),
+  /** The answer carries the new secret, this once; the previous one signs too for a day. */
+  rotateWebhookSecret: (id) =>
+    request("POST", `${webhookPath(id)}/rotate-secret`, { body: {}, headers: { "Idempotency-Key": idempotencyKey() } }),
+  /** Sends again every event it wants numbered `from` and after. */
+  redeliverWebhook: (id, from) => request("POST", `${webhookPath(id)}/redeliver`, { body: { from } }),
+  /** One page of its delivery attempts, newest first. */
+  webhookDeliveries: (id, cursor) =>
+    request("GET", `${webhookPath(id)}/deliveries?${query({ limit: "50", cursor })}`),
 };

@@ -1,8 +1,9 @@
 // The store-manager page: products with search and pages (all of them, or
 // one location's stock), create, edit, stock adjustments, transfers,
-// delete and history, and what holds reserve. Every edit sends the version
-// it was loaded with; a stale-version 409 opens a dialog built from the 409
-// alone. Live changes from others update the table as they are committed.
+// delete and history, and what holds reserve; and, for admins, webhook
+// subscriptions. Every edit sends the version it was loaded with; a
+// stale-version 409 opens a dialog built from the 409 alone. Live changes
+// from others update the table as they are committed.
 
 import { api, ProblemError, session } from "./api.js";
 import { openConflict, wireConflict, writersOf } from "./conflict.js";
@@ -14,6 +15,7 @@ import { hideLevels, openTransfer, refreshLevels, showLevels, wireLevels } from 
 import { followChanges } from "./live.js";
 import { fillLocations, loadLocations, MAIN, sameCode } from "./locations.js";
 import { formatPrice, parsePrice, priceInput } from "./money.js";
+import { showWebhooks, wireWebhooks } from "./webhooks.js";
 
 const state = {
   text: "",
@@ -45,6 +47,7 @@ async function signIn(token) {
   $("products-section").hidden = false;
   $("files-section").hidden = false;
   $("signed-in").hidden = false;
+  showWebhooks(); // its own errors, a 403 included, are shown in its section
   state.stopLive = followChanges({
     onChange: applyChange,
     onHold: holdChanged,
@@ -534,6 +537,7 @@ function wire() {
   wireLevels({ stockWritten });
   wireHolds({ holdCounted });
   wireCounts();
+  wireWebhooks();
   $("location-filter").addEventListener("change", () => {
     state.location = $("location-filter").value;
     state.cursors = [null];

@@ -19,6 +19,8 @@ export const FIELD_LABELS = {
   to: "To",
   quantity: "Quantity",
   on_hand: "On hand",
+  url: "URL",
+  events: "Events",
 };
 
 export function clearErrors(form) {

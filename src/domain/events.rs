@@ -49,7 +49,8 @@ pub struct FeedItem {
     #[serde(rename = "type")]
     #[schema(example = "product")]
     pub kind: String,
-    /// The product's id; the location's for a `location` event.
+    /// The id of what `version` is a version of: the hold's for `hold`,
+    /// the location's for `location`, else the product's.
     pub id: Uuid,
     /// The version the event concerns: the product's for `product`, the
     /// hold's for `hold`, the location's for `location`, the level's for
@@ -108,7 +109,7 @@ pub struct ProductChange {
 /// one product that streams carry in order with its versions.
 #[derive(Debug, Clone)]
 pub struct Notice {
-    /// The product it concerns; a location's id for a location's notice.
+    /// What it concerns: a product, or a hold or a location for theirs.
     pub subject: Uuid,
     /// The version it concerns (a hold's, a level's or a location's).
     pub version: i64,
@@ -122,7 +123,7 @@ impl Notice {
     /// A `hold` event: the hold as a write left it.
     pub fn hold(hold: &Hold) -> Notice {
         Notice {
-            subject: hold.product_id,
+            subject: hold.id,
             version: hold.version,
             name: "hold",
             data: serde_json::to_string(hold).unwrap_or_default(),

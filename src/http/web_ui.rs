@@ -79,6 +79,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../web/counts.js"),
     ),
     (
+        "webhooks.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/webhooks.js"),
+    ),
+    (
         "app.css",
         "text/css; charset=utf-8",
         include_str!("../../web/app.css"),

@@ -328,6 +328,16 @@ pub fn stale_hold() -> Value {
     )
 }
 
+/// A retry sent while the first request with its key is still running.
+pub fn idempotency_key_in_use() -> Value {
+    problem(
+        "idempotency-key-in-use",
+        "A request with this Idempotency-Key is still running",
+        "The first request with this Idempotency-Key has not finished. Retry after a moment: you will get its answer.",
+        "/v1/webhooks",
+    )
+}
+
 /// An admin disabled the webhook since you read it.
 pub fn stale_webhook() -> Value {
     merged(

@@ -30,32 +30,50 @@ pub struct Lease {
     pub secrets: Vec<String>,
 }
 
-/// Takes the lease of one enabled subscription that is due (its retry time
-/// has come) and has events after `delivered_through`, for `lease_micros`.
-/// The lease is a compare-and-swap on `lease_until`: of several instances
-/// trying at once, one gets it.
+/// The enabled subscriptions whose retry time has come and whose lease
+/// has lapsed (or was given up), at `now`.
+#[diesel::dsl::auto_type]
+fn due(now: i64) -> _ {
+    webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .filter(webhooks::next_attempt_at.le(now))
+        .filter(webhooks::lease_until.lt(now))
+}
+
+/// Whether any subscription is due and has events to deliver (or events
+/// may be waiting for their number, on PostgreSQL): a read, so that idle
+/// delivery threads never queue behind writes (or, on SQLite, hold up the
+/// one writer).
+pub fn any_due(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    let now = to_micros(timestamp::now());
+    let newest = product_events::table
+        .select(diesel::dsl::max(product_events::number))
+        .single_value();
+    let unnumbered = product_events::table.filter(product_events::number.is_null());
+    let behind = due(now).filter(
+        webhooks::delivered_through
+            .nullable()
+            .lt(newest)
+            .or(diesel::dsl::exists(unnumbered)),
+    );
+    Ok(diesel::select(diesel::dsl::exists(behind)).get_result::<bool>(conn)?)
+}
+
+/// Takes the lease of one due subscription that has events after its
+/// `delivered_through`, for `lease_micros`. The lease is a compare-and-swap
+/// on `lease_until`: of several instances trying at once, one gets it.
 pub fn lease_next(
     conn: &mut DbConnection,
     owner: &str,
     lease_micros: i64,
 ) -> Result<Option<Lease>, StoreError> {
+    // On PostgreSQL, numbers the events committed meanwhile.
+    super::events::newest(conn)?;
     let now = to_micros(timestamp::now());
-    let due = || {
-        webhooks::table
-            .filter(webhooks::enabled.eq(true))
-            .filter(webhooks::next_attempt_at.le(now))
-            .filter(webhooks::lease_until.lt(now))
-    };
-    if diesel::select(diesel::dsl::exists(due())).get_result::<bool>(conn)? {
-        // On PostgreSQL, numbers the events committed meanwhile.
-        super::events::newest(conn)?;
-    } else {
-        return Ok(None);
-    }
     let newest = product_events::table
         .select(diesel::dsl::max(product_events::number))
         .single_value();
-    let candidates: Vec<String> = due()
+    let candidates: Vec<String> = due(now)
         .filter(webhooks::delivered_through.nullable().lt(newest))
         .order(webhooks::next_attempt_at.asc())
         .limit(8)

@@ -105,6 +105,9 @@ impl Deliverer {
     /// lease is lost or the server stops. False when none was due.
     fn round(&self, pause: &Pause) -> Result<bool, StoreError> {
         let lease_micros = micros(LEASE);
+        if !self.database.read_now(webhook_delivery::any_due)? {
+            return Ok(false);
+        }
         let Some(lease) = self
             .database
             .write_now(|conn| webhook_delivery::lease_next(conn, &self.owner, lease_micros))?

@@ -65,6 +65,7 @@ async fn a_database_from_before_locations_has_all_its_stock_at_main(app: TestApp
                 "version": 1,
                 "updated_at": levels["items"][0]["updated_at"],
                 "last_counted_at": null,
+                "reorder_point": null,
             }]),
             "{levels}"
         );

@@ -47,6 +47,7 @@ async fn the_page_and_its_modules_are_served_with_security_headers(app: TestApp)
         ("holds.js", "text/javascript"),
         ("csv.js", "text/javascript"),
         ("counts.js", "text/javascript"),
+        ("webhooks.js", "text/javascript"),
         ("app.css", "text/css"),
     ] {
         let response = app.get(&format!("/ui/{file}")).await;

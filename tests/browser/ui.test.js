@@ -1,7 +1,8 @@
 // The store-manager page in real Chromium (Debian's, driven by
 // playwright-core), against a live server: .ci/browser starts it and passes
-// INVENTORY_URL and two manager tokens, ALICE_TOKEN and BOB_TOKEN (their
-// names are the actors the page shows).
+// INVENTORY_URL, two manager tokens, ALICE_TOKEN and BOB_TOKEN (their
+// names are the actors the page shows), and an admin token, ADMIN_TOKEN
+// (carol), for webhooks.
 
 import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
@@ -11,14 +12,14 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const base = process.env.INVENTORY_URL;
-const tokens = { alice: process.env.ALICE_TOKEN, bob: process.env.BOB_TOKEN };
+const tokens = { alice: process.env.ALICE_TOKEN, bob: process.env.BOB_TOKEN, carol: process.env.ADMIN_TOKEN };
 const docs = fileURLToPath(new URL("../../docs/", import.meta.url));
 const TIMEOUT = 10_000;
 
 let browser;
 
 before(async () => {
-  assert.ok(base && tokens.alice && tokens.bob, "set INVENTORY_URL, ALICE_TOKEN and BOB_TOKEN");
+  assert.ok(base && tokens.alice && tokens.bob && tokens.carol, "set INVENTORY_URL, ALICE_TOKEN, BOB_TOKEN and ADMIN_TOKEN");
   await mkdir(docs, { recursive: true });
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -555,5 +556,134 @@ test("a hold made by another client shows live; a sale below what is held is mar
   await editor.getByRole("button", { name: "Cancel" }).click();
   await page.getByRole("button", { name: "Dismiss" }).click();
   await page.locator("#oversold").waitFor({ state: "hidden" });
+  await page.context().close();
+});
+
+/** What `read` answers once it is truthy, asked again every 100 ms for up to `ms`. */
+async function until(read, what, ms = TIMEOUT) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value) return value;
+    if (Date.now() > end) assert.fail(`waited ${ms} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("webhooks: an admin makes a subscription, sees its secret once and its refused deliveries, disables it, meets a stale change, deletes it", async () => {
+  const page = await signedIn("carol");
+  const section = page.locator("#webhooks-section");
+  await section.getByRole("heading", { name: "Webhooks", exact: true }).waitFor();
+  const form = section.locator("#webhook-form");
+
+  // Nothing chosen: the page says so before sending. A URL that is not one: the server's 422, beside the field.
+  await form.getByLabel("URL").fill("not a url");
+  await form.getByRole("button", { name: "Create subscription" }).click();
+  assert.equal(await form.locator("#webhook-events-error").textContent(), "Choose at least one event.");
+  await form.getByRole("checkbox", { name: /^product:/ }).check();
+  await form.getByRole("button", { name: "Create subscription" }).click();
+  await form.locator("#webhook-url-error").filter({ hasText: /^URL / }).waitFor();
+  assert.equal(await form.getByLabel("URL").getAttribute("aria-invalid"), "true");
+
+  // Port 9 (discard) on this machine: nothing listens, every delivery is refused.
+  const url = `http://127.0.0.1:9/hooks/${unique("ui").toLowerCase()}`;
+  await form.getByLabel("URL").fill(url);
+  await form.getByRole("checkbox", { name: /^level:/ }).check();
+  await form.getByRole("button", { name: "Create subscription" }).click();
+  const secretBox = section.locator("#webhook-secret");
+  await secretBox.waitFor();
+  const secret = await secretBox.getByLabel("Signing secret").inputValue();
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+  assert.match(await secretBox.locator("#webhook-secret-help").textContent(), /shown only this once/);
+  const listed = await call("GET", "/v1/webhooks", { who: "carol" });
+  assert.equal(listed.status, 200);
+  const hook = listed.body.items.find((item) => item.url === url);
+  assert.ok(hook, "the subscription is listed");
+  assert.equal(hook.secret, undefined);
+  assert.deepEqual([...hook.events].sort(), ["level", "product"]);
+  const row = section.locator(`#webhooks tr[data-id="${hook.id}"]`);
+  await row.waitFor();
+  assert.deepEqual((await cells(row)).slice(0, 5), [url, hook.events.join(", "), "Yes", "Healthy", String(hook.delivered_through)]);
+  assert.equal(await form.getByLabel("URL").inputValue(), "", "the form is ready for the next one");
+  await secretBox.getByRole("button", { name: "I have stored it" }).click();
+  await secretBox.waitFor({ state: "hidden" });
+  assert.equal(await section.locator("#webhook-secret-value").inputValue(), "", "the secret is not kept");
+
+  // A change of stock: the subscription wants it, the receiver refuses it.
+  await createProduct({ sku: unique("UI-HOOK"), name: "Hooked mug" });
+  const attempts = await until(async () => {
+    const { body } = await call("GET", `/v1/webhooks/${hook.id}/deliveries`, { who: "carol" });
+    return body.items.length ? body.items : null;
+  }, "a delivery attempt");
+  const first = attempts.at(-1); // newest first
+  assert.deepEqual([first.attempt, first.succeeded, first.status, first.event_type], [1, false, null, "product"]);
+  await row.getByRole("button", { name: `Deliveries to ${url}`, exact: true }).click();
+  assert.equal(await section.locator("#deliveries-title").textContent(), `Recent deliveries to ${url}`);
+  const attempt = section.locator(`#deliveries tr[data-id="${first.id}"]`);
+  await attempt.waitFor();
+  const at = await page.evaluate((when) => new Date(when).toLocaleString(), first.at);
+  assert.deepEqual(await cells(attempt), [at, String(first.event_number), "product", "1", first.error,
+    first.latency_ms == null ? "—" : String(first.latency_ms), first.response || "—"]);
+  await section.getByRole("button", { name: "Refresh", exact: true }).click();
+  await row.locator("td:nth-child(4)", { hasText: /^Failing since / }).waitFor();
+  await section.screenshot({ path: `${docs}ui-webhooks.png` });
+
+  await row.getByRole("button", { name: `Disable ${url}`, exact: true }).click();
+  await row.locator("td:nth-child(3)", { hasText: /^No$/ }).waitFor();
+  assert.deepEqual((await cells(row)).slice(2, 4), ["No", "Disabled"]);
+  assert.equal(await section.locator("#webhooks-status").textContent(), `Disabled the subscription to ${url}.`);
+  const disabled = (await call("GET", `/v1/webhooks/${hook.id}`, { who: "carol" })).body;
+  assert.equal(disabled.enabled, false);
+
+  // Another admin enables it meanwhile: the page's Enable names the version it
+  // read, is refused, and the page shows the subscription as it is now.
+  const theirs = await call("PATCH", `/v1/webhooks/${hook.id}`, { body: { enabled: true, version: disabled.version }, who: "carol" });
+  assert.equal(theirs.status, 200);
+  await row.getByRole("button", { name: `Enable ${url}`, exact: true }).click();
+  const alert = section.locator("#webhooks-error");
+  await alert.filter({ hasText: "Someone changed" }).waitFor();
+  assert.equal(await alert.textContent(), `Someone changed the subscription to ${url} since this page read it ` +
+    `(version ${disabled.version}, now ${theirs.body.version}). Nothing was changed: it is shown as it is now; check it and try again.`);
+  await row.locator("td:nth-child(3)", { hasText: /^Yes$/ }).waitFor();
+  await row.getByRole("button", { name: `Disable ${url}`, exact: true }).click();
+  await row.locator("td:nth-child(3)", { hasText: /^No$/ }).waitFor();
+
+  // A new secret, shown once; the previous one signs too for a while.
+  await row.getByRole("button", { name: `Rotate the secret of ${url}`, exact: true }).click();
+  await secretBox.waitFor();
+  const rotated = await secretBox.getByLabel("Signing secret").inputValue();
+  assert.match(rotated, /^whsec_/);
+  assert.notEqual(rotated, secret);
+  assert.match(await secretBox.locator("#webhook-secret-help").textContent(), /The previous secret also signs until /);
+  await secretBox.getByRole("button", { name: "I have stored it" }).click();
+  await row.locator("td:nth-child(4)", { hasText: "The previous secret also signs until" }).waitFor();
+
+  // Redeliver: a number past what it may ask is the server's 422, beside the field.
+  const now = (await call("GET", `/v1/webhooks/${hook.id}`, { who: "carol" })).body;
+  await row.getByRole("button", { name: `Redeliver to ${url}`, exact: true }).click();
+  const redeliver = page.getByRole("dialog", { name: `Redeliver to ${url}` });
+  await redeliver.getByLabel("From event number").fill(String(now.delivered_through + 2));
+  await redeliver.getByRole("button", { name: "Redeliver", exact: true }).click();
+  await redeliver.locator("#redeliver-from-error").filter({ hasText: /^From / }).waitFor();
+  await redeliver.getByLabel("From event number").fill(String(now.delivered_through + 1));
+  await redeliver.getByRole("button", { name: "Redeliver", exact: true }).click();
+  await redeliver.waitFor({ state: "hidden" });
+  assert.equal(await section.locator("#webhooks-status").textContent(),
+    `Redelivering to ${url} from event ${now.delivered_through + 1}.`);
+
+  await row.getByRole("button", { name: `Delete ${url}`, exact: true }).click();
+  const deleter = page.getByRole("dialog", { name: "Delete subscription?" });
+  await deleter.getByRole("button", { name: "Delete", exact: true }).click();
+  await row.waitFor({ state: "detached" });
+  assert.equal(await section.locator("#deliveries-section").isHidden(), true);
+  assert.equal((await call("GET", `/v1/webhooks/${hook.id}`, { who: "carol" })).status, 404);
+  await page.context().close();
+});
+
+test("a manager's page says webhooks need an admin token", async () => {
+  const page = await signedIn("alice");
+  await page.locator("#webhooks-status", { hasText: "Webhooks need an admin token." }).waitFor();
+  assert.equal(await page.locator("#webhooks-admin").isHidden(), true);
+  assert.equal(await page.locator("#webhooks-error").textContent(), "");
   await page.context().close();
 });

@@ -105,6 +105,7 @@ pub async fn list_deliveries(
         )),
         (status = 400, description = "Invalid JSON, a bad Idempotency-Key, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "idempotency-key-in-use: a request with this Idempotency-Key is still running", body = crate::openapi::schemas::IdempotencyKeyInUseProblem, content_type = "application/problem+json", example = crate::openapi::examples::idempotency_key_in_use),
         (status = 410, description = "events-purged: the feed no longer holds event `from`", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body breaks one or more rules, or `from` would skip events not yet delivered", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )

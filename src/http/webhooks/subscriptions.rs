@@ -86,6 +86,7 @@ pub struct RotateSecretRequest {
             ("ETag" = String, description = "The webhook's version as a strong ETag"),
         )),
         (status = 400, description = "Invalid JSON, a bad Idempotency-Key, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
+        (status = 409, description = "idempotency-key-in-use: a request with this Idempotency-Key is still running", body = crate::openapi::schemas::IdempotencyKeyInUseProblem, content_type = "application/problem+json", example = crate::openapi::examples::idempotency_key_in_use),
         (status = 422, description = "The body breaks one or more rules: a URL that is not https, or reaches a loopback, private or link-local address; an unknown or repeated event type", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
@@ -257,6 +258,7 @@ pub async fn delete_webhook(
         )),
         (status = 400, description = "Invalid JSON, a bad Idempotency-Key, or a query parameter (this operation takes none)", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "idempotency-key-in-use: a request with this Idempotency-Key is still running", body = crate::openapi::schemas::IdempotencyKeyInUseProblem, content_type = "application/problem+json", example = crate::openapi::examples::idempotency_key_in_use),
         (status = 422, description = "The body breaks one or more rules", body = crate::openapi::schemas::ValidationProblem, content_type = "application/problem+json"),
     )
 )]
