@@ -77,8 +77,10 @@ pub fn purge_feed(
 const HOLD_EXPIRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Marks holds past their `expires_at` expired, each with a `hold` event,
-/// in batches (see `store::holds::expire_batch`), every
-/// `HOLD_EXPIRY_INTERVAL`, on a thread of its own until the server stops.
+/// in batches (see `store::holds::expire_batch`), then notes the reorder
+/// points crossed that no write noted (see `store::reorder::reconcile`),
+/// every `HOLD_EXPIRY_INTERVAL`, on a thread of its own until the server
+/// stops.
 pub fn expire_holds(background: &mut Background, database: Database) -> std::io::Result<()> {
     background.spawn("hold-expiry", move |pause| loop {
         let mut expired = 0;
@@ -101,6 +103,10 @@ pub fn expire_holds(background: &mut Background, database: Database) -> std::io:
         if let Err(error) = outcome {
             // The database may be away for a while; the next round retries.
             tracing::warn!(%error, "could not mark expired holds");
+        }
+        // Then the crossings of reorder points no write told of.
+        if let Err(error) = database.write_now(store::reorder::reconcile) {
+            tracing::warn!(%error, "could not check reorder points");
         }
         if !pause.wait(HOLD_EXPIRY_INTERVAL) {
             return;

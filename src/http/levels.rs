@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::actor::{may_write_stock_at, roles, Authorized};
 use super::body_fields::{FieldReader, Presence};
 use super::locations::code_in_path;
-use super::products::list::filter_text;
+use super::products::list::{below_reorder_point, filter_text};
 use super::products::parse_product_id;
 use crate::db::Database;
 use crate::domain::fields;
@@ -134,6 +134,7 @@ pub async fn location_levels(
     let filter = LevelFilter {
         sku: filter_text(&mut query, "sku"),
         text: filter_text(&mut query, "q"),
+        below_reorder_point: below_reorder_point(&mut query),
     };
     query.finish()?;
     let code = code_in_path(&code)?;

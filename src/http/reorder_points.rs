@@ -3,11 +3,12 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::actor::{may_write_stock_at, roles, Authorized};
-use super::error::{ApiError, FieldError};
+use super::body_fields::{FieldReader, Presence};
+use super::error::ApiError;
 use super::json_body::JsonObject;
 use super::levels::WrittenLevel;
 use super::locations::code_in_path;
@@ -22,7 +23,7 @@ use crate::store;
 #[serde(deny_unknown_fields)]
 pub struct ReorderPointRequest {
     /// Below this `available` the level is low; null: no reorder point.
-    #[schema(minimum = 0, maximum = 1_000_000_000, example = 5)]
+    #[schema(required = true, minimum = 0, maximum = 1_000_000_000, example = 5)]
     pub reorder_point: Option<i64>,
 }
 
@@ -59,13 +60,13 @@ pub async fn set_reorder_point(
     request: HttpRequest,
     path: web::Path<(String, String)>,
     auth: Authorized<roles::Manager>,
-    JsonObject(mut object): JsonObject,
+    JsonObject(object): JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let id = parse_product_id(&id)?;
     let code = code_in_path(&code)?;
     reject_parameters(&request)?;
-    let point = reorder_point(&mut object)?;
+    let point = reorder_point(object)?;
     may_write_stock_at(&auth.caller, Some(&code))?;
     let (level, product) = db
         .write(move |conn| store::reorder::set(conn, &id, &code, point))
@@ -76,41 +77,19 @@ pub async fn set_reorder_point(
 }
 
 /// `reorder_point`: required, a count or null; nothing else in the body.
-fn reorder_point(object: &mut serde_json::Map<String, Value>) -> Result<Option<i64>, ApiError> {
-    let mut errors = Vec::new();
-    let point = match object.remove("reorder_point") {
-        None => {
-            errors.push(FieldError::new(
-                "/reorder_point",
-                "is required (null for none)",
-            ));
-            None
-        }
-        Some(Value::Null) => None,
-        Some(value) => match value.as_i64().map(fields::stock) {
-            Some(Ok(point)) => Some(point),
-            Some(Err(why)) => {
-                errors.push(FieldError::new("/reorder_point", why));
-                None
-            }
-            None => {
-                errors.push(FieldError::new(
-                    "/reorder_point",
-                    "must be a whole number from 0 to 1000000000, or null",
-                ));
-                None
-            }
-        },
-    };
-    for key in object.keys() {
-        errors.push(FieldError::new(
-            format!("/{}", super::body_fields::shortened(key)),
-            "is not a field of this request",
-        ));
+fn reorder_point(mut object: Map<String, Value>) -> Result<Option<i64>, ApiError> {
+    // Null clears it: taken out before the reader, which refuses nulls.
+    let cleared = object.get("reorder_point") == Some(&Value::Null);
+    if cleared {
+        object.remove("reorder_point");
     }
-    if errors.is_empty() {
-        Ok(point)
+    let mut reader = FieldReader::new(object);
+    let presence = if cleared {
+        Presence::Optional
     } else {
-        Err(ApiError::Validation(errors))
-    }
+        Presence::Required
+    };
+    let point = reader.integer("reorder_point", presence, fields::stock);
+    reader.finish()?;
+    Ok(point)
 }

@@ -260,6 +260,11 @@ fn add_alternative(response: &mut Response, problem: &str, schemas: &Schemas) {
     let Some(content) = response.content.get_mut("application/problem+json") else {
         return;
     };
+    let only = format!("#/components/schemas/{problem}");
+    if matches!(&content.schema, Some(RefOr::Ref(reference)) if reference.ref_location == only) {
+        // The operation's own answer is already this problem.
+        return;
+    }
     let mut one_of = utoipa::openapi::schema::OneOfBuilder::new();
     for alternative in content
         .schema

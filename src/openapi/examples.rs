@@ -89,6 +89,7 @@ fn held_level(location: &str, on_hand: i64, reserved: i64, version: i64) -> Valu
         "version": version,
         "updated_at": "2026-11-02T10:41:07.512Z",
         "last_counted_at": null,
+        "reorder_point": null,
     })
 }
 

@@ -57,7 +57,7 @@ impl IntoParams for ProductFilters {
             ),
             optional_query(
                 "below_reorder_point",
-                "`true`: only products with a level whose `available` is below its reorder point",
+                "`true`: only products with a level whose `available` is below its reorder point (on a location's levels: the level there)",
                 ObjectBuilder::new().schema_type(Type::Boolean),
             ),
         ]

@@ -48,6 +48,8 @@ pub struct ProductLevel {
 pub struct LevelFilter {
     pub sku: Option<String>,
     pub text: Option<String>,
+    /// Only levels below their reorder point.
+    pub below_reorder_point: bool,
 }
 
 /// Every live location's level of the product, MAIN first; locations it
@@ -126,6 +128,10 @@ pub fn at_location(
                 .escape('\\')
                 .or(lower(products::sku).like(lower(pattern)).escape('\\')),
         );
+    }
+    if filter.below_reorder_point {
+        // `low` as the last change or expiry left it (see `reorder`).
+        query = query.filter(stock_levels::low.nullable().eq(true));
     }
     let rows: Vec<(ProductRow, Option<LevelRow>, i64)> = query.load(conn)?;
     rows.into_iter()

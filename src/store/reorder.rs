@@ -1,8 +1,10 @@
 //! Reorder points: a level is low while its `available` is below its
 //! reorder point. Each level stores whether it was low at its last
 //! change, so the feed says `stock.low` and `stock.ok` once per crossing,
-//! not on every change: every write that moves a level's `available` (of
-//! stock or of holds) ends by noting the crossings of its products.
+//! not on every change: every write of levels or holds ends by noting the
+//! crossings of its products, in its transaction. A PATCH of a product's
+//! `stock` is one statement, kept so; the sweep (`reconcile`, every
+//! second) notes what it and anything else left untold.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
@@ -71,32 +73,59 @@ where
     I::Item: ToString,
 {
     let now = to_micros(timestamp::now());
-    let mut notices = Vec::new();
+    let mut crossed = Vec::new();
     for product_id in products {
-        let crossed: Vec<Crossed> = match conn {
-            DbConnection::Pg(pg) => diesel::sql_query(crossing_sql("$1", "$2"))
+        crossed.extend(match conn {
+            DbConnection::Pg(pg) => diesel::sql_query(crossing_sql("product_id = $1", "$2"))
                 .bind::<Text, _>(product_id.to_string())
                 .bind::<BigInt, _>(now)
                 .load(pg)?,
-            DbConnection::Sqlite(sqlite) => diesel::sql_query(crossing_sql("?", "?"))
+            DbConnection::Sqlite(sqlite) => diesel::sql_query(crossing_sql("product_id = ?", "?"))
                 .bind::<Text, _>(product_id.to_string())
                 .bind::<BigInt, _>(now)
                 .load(sqlite)?,
+        });
+    }
+    tell(conn, crossed)
+}
+
+/// Notes the crossings of every level with a reorder point (or still
+/// marked low) that no write noted: after a PATCH of `stock`, a crash
+/// between a PATCH and its noting, or holds that expired. Says how many.
+pub fn reconcile(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    write_transaction(conn, |conn| {
+        let now = to_micros(timestamp::now());
+        let watched = "(reorder_point IS NOT NULL OR low)";
+        let crossed: Vec<Crossed> = match conn {
+            DbConnection::Pg(pg) => diesel::sql_query(crossing_sql(watched, "$1"))
+                .bind::<BigInt, _>(now)
+                .load(pg)?,
+            DbConnection::Sqlite(sqlite) => diesel::sql_query(crossing_sql(watched, "?"))
+                .bind::<BigInt, _>(now)
+                .load(sqlite)?,
         };
-        for crossed in crossed {
-            notices.push(Notice::stock_alert(&alert(conn, crossed)?));
-        }
+        let count = crossed.len();
+        tell(conn, crossed)?;
+        Ok(count)
+    })
+}
+
+/// Records a `stock.low` or `stock.ok` for each crossing.
+fn tell(conn: &mut DbConnection, crossed: Vec<Crossed>) -> Result<(), StoreError> {
+    let mut notices = Vec::with_capacity(crossed.len());
+    for crossed in crossed {
+        notices.push(Notice::stock_alert(&alert(conn, crossed)?));
     }
     super::events::record_notices(conn, &notices)
 }
 
 /// The statement that turns `low` over where it no longer tells the truth,
-/// with the backend's placeholders for the product and the time holds are
-/// counted at (as `reserved` counts them).
-fn crossing_sql(product: &str, now: &str) -> String {
+/// among the levels `which` selects, with the backend's placeholder for
+/// the time holds are counted at (as `reserved` counts them).
+fn crossing_sql(which: &str, now: &str) -> String {
     format!(
         "UPDATE stock_levels SET low = NOT low \
-         WHERE product_id = {product} \
+         WHERE {which} \
          AND low <> (reorder_point IS NOT NULL AND on_hand - ( \
              SELECT coalesce(sum(h.quantity), 0) FROM holds h \
              WHERE h.product_id = stock_levels.product_id \

@@ -53,8 +53,7 @@ pub async fn update(
     patch: ProductPatch,
     actor: String,
 ) -> Result<Product, StoreError> {
-    let sets_stock = patch.stock.is_some();
-    let updated = match workers.take().await? {
+    match workers.take().await? {
         // Its swap is one statement, a transaction of its own: run again
         // as `single_statement_write` does.
         Some(conn) => run_again_awaiting(|| update_on(&conn, &id, expected, &patch, &actor)).await,
@@ -62,25 +61,7 @@ pub async fn update(
             db.write(move |conn| super::products::update(conn, &id, expected, &patch, &actor))
                 .await
         }
-    }?;
-    if sets_stock {
-        // Right after the swap, not inside it: the swap stays one
-        // statement for every PATCH. A crash between the two leaves the
-        // crossing to the product's next change of stock or holds, and so
-        // does a failure here, which must not turn the applied PATCH into
-        // an error its client would retry.
-        let noted = db
-            .write(move |conn| {
-                crate::db::write_transaction(conn, |conn| {
-                    super::reorder::note_crossings(conn, [id])
-                })
-            })
-            .await;
-        if let Err(error) = noted {
-            tracing::warn!(%error, product = %id, "could not check reorder points after a PATCH");
-        }
     }
-    Ok(updated)
 }
 
 async fn find_live_on(

@@ -48,7 +48,8 @@ CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id
 
 -- Low stock: a level may have a reorder point; `low` says whether its
 -- `available` was below it at the last change, so that `stock.low` and
--- `stock.ok` are told once per crossing.
+-- `stock.ok` are told once per crossing. The levels the crossing sweep
+-- looks at are indexed, so it reads only those.
 ALTER TABLE stock_levels ADD COLUMN reorder_point BIGINT CHECK (reorder_point BETWEEN 0 AND 1000000000);
 ALTER TABLE stock_levels ADD COLUMN low BOOLEAN NOT NULL DEFAULT FALSE;
-CREATE INDEX stock_levels_low ON stock_levels (product_id) WHERE low;
+CREATE INDEX stock_levels_watched ON stock_levels (product_id) WHERE reorder_point IS NOT NULL OR low;

@@ -50,16 +50,7 @@ pub async fn list_products(
     let filter = ListFilter {
         sku: filter_text(&mut query, "sku"),
         text: filter_text(&mut query, "q"),
-        below_reorder_point: query.text("below_reorder_point").is_some_and(|text| {
-            match text.as_str() {
-                "true" => true,
-                "false" => false,
-                _ => {
-                    query.error("below_reorder_point", "must be true or false");
-                    false
-                }
-            }
-        }),
+        below_reorder_point: below_reorder_point(&mut query),
     };
     query.finish()?;
     // One row more than the page tells whether another page follows.
@@ -71,6 +62,19 @@ pub async fn list_products(
 }
 
 /// A text filter of a listing, checked.
+/// `below_reorder_point`: `true` narrows to low levels; `false` or
+/// absent does not narrow.
+pub fn below_reorder_point(query: &mut QueryReader) -> bool {
+    match query.text("below_reorder_point").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            query.error("below_reorder_point", "must be true or false");
+            false
+        }
+    }
+}
+
 pub fn filter_text(query: &mut QueryReader, name: &str) -> Option<String> {
     let text = query.text(name)?;
     if text.chars().count() > MAX_FILTER_CHARS {

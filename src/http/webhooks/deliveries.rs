@@ -25,7 +25,7 @@ const DEFAULT_LIMIT: i64 = 50;
 pub struct DeliveryPage {
     pub items: Vec<Delivery>,
     /// Pass as `cursor` for the next (older) page; null on the last page.
-    #[schema(required = true, pattern = "^[0-9]{1,18}$")]
+    #[schema(required = true, pattern = "^[1-9][0-9]{0,17}$")]
     pub next_cursor: Option<String>,
 }
 
@@ -52,7 +52,7 @@ pub struct RedeliverRequest {
     params(
         ("id" = uuid::Uuid, Path, description = "The webhook's id"),
         ("limit" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 200, description = "Most lines on the page (default 50)"),
-        ("cursor" = Option<String>, Query, nullable = false, pattern = "^[0-9]{1,18}$", description = "The `next_cursor` of the previous page"),
+        ("cursor" = Option<String>, Query, nullable = false, pattern = "^[1-9][0-9]{0,17}$", description = "The `next_cursor` of the previous page"),
     ),
     responses(
         (status = 200, description = "One page of the log", body = DeliveryPage),
