@@ -78,7 +78,7 @@ const HOLD_EXPIRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Marks holds past their `expires_at` expired, each with a `hold` event,
 /// in batches (see `store::holds::expire_batch`), then notes the reorder
-/// points crossed that no write noted (see `store::reorder::reconcile`),
+/// points crossed that no write noted (see `store::crossings::reconcile`),
 /// every `HOLD_EXPIRY_INTERVAL`, on a thread of its own until the server
 /// stops.
 pub fn expire_holds(background: &mut Background, database: Database) -> std::io::Result<()> {
@@ -105,7 +105,7 @@ pub fn expire_holds(background: &mut Background, database: Database) -> std::io:
             tracing::warn!(%error, "could not mark expired holds");
         }
         // Then the crossings of reorder points no write told of.
-        if let Err(error) = database.write_now(store::reorder::reconcile) {
+        if let Err(error) = database.write_now(store::crossings::reconcile) {
             tracing::warn!(%error, "could not check reorder points");
         }
         if !pause.wait(HOLD_EXPIRY_INTERVAL) {

@@ -102,7 +102,7 @@ pub fn create(
         }
         let notices: Vec<Notice> = made.iter().map(Notice::hold).collect();
         super::events::record_notices(conn, &notices)?;
-        super::reorder::note_crossings(conn, wanted.keys().map(|(product_id, _)| product_id))?;
+        super::crossings::note(conn, wanted.keys().map(|(product_id, _)| product_id))?;
         Ok(made)
     })
 }
@@ -148,7 +148,7 @@ pub fn change(conn: &mut DbConnection, id: &Uuid, change: &HoldChange) -> Result
             ))
             .execute(conn)?;
         super::events::record_notices(conn, &[Notice::hold(&hold)])?;
-        super::reorder::note_crossings(conn, [hold.product_id])?;
+        super::crossings::note(conn, [hold.product_id])?;
         Ok(hold)
     })
 }
@@ -189,7 +189,7 @@ pub fn end(
         super::events::record_notices(conn, &[Notice::hold(&hold)])?;
         let sale = match how {
             HoldEnd::Release => {
-                super::reorder::note_crossings(conn, [product_id])?;
+                super::crossings::note(conn, [product_id])?;
                 None
             }
             HoldEnd::Commit => {
@@ -260,7 +260,7 @@ pub fn expire_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
         let notices: Vec<Notice> = expired.iter().map(Notice::hold).collect();
         super::events::record_notices(conn, &notices)?;
         let products: BTreeSet<Uuid> = expired.iter().map(|hold| hold.product_id).collect();
-        super::reorder::note_crossings(conn, products)?;
+        super::crossings::note(conn, products)?;
         Ok(ids.len())
     })
 }

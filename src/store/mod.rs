@@ -3,6 +3,7 @@
 //! connection.
 
 pub mod backup;
+pub mod crossings;
 mod current_since;
 mod error;
 pub mod events;

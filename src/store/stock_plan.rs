@@ -109,7 +109,7 @@ impl StockPlan {
             }
         }
         self.tell_oversold(conn)?;
-        super::reorder::note_crossings(conn, self.totals.iter().map(|total| &total.id))
+        super::crossings::note(conn, self.totals.iter().map(|total| &total.id))
     }
 
     /// Records an `oversold` notice for each level the plan left further
