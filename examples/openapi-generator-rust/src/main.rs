@@ -313,6 +313,7 @@ async fn main() {
                 None,
                 Some(&random),
                 None,
+                None,
             )
             .await,
         );
