@@ -159,6 +159,7 @@ impl Rule {
                 | ("PATCH", "/v1/holds/{id}")
                 | ("POST", "/v1/holds/{id}/commit")
                 | ("POST", "/v1/holds/{id}/release")
+                | ("PUT", "/v1/products/{id}/levels/{code}/reorder-point")
         )
     }
 }
@@ -212,6 +213,36 @@ fn rules() -> Vec<Rule> {
         rule(Method::PATCH, "/v1/holds/{id}", Role::Sync, 200),
         rule(Method::POST, "/v1/holds/{id}/commit", Role::Sync, 200),
         rule(Method::POST, "/v1/holds/{id}/release", Role::Sync, 200),
+        rule(Method::GET, "/v1/changes", Role::Viewer, 200),
+        rule(
+            Method::PUT,
+            "/v1/products/{id}/levels/{code}/reorder-point",
+            Role::Manager,
+            200,
+        ),
+        rule(Method::GET, "/v1/webhooks", Role::Admin, 200),
+        rule(Method::POST, "/v1/webhooks", Role::Admin, 201),
+        rule(Method::GET, "/v1/webhooks/{id}", Role::Admin, 200),
+        rule(Method::PATCH, "/v1/webhooks/{id}", Role::Admin, 200),
+        rule(Method::DELETE, "/v1/webhooks/{id}", Role::Admin, 204),
+        rule(
+            Method::POST,
+            "/v1/webhooks/{id}/rotate-secret",
+            Role::Admin,
+            200,
+        ),
+        rule(
+            Method::GET,
+            "/v1/webhooks/{id}/deliveries",
+            Role::Admin,
+            200,
+        ),
+        rule(
+            Method::POST,
+            "/v1/webhooks/{id}/redeliver",
+            Role::Admin,
+            200,
+        ),
     ]
 }
 
@@ -219,19 +250,32 @@ fn rules() -> Vec<Rule> {
 async fn send(app: &TestApp, rule: &Rule, client: &reqwest::Client, n: usize) -> reqwest::Response {
     let product = app.create_product(&format!("MATRIX-{n}"), 10).await;
     let location = app.create_location(&format!("LOC-{n}")).await;
-    // A hold's routes name a hold of the product, made by the admin.
+    // A hold's routes name a hold of the product, made by the admin; a
+    // webhook's, a (disabled) subscription the admin made.
+    let mut webhook = Value::Null;
     let id = if rule.path.starts_with("/v1/holds/") {
         let hold = json!({"product_id": product["id"], "quantity": 1, "expires_in": 600});
         let response = app.post_json("/v1/holds", &hold).await;
         assert_eq!(response.status(), 201, "holding for the matrix");
         response.json::<Value>().await.unwrap()["id"].clone()
+    } else if rule.path.starts_with("/v1/webhooks/") {
+        let response = app.post_json("/v1/webhooks", &webhook_body(n)).await;
+        assert_eq!(response.status(), 201, "subscribing for the matrix");
+        webhook = response.json::<Value>().await.unwrap();
+        webhook["id"].clone()
     } else {
         product["id"].clone()
+    };
+    // A reorder point is set on a level the product has: MAIN's.
+    let code = if rule.path.ends_with("/reorder-point") {
+        "MAIN"
+    } else {
+        location["code"].as_str().unwrap()
     };
     let path = rule
         .path
         .replace("{id}", id.as_str().unwrap())
-        .replace("{code}", location["code"].as_str().unwrap());
+        .replace("{code}", code);
     let url = format!("{}{path}", app.address);
     let request = client.request(rule.method.clone(), url);
     let request = match (rule.method.as_str(), rule.path) {
@@ -253,6 +297,16 @@ async fn send(app: &TestApp, rule: &Rule, client: &reqwest::Client, n: usize) ->
             "product_id": product["id"], "quantity": 1, "expires_in": 600,
         })),
         ("PATCH", "/v1/holds/{id}") => request.json(&json!({"version": 1, "expires_in": 1200})),
+        ("PUT", "/v1/products/{id}/levels/{code}/reorder-point") => {
+            request.json(&json!({"reorder_point": 5}))
+        }
+        ("POST", "/v1/webhooks") => request.json(&webhook_body(n)),
+        ("PATCH", "/v1/webhooks/{id}") => request.json(&json!({"version": 1, "events": ["hold"]})),
+        ("DELETE", "/v1/webhooks/{id}") => request.header("If-Match", "\"1\""),
+        ("POST", "/v1/webhooks/{id}/rotate-secret") => request.json(&json!({})),
+        ("POST", "/v1/webhooks/{id}/redeliver") => request.json(&json!({
+            "from": webhook["delivered_through"].as_i64().unwrap() + 1,
+        })),
         ("POST", "/v1/holds/{id}/commit" | "/v1/holds/{id}/release") => {
             request.json(&json!({"version": 1}))
         }
@@ -267,6 +321,11 @@ async fn send(app: &TestApp, rule: &Rule, client: &reqwest::Client, n: usize) ->
         _ => request,
     };
     request.send().await.unwrap()
+}
+
+/// A subscription that sends nothing (disabled), for the matrix.
+fn webhook_body(n: usize) -> Value {
+    json!({"url": format!("http://127.0.0.1:9/matrix-{n}"), "events": ["product"], "enabled": false})
 }
 
 /// The server trusts a token it checked for one second (README, tokens):

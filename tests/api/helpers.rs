@@ -166,6 +166,11 @@ fn test_settings(database_url: &str) -> Settings {
     // Limits are tested on their own; elsewhere they would only add noise.
     settings.rate_limit = 0;
     settings.auth_failure_limit = 0;
+    // Webhook receivers in tests are plain http on 127.0.0.1, and retries
+    // come quickly.
+    settings.webhook_allow_private = true;
+    settings.webhook_allow_http = true;
+    settings.webhook_retry_base_ms = 50;
     settings
 }
 

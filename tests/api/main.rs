@@ -41,3 +41,4 @@ mod token_commands;
 mod transfers;
 mod update;
 mod web_ui;
+mod webhooks;

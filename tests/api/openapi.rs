@@ -83,6 +83,11 @@ fn request_schemas_forbid_unknown_properties() {
         "HoldItemRequest",
         "UpdateHoldRequest",
         "EndHoldRequest",
+        "ReorderPointRequest",
+        "CreateWebhookRequest",
+        "UpdateWebhookRequest",
+        "RotateSecretRequest",
+        "RedeliverRequest",
     ];
     let more = [
         "StockSyncRequest",
