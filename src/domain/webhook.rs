@@ -196,7 +196,8 @@ pub struct Delivery {
     pub event_number: i64,
     #[schema(example = "product")]
     pub event_type: String,
-    /// Which attempt at this event it was, from 1.
+    /// Which attempt at this event it was, from 1 (counted again from 1
+    /// after the webhook is enabled again or redelivers).
     #[schema(minimum = 1, example = 2)]
     pub attempt: i32,
     #[serde(serialize_with = "super::timestamp::serialize")]

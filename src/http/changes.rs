@@ -39,7 +39,7 @@ pub struct ChangePage {
     path = "/v1/changes",
     tag = "products",
     params(
-        ("after" = Option<i64>, Query, nullable = false, minimum = 0, description = "The number of the last event you have; 0 (the default) for the oldest the feed holds"),
+        ("after" = Option<i64>, Query, nullable = false, minimum = 0, description = "The number of the last event you have; 0 (the default) to start from the first event, which is answered 410 once the feed has purged its oldest: then start from the newest number"),
         ("limit" = Option<i64>, Query, nullable = false, minimum = 1, maximum = 1000, description = "Most events on the page (default 100)"),
     ),
     responses(
