@@ -134,7 +134,10 @@ impl Deliverer {
                         .database
                         .write_now(|conn| webhook_delivery::renew(conn, &lease, lease_micros))?
                 {
-                    return self.record_skipped(&lease, through).map(|()| true);
+                    // Stopping, or the lease was lost: give it up for the
+                    // next round, here or on another instance.
+                    self.finish(&lease, through)?;
+                    return Ok(true);
                 }
                 let attempt = self.send(&lease, event, failed_before + 1);
                 if !attempt.succeeded {
@@ -165,19 +168,21 @@ impl Deliverer {
                 break;
             }
         }
-        self.record_skipped(&lease, through)?;
-        self.database
-            .write_now(|conn| webhook_delivery::release(conn, &lease))?;
+        self.finish(&lease, through)?;
         Ok(true)
     }
 
-    /// Records the events passed over since the last delivery.
-    fn record_skipped(&self, lease: &Lease, through: i64) -> Result<(), StoreError> {
+    /// Ends a round: records the events passed over since the last
+    /// delivery, and gives up the lease (a lost one is left as it is).
+    /// With nothing passed since the lease was taken, the failures of the
+    /// event it stopped at stand.
+    fn finish(&self, lease: &Lease, through: i64) -> Result<(), StoreError> {
         if through > lease.delivered_through {
             self.database
                 .write_now(|conn| webhook_delivery::delivered(conn, lease, through, None))?;
         }
-        Ok(())
+        self.database
+            .write_now(|conn| webhook_delivery::release(conn, lease))
     }
 
     /// Sends one event, signed, and says what came of it.
