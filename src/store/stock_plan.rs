@@ -4,6 +4,8 @@
 //! it touches. The plan is made under the products' row locks, so it
 //! writes final values and needs no guard of its own.
 
+use std::collections::BTreeSet;
+
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
@@ -109,7 +111,15 @@ impl StockPlan {
             }
         }
         self.tell_oversold(conn)?;
-        super::crossings::note(conn, self.totals.iter().map(|total| &total.id))
+        // Only a level with a reorder point can cross one (clearing a
+        // point tells its crossing at once): most writes ask nothing more.
+        let watched: BTreeSet<&String> = self
+            .levels
+            .iter()
+            .filter(|level| level.reorder_point.is_some())
+            .map(|level| &level.product_id)
+            .collect();
+        super::crossings::note(conn, watched)
     }
 
     /// Records an `oversold` notice for each level the plan left further
